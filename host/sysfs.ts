@@ -1,0 +1,74 @@
+// The one object through which every sysfs read goes. Tests and the simulated node point it at a fake tree
+// with SRIOV_SYSFS_ROOT; no other code builds a /sys path.
+import fs from 'node:fs'
+import path from 'node:path'
+
+export class Sysfs {
+  readonly root: string
+
+  constructor(root: string = process.env.SRIOV_SYSFS_ROOT || '/sys') {
+    this.root = root
+  }
+
+  /** Absolute path of a sysfs-relative path such as `bus/pci/devices/0000:01:10.1/vendor`. */
+  path(rel: string): string {
+    return path.join(this.root, rel)
+  }
+
+  /** Trimmed file content, or undefined when the file does not exist or cannot be read. */
+  read(rel: string): string | undefined {
+    try {
+      return fs.readFileSync(this.path(rel), 'utf8').trim()
+    } catch {
+      return undefined
+    }
+  }
+
+  /** Integer file content (decimal or 0x hex), or undefined. */
+  readInt(rel: string): number | undefined {
+    const text = this.read(rel)
+    if (text === undefined || text === '') return undefined
+    const n = text.startsWith('0x') ? parseInt(text, 16) : parseInt(text, 10)
+    return Number.isNaN(n) ? undefined : n
+  }
+
+  /** Base name of a symlink's target (e.g. the driver name behind `driver`), or undefined. */
+  linkName(rel: string): string | undefined {
+    try {
+      return path.basename(fs.readlinkSync(this.path(rel)))
+    } catch {
+      return undefined
+    }
+  }
+
+  /** Entries of a directory, sorted; empty when it does not exist. */
+  list(rel: string): string[] {
+    try {
+      return fs.readdirSync(this.path(rel)).sort()
+    } catch {
+      return []
+    }
+  }
+
+  exists(rel: string): boolean {
+    return fs.existsSync(this.path(rel))
+  }
+
+  /** Writes a sysfs attribute (e.g. sriov_numvfs, driver_override); throws with the path on failure. */
+  write(rel: string, value: string): void {
+    fs.writeFileSync(this.path(rel), value)
+  }
+
+  /** sysfs-relative path of a PCI device directory. */
+  static pciDevice(pci: string, ...rest: string[]): string {
+    return path.join('bus/pci/devices', pci, ...rest)
+  }
+
+  /** sysfs-relative path of a network interface directory. */
+  static netDevice(name: string, ...rest: string[]): string {
+    return path.join('class/net', name, ...rest)
+  }
+}
+
+/** The process-wide sysfs, rooted from the environment once. */
+export const sysfs = new Sysfs()
