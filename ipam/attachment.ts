@@ -19,7 +19,7 @@ export interface AttachmentRecord {
   origNetdev?: { mac: string; mtu: number } // absent in DPDK mode
   origVf: VfState // as read from the PF before ADD
   appliedVf: Partial<VfState> // what ADD set on the PF (CHECK compares against this)
-  ipam?: { type: string; netConf: Record<string, unknown> } // the net config IPAM needs for DEL/GC
+  netConf: Record<string, unknown> // the network config given to ADD (deviceID resolved): stdin for a later DEL
   ips: string[] // CIDRs assigned in the pod
   createdAt: string // ISO time
 }
