@@ -1,0 +1,60 @@
+// The network configuration on stdin: decoded once, with the fields every plugin shares typed.
+import { CniError, ErrorCode } from './errors'
+import { validateNetworkName } from './names'
+import { fromVersion, type Result } from './result'
+import { isSupportedVersion, SUPPORTED_VERSIONS } from './version'
+
+export interface NetConf {
+  cniVersion: string
+  name: string
+  type: string
+  ipam?: { type?: string; [k: string]: unknown }
+  prevResult?: Result
+  runtimeConfig?: Record<string, unknown>
+  args?: Record<string, unknown>
+  raw: Record<string, unknown>
+}
+
+/** Decodes stdin (code 6), checks the version (code 1) and the shared fields (code 7). */
+export function decodeJsonObject(stdin: Buffer | string, what: string): Record<string, unknown> {
+  let value: unknown
+  try {
+    value = JSON.parse(stdin.toString())
+  } catch (e) {
+    throw new CniError(ErrorCode.DecodeFailure, `cannot decode ${what}: ${(e as Error).message}`)
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new CniError(ErrorCode.DecodeFailure, `cannot decode ${what}: expected a JSON object`)
+  }
+  return value as Record<string, unknown>
+}
+
+export function parseNetConf(stdin: Buffer | string): NetConf {
+  const raw = decodeJsonObject(stdin, 'network config from stdin')
+  const cniVersion = raw.cniVersion === undefined || raw.cniVersion === '' ? '0.1.0' : raw.cniVersion
+  if (typeof cniVersion !== 'string' || !isSupportedVersion(cniVersion)) {
+    throw new CniError(
+      ErrorCode.IncompatibleVersion,
+      `unsupported cniVersion ${JSON.stringify(cniVersion)}: supported versions are ${SUPPORTED_VERSIONS.join(', ')}`,
+    )
+  }
+  validateNetworkName(raw.name)
+  if (typeof raw.type !== 'string' || raw.type === '') {
+    throw new CniError(ErrorCode.InvalidConfig, 'missing plugin type: set "type" in the network config')
+  }
+  const conf: NetConf = { cniVersion, name: raw.name, type: raw.type, raw }
+  if (raw.ipam !== undefined) {
+    if (typeof raw.ipam !== 'object' || raw.ipam === null || Array.isArray(raw.ipam)) {
+      throw new CniError(ErrorCode.InvalidConfig, 'invalid "ipam": expected an object')
+    }
+    conf.ipam = raw.ipam as NetConf['ipam']
+  }
+  for (const key of ['runtimeConfig', 'args'] as const) {
+    const v = raw[key]
+    if (v === undefined || v === null) continue
+    if (typeof v !== 'object' || Array.isArray(v)) throw new CniError(ErrorCode.InvalidConfig, `invalid "${key}": expected an object`)
+    conf[key] = v as Record<string, unknown>
+  }
+  if (raw.prevResult !== undefined && raw.prevResult !== null) conf.prevResult = fromVersion(raw.prevResult, cniVersion)
+  return conf
+}
