@@ -1,0 +1,156 @@
+// The on-disk lease store, byte-compatible with the reference host-local: <dataDir>/<name>/<ip> holding
+// "<containerID>\r\n<ifname>", last_reserved_ip.<rangeSet>, and a `lock` file both implementations flock.
+import fs from 'node:fs'
+import path from 'node:path'
+import { createExclusive, TEMP_PREFIX, writeFileAtomic } from '../host/atomic-file'
+import { lockFile, type FileLock } from '../host/flock'
+import { CniError, ErrorCode } from '../protocol/errors'
+import { validateContainerId, validateIfname, validateNetworkName } from '../protocol/names'
+import { formatIP, parseIP, type IP } from './ip-address'
+
+export const LINE_BREAK = '\r\n'
+const LAST_RESERVED = 'last_reserved_ip.'
+// Our (id, ifname) → IPs hint, beside the network directories so the reference never sees it (network
+// names cannot start with "."). Every entry is verified against the lease file before it is believed.
+const INDEX_DIR = '.sriov-index'
+
+export interface Lease {
+  ip: string
+  containerId: string
+  ifname?: string // absent in legacy ID-only files
+}
+
+export class LeaseStore {
+  readonly dir: string
+  private readonly indexDir: string
+
+  constructor(dataDir: string, network: string) {
+    validateNetworkName(network)
+    this.dir = path.join(dataDir, network)
+    this.indexDir = path.join(dataDir, INDEX_DIR, network)
+    try {
+      fs.mkdirSync(this.dir, { recursive: true, mode: 0o755 })
+    } catch (e) {
+      throw new CniError(ErrorCode.IoFailure, `cannot create IPAM data directory ${this.dir}: ${(e as Error).message}`)
+    }
+  }
+
+  lock(): Promise<FileLock> {
+    return lockFile(path.join(this.dir, 'lock'), 0o644)
+  }
+
+  /** Creates the lease file for `ip` unless it exists; records it as the range set's last reservation. */
+  reserve(containerId: string, ifname: string, ip: IP, rangeSet: number): boolean {
+    const name = formatIP(ip)
+    if (!createExclusive(path.join(this.dir, name), leaseContent(containerId, ifname), { mode: 0o644 })) return false
+    writeFileAtomic(path.join(this.dir, LAST_RESERVED + rangeSet), name, { mode: 0o644 })
+    this.addToIndex(containerId, ifname, name)
+    return true
+  }
+
+  lastReserved(rangeSet: number): IP | undefined {
+    try {
+      return parseIP(fs.readFileSync(path.join(this.dir, LAST_RESERVED + rangeSet), 'utf8').trim())
+    } catch {
+      return undefined
+    }
+  }
+
+  /** The IPs leased to (id, ifname) according to our index, each checked against its lease file. */
+  indexedIPs(containerId: string, ifname: string): string[] {
+    let names: string[]
+    try {
+      names = fs.readFileSync(this.indexFile(containerId, ifname), 'utf8').split('\n').filter(Boolean)
+    } catch {
+      return []
+    }
+    const want = leaseContent(containerId, ifname)
+    return names.filter((n) => readOrUndefined(path.join(this.dir, n)) === want)
+  }
+
+  /** Every lease in the directory (a full scan: DEL, CHECK and GC must see the reference's leases too). */
+  leases(): Lease[] {
+    const out: Lease[] = []
+    for (const name of safeReaddir(this.dir)) {
+      if (!parseIP(name)) continue
+      const content = readOrUndefined(path.join(this.dir, name))
+      if (content === undefined) continue
+      const br = content.indexOf(LINE_BREAK)
+      out.push(br < 0 ? { ip: name, containerId: content.trim() } : { ip: name, containerId: content.slice(0, br), ifname: content.slice(br + 2) })
+    }
+    return out
+  }
+
+  /** Leases of (id, ifname), honouring legacy files that hold only the container ID. */
+  findByID(containerId: string, ifname: string): string[] {
+    return this.leases().filter((l) => matches(l, containerId, ifname)).map((l) => l.ip)
+  }
+
+  /** Removes every lease of (id, ifname); returns the released IPs. */
+  releaseByID(containerId: string, ifname: string): string[] {
+    const released: string[] = []
+    for (const ip of this.findByID(containerId, ifname)) {
+      fs.rmSync(path.join(this.dir, ip), { force: true })
+      released.push(ip)
+    }
+    fs.rmSync(this.indexFile(containerId, ifname), { force: true })
+    return released
+  }
+
+  release(ip: string): void {
+    fs.rmSync(path.join(this.dir, ip), { force: true })
+  }
+
+  /** Leftovers of a process killed mid-write; only call while holding the lock. */
+  removeTempFiles(): void {
+    for (const dir of [this.dir, this.indexDir]) {
+      for (const name of safeReaddir(dir)) if (name.startsWith(TEMP_PREFIX)) fs.rmSync(path.join(dir, name), { force: true })
+    }
+  }
+
+  /** Drops index entries for attachments that are not in `keep` (GC). */
+  pruneIndex(keep: (containerId: string, ifname: string) => boolean): void {
+    for (const name of safeReaddir(this.indexDir)) {
+      const at = name.indexOf('@')
+      if (at < 0 || name.startsWith(TEMP_PREFIX)) continue
+      if (!keep(name.slice(0, at), decodeURIComponent(name.slice(at + 1)))) fs.rmSync(path.join(this.indexDir, name), { force: true })
+    }
+  }
+
+  private indexFile(containerId: string, ifname: string): string {
+    validateContainerId(containerId)
+    validateIfname(ifname)
+    return path.join(this.indexDir, `${containerId}@${encodeURIComponent(ifname)}`)
+  }
+
+  private addToIndex(containerId: string, ifname: string, ip: string): void {
+    const file = this.indexFile(containerId, ifname)
+    fs.mkdirSync(this.indexDir, { recursive: true, mode: 0o755 })
+    const current = readOrUndefined(file)?.split('\n').filter(Boolean) ?? []
+    if (!current.includes(ip)) writeFileAtomic(file, [...current, ip].join('\n') + '\n', { mode: 0o644 })
+  }
+}
+
+export function leaseContent(containerId: string, ifname: string): string {
+  return containerId.trim() + LINE_BREAK + ifname
+}
+
+function matches(l: Lease, containerId: string, ifname: string): boolean {
+  return l.containerId === containerId.trim() && (l.ifname === undefined || l.ifname === ifname)
+}
+
+function readOrUndefined(file: string): string | undefined {
+  try {
+    return fs.readFileSync(file, 'utf8')
+  } catch {
+    return undefined
+  }
+}
+
+function safeReaddir(dir: string): string[] {
+  try {
+    return fs.readdirSync(dir)
+  } catch {
+    return []
+  }
+}

@@ -1,0 +1,69 @@
+import t from 'tap'
+import { parseHostLocal } from '../../ipam/host-local'
+import { formatIP, parseIP } from '../../ipam/ip-address'
+import { parseNetConf } from '../../protocol/netconf'
+
+const conf = (ipam: object, extra: object = {}) => parseNetConf(JSON.stringify({ cniVersion: '1.0.0', name: 'net1', type: 'sriov', ipam: { type: 'host-local', ...ipam }, ...extra }))
+const parse = (ipam: object, extra: object = {}, args: Record<string, string> = {}) => parseHostLocal(conf(ipam, extra), { args })
+
+t.test('defaults: gateway and rangeStart .1, rangeEnd before broadcast (v4) or last (v6)', async (t) => {
+  const c = parse({ ranges: [[{ subnet: '10.1.2.0/24' }], [{ subnet: 'fd00:1::/64' }]] })
+  const [v4] = c.rangeSets[0]
+  t.equal(formatIP(v4.gateway), '10.1.2.1')
+  t.equal(formatIP(v4.rangeStart), '10.1.2.1')
+  t.equal(formatIP(v4.rangeEnd), '10.1.2.254')
+  const [v6] = c.rangeSets[1]
+  t.equal(formatIP(v6.rangeEnd), 'fd00:1::ffff:ffff:ffff:ffff')
+  t.equal(c.dataDir, '/var/lib/cni/networks')
+})
+
+t.test('legacy top-level subnet becomes a range set before ranges; ipRanges come first', async (t) => {
+  const c = parse({ subnet: '10.9.0.0/16', rangeStart: '10.9.0.10', ranges: [[{ subnet: '10.8.0.0/24' }]] }, { runtimeConfig: { ipRanges: [[{ subnet: '10.7.0.0/24' }]] } })
+  t.same(c.rangeSets.map((s) => formatIP(s[0].rangeStart)), ['10.7.0.1', '10.9.0.10', '10.8.0.1'])
+})
+
+t.test('requested IPs from CNI_ARGS, args.cni.ips and runtimeConfig.ips, in that order', async (t) => {
+  const c = parse({ ranges: [[{ subnet: '10.1.2.0/24' }]] }, { args: { cni: { ips: ['10.1.2.7'] } }, runtimeConfig: { ips: ['10.1.2.8/24'] } }, { IP: '10.1.2.6' })
+  t.same(c.requestedIPs.map(formatIP), ['10.1.2.6', '10.1.2.7', '10.1.2.8'])
+})
+
+t.test('every invalid config is code 7 and names the value', async (t) => {
+  const cases: [object, RegExp][] = [
+    [{ ranges: [[{ subnet: '10.1.2.0/31' }]] }, /10\.1\.2\.0\/31 too small/],
+    [{ ranges: [[{ subnet: 'fd00::/127' }]] }, /too small/],
+    [{ ranges: [[{ subnet: '10.1.2.5/24' }]] }, /host bits set.*10\.1\.2\.0/],
+    [{ ranges: [[{ subnet: '10.1.2.0/24', rangeStart: '10.1.3.1' }]] }, /rangeStart: 10\.1\.3\.1 not in network/],
+    [{ ranges: [[{ subnet: '10.1.2.0/24', rangeEnd: '10.1.9.1' }]] }, /rangeEnd/],
+    [{ ranges: [[{ subnet: '10.1.2.0/24', rangeStart: '10.1.2.50', rangeEnd: '10.1.2.40' }]] }, /rangeEnd: 10\.1\.2\.40 .* before start 10\.1\.2\.50/],
+    [{ ranges: [[{ subnet: '10.1.2.0/24', gateway: '10.2.0.1' }]] }, /gateway 10\.2\.0\.1 not in network/],
+    [{ ranges: [[{ subnet: '10.1.2.0/24' }, { subnet: 'fd00::/64' }]] }, /mixed address families/],
+    [{ ranges: [[{ subnet: '10.1.2.0/24' }, { subnet: '10.1.2.128/25' }]] }, /overlap/],
+    [{ ranges: [[{ subnet: '10.1.2.0/24' }], [{ subnet: '10.1.0.0/16' }]] }, /range set 0 overlaps with 1/],
+    [{ ranges: [[]] }, /empty range set/],
+    [{ ranges: [[{ subnet: 'banana' }]] }, /invalid subnet "banana"/],
+    [{}, /no IP ranges specified/],
+    [{ ranges: [[{ subnet: '10.1.2.0/24' }]], dataDir: 'relative' }, /dataDir/],
+    [{ ranges: [[{ subnet: '10.1.2.0/24' }]], routes: [{ dst: 'x' }] }, /routes\[0\]\.dst/],
+  ]
+  for (const [ipam, msg] of cases) t.throws(() => parse(ipam), { code: 7, message: msg }, msg.source)
+  t.throws(() => parse({ ranges: [[{ subnet: '10.1.2.0/24' }]] }, {}, { IP: 'nope' }), { code: 7, message: /CNI_ARGS IP.*nope/ })
+  t.throws(() => parseHostLocal(conf({ subnet: '10.0.0.0/24' }, { name: '../x' }), { args: {} }), { code: 7, message: /network name/ })
+})
+
+t.test('0.2.0 allows one address per family only', async (t) => {
+  const c = parseNetConf(JSON.stringify({ cniVersion: '0.2.0', name: 'n', type: 'x', ipam: { ranges: [[{ subnet: '10.1.0.0/24' }], [{ subnet: '10.2.0.0/24' }]] } }))
+  t.throws(() => parseHostLocal(c, { args: {} }), { code: 7, message: /0\.2\.0 does not support more than 1 address per family/ })
+})
+
+t.test('IPv6 text form matches Go net.IP.String()', async (t) => {
+  const cases: [string, string][] = [
+    ['fd00:0:0:0:0:0:0:1', 'fd00::1'],
+    ['2001:db8:0:0:1:0:0:1', '2001:db8::1:0:0:1'],
+    ['2001:0db8:0000:0001:0000:0000:0000:0001', '2001:db8:0:1::1'],
+    ['fd00:1:2:3:4:5:6:7', 'fd00:1:2:3:4:5:6:7'],
+    ['::', '::'],
+    ['::ffff:10.1.2.3', '10.1.2.3'],
+    ['fd00::1:0', 'fd00::1:0'],
+  ]
+  for (const [input, want] of cases) t.equal(formatIP(parseIP(input)!), want, input)
+})

@@ -1,0 +1,78 @@
+import { spawn } from 'node:child_process'
+import fs from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import t from 'tap'
+import { ATTACHMENT_FORMAT, type AttachmentRecord } from '../../ipam/attachment'
+import { StateStore } from '../../ipam/state-store'
+import { DEFAULT_VF_STATE } from '../../host/vf-state'
+
+function store(t: any) {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'state-'))
+  t.teardown(() => fs.rmSync(root, { recursive: true, force: true }))
+  return new StateStore({ root })
+}
+
+const record = (containerId: string, ifname: string): AttachmentRecord => ({
+  format: ATTACHMENT_FORMAT, containerId, ifname, netns: '/var/run/netns/p', netName: 'sriov-201', cniVersion: '1.0.0',
+  deviceID: '0000:01:10.1', pfName: 'eno2', vfIndex: 0, dpdkMode: false, hostIfName: 'eno2v0',
+  origNetdev: { mac: '02:00:00:00:00:aa', mtu: 1500 }, origVf: { ...DEFAULT_VF_STATE }, appliedVf: { vlan: 201 },
+  netConf: { cniVersion: '1.0.0', name: 'sriov-201', type: 'sriov' }, ips: ['192.168.201.2/24'], createdAt: new Date().toISOString(),
+})
+
+t.test('records round-trip under <containerID>-<ifname>, are listed, and removed idempotently', async (t) => {
+  const s = store(t)
+  await s.saveAttachment(record('abc-123', 'net1'))
+  t.ok(fs.existsSync(path.join(s.root, 'abc-123-net1')))
+  t.same((await s.loadAttachment('abc-123', 'net1'))?.kind, 'ours')
+  t.same((await s.listAttachments()).map((a) => (a.kind === 'ours' ? a.record.containerId : '')), ['abc-123'])
+  await s.removeAttachment('abc-123', 'net1')
+  await s.removeAttachment('abc-123', 'net1')
+  t.equal(await s.loadAttachment('abc-123', 'net1'), undefined)
+})
+
+t.test("a Go sriov-cni record is returned raw, with ids taken from the file name when listing", async (t) => {
+  const s = store(t)
+  fs.mkdirSync(s.root, { recursive: true })
+  const goRecord = { cniVersion: '0.3.1', name: 'sriov-net', type: 'sriov', deviceID: '0000:01:10.3', Master: 'eno2', VFID: 1, OrigVfState: { HostIFName: 'eno2v1', AdminMAC: '00:00:00:00:00:00', Vlan: 0 } }
+  fs.writeFileSync(path.join(s.root, 'f00d-beef-net1'), JSON.stringify(goRecord))
+  const loaded = await s.loadAttachment('f00d-beef', 'net1')
+  t.match(loaded, { kind: 'sriov-cni', containerId: 'f00d-beef', ifname: 'net1', raw: { Master: 'eno2' } })
+  t.match(await s.listAttachments(), [{ kind: 'sriov-cni', containerId: 'f00d-beef', ifname: 'net1' }])
+})
+
+t.test('allocation marks hold the netns path; bad PCI addresses and ids touch nothing', async (t) => {
+  const s = store(t)
+  await s.markAllocated('0000:01:10.1', '/var/run/netns/pod1')
+  t.equal(fs.readFileSync(path.join(s.root, 'pci', '0000:01:10.1'), 'utf8'), '/var/run/netns/pod1')
+  t.equal(await s.allocatedTo('0000:01:10.1'), '/var/run/netns/pod1')
+  await s.clearAllocated('0000:01:10.1')
+  t.equal(await s.allocatedTo('0000:01:10.1'), undefined)
+  await t.rejects(s.markAllocated('../../etc/x', 'n'), { code: 7, message: /PCI address/ })
+  await t.rejects(s.saveAttachment(record('a/b', 'net1')), { code: 4 })
+  t.same(fs.readdirSync(s.root), ['pci'])
+})
+
+t.test('the per-VF lock excludes another process and its file is removed afterwards', async (t) => {
+  const s = store(t)
+  const lockFile = path.join(s.root, 'pci', 'vf_lock', '0000:01:10.1.lock')
+  const events: string[] = []
+  await s.withVfLock('0000:01:10.1', async () => {
+    t.ok(fs.existsSync(lockFile))
+    // another process tries to take the same flock without blocking and must fail while we hold it
+    const probe = spawn('flock', ['-n', lockFile, 'true'])
+    const code = await new Promise((r) => probe.on('close', r))
+    events.push(`other process while held: ${code}`)
+  })
+  t.same(events, ['other process while held: 1'])
+  t.notOk(fs.existsSync(lockFile), 'lock file cleaned up')
+  // contention inside one process: the second waiter runs after the first, and both complete
+  const order: number[] = []
+  await Promise.all([1, 2, 3].map((n) => s.withVfLock('0000:01:10.1', async () => {
+    order.push(n)
+    await new Promise((r) => setTimeout(r, 5))
+    order.push(n)
+  })))
+  t.equal(order.length, 6)
+  for (let i = 0; i < 6; i += 2) t.equal(order[i], order[i + 1], 'critical sections do not interleave')
+})
