@@ -1,9 +1,47 @@
-// Loads the native addons (netlink, koffi). Every other module gets them from here, so that the single
-// executable build can substitute loading them from SEA assets written to an exec-able path.
+// Loads the native addons (netlink, koffi). Every other module gets them from here. Inside the single
+// executable the addons ride as SEA assets: each is written once, content-addressed, to a directory that
+// allows exec (dlopen needs it) and loaded from there.
+import crypto from 'node:crypto'
+import fs from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+
 export function loadNetlink(): typeof import('netlink') {
   return require('netlink')
 }
 
 export function loadKoffi(): typeof import('koffi') {
   return require('koffi')
+}
+
+/** Candidate directories for extracted addons: first one where dlopen works wins (tmpfs may be noexec). */
+function addonDirs(): string[] {
+  const dirs = [process.env.SRIOV_ADDON_DIR, '/var/run/sriov-ts', '/var/lib/cni/sriov/.addons', path.join(os.tmpdir(), 'sriov-ts')]
+  return dirs.filter((d): d is string => !!d)
+}
+
+/** Loads the addon `asset` from the running single executable. */
+export function loadSeaAddon(asset: string): unknown {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const sea = require('node:sea') as { isSea(): boolean; getAsset(key: string): ArrayBuffer }
+  const bytes = Buffer.from(sea.getAsset(asset))
+  const hash = crypto.createHash('sha256').update(bytes).digest('hex').slice(0, 16)
+  const errors: string[] = []
+  for (const dir of addonDirs()) {
+    const file = path.join(dir, `${hash}-${asset}`)
+    try {
+      if (!fs.existsSync(file)) {
+        fs.mkdirSync(dir, { recursive: true, mode: 0o700 })
+        const tmp = `${file}.${process.pid}.tmp`
+        fs.writeFileSync(tmp, bytes, { mode: 0o700 })
+        fs.renameSync(tmp, file)
+      }
+      const mod = { exports: {} as unknown }
+      process.dlopen(mod, file)
+      return mod.exports
+    } catch (e) {
+      errors.push(`${dir}: ${(e as Error).message}`)
+    }
+  }
+  throw new Error(`cannot load native addon ${asset}; set SRIOV_ADDON_DIR to a writable directory that allows exec (${errors.join('; ')})`)
 }
