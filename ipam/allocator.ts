@@ -48,7 +48,7 @@ export function allocateFromSet(store: LeaseStore, set: RangeSet, setIndex: numb
     }
     return ipConfig(requested, r)
   }
-  for (const held of store.indexedIPs(containerId, ifname)) {
+  for (const held of store.findByID(containerId, ifname)) {
     const ip = parseIP(held)
     if (ip && rangeSetContains(set, ip)) {
       throw new CniError(ErrorCode.InvalidConfig, `${held} has been allocated to ${containerId}, duplicate allocation is not allowed`)

@@ -90,7 +90,7 @@ export async function gc(cfg: HostLocalConfig, valid: { containerID: string; ifn
       store.release(l.ip)
       released.push(l.ip)
     }
-    store.pruneIndex((id, ifname) => keep.has(`${id}\n${ifname}`))
+    store.pruneIndex((id, ifname) => (ifname === undefined ? keepIds.has(id) : keep.has(`${id}\n${ifname}`)))
   } finally {
     lock.release()
   }

@@ -66,7 +66,7 @@ export class LeaseStore {
   /** Adds leases someone else created to the index (a full scan, only after an outside change). */
   private syncIndex(): void {
     if (this.indexCurrent) return
-    for (const l of this.leases()) if (l.ifname !== undefined) this.addToIndex(l.containerId, l.ifname, l.ip)
+    for (const l of this.leases()) this.addToIndex(l.containerId, l.ifname, l.ip)
     this.indexCurrent = true
   }
 
@@ -87,20 +87,16 @@ export class LeaseStore {
     }
   }
 
-  /** The IPs leased to (id, ifname) according to our index, each checked against its lease file. */
-  indexedIPs(containerId: string, ifname: string): string[] {
+  /** The IPs leased to (id, ifname), from the index (resynced first if someone else changed the store). */
+  findByID(containerId: string, ifname: string): string[] {
     this.syncIndex()
-    let names: string[]
-    try {
-      names = fs.readFileSync(this.indexFile(containerId, ifname), 'utf8').split('\n').filter(Boolean)
-    } catch {
-      return []
-    }
-    const want = leaseContent(containerId, ifname)
-    return names.filter((n) => readOrUndefined(path.join(this.dir, n)) === want)
+    const current = this.verifiedEntries(containerId, ifname, leaseContent(containerId, ifname))
+    // files of old host-local versions hold only the container ID and count for any ifname
+    const legacy = this.verifiedEntries(containerId, undefined, containerId.trim())
+    return [...current, ...legacy]
   }
 
-  /** Every lease in the directory (a full scan: DEL, CHECK and GC must see the reference's leases too). */
+  /** Every lease in the directory: a full scan, for GC and for resyncing the index. */
   leases(): Lease[] {
     const out: Lease[] = []
     for (const name of safeReaddir(this.dir)) {
@@ -113,20 +109,26 @@ export class LeaseStore {
     return out
   }
 
-  /** Leases of (id, ifname), honouring legacy files that hold only the container ID. */
-  findByID(containerId: string, ifname: string): string[] {
-    return this.leases().filter((l) => matches(l, containerId, ifname)).map((l) => l.ip)
-  }
-
   /** Removes every lease of (id, ifname); returns the released IPs. */
   releaseByID(containerId: string, ifname: string): string[] {
-    const released: string[] = []
-    for (const ip of this.findByID(containerId, ifname)) {
-      fs.rmSync(path.join(this.dir, ip), { force: true })
-      released.push(ip)
-    }
+    const released = this.findByID(containerId, ifname)
+    for (const ip of released) fs.rmSync(path.join(this.dir, ip), { force: true })
     fs.rmSync(this.indexFile(containerId, ifname), { force: true })
+    fs.rmSync(this.indexFile(containerId, undefined), { force: true })
     return released
+  }
+
+  private verifiedEntries(containerId: string, ifname: string | undefined, want: string): string[] {
+    let names: string[]
+    try {
+      names = fs.readFileSync(this.indexFile(containerId, ifname), 'utf8').split('\n').filter(Boolean)
+    } catch {
+      return []
+    }
+    return names.filter((n) => {
+      const content = readOrUndefined(path.join(this.dir, n))
+      return content !== undefined && (ifname === undefined ? content.trim() : content) === want
+    })
   }
 
   release(ip: string): void {
@@ -141,21 +143,23 @@ export class LeaseStore {
   }
 
   /** Drops index entries for attachments that are not in `keep` (GC). */
-  pruneIndex(keep: (containerId: string, ifname: string) => boolean): void {
+  pruneIndex(keep: (containerId: string, ifname: string | undefined) => boolean): void {
     for (const name of safeReaddir(this.indexDir)) {
       const at = name.indexOf('@')
       if (at < 0 || name.startsWith(TEMP_PREFIX)) continue
-      if (!keep(name.slice(0, at), decodeURIComponent(name.slice(at + 1)))) fs.rmSync(path.join(this.indexDir, name), { force: true })
+      const ifname = name.slice(at + 1)
+      if (!keep(name.slice(0, at), ifname === '' ? undefined : decodeURIComponent(ifname))) fs.rmSync(path.join(this.indexDir, name), { force: true })
     }
   }
 
-  private indexFile(containerId: string, ifname: string): string {
+  /** `<id>@<ifname>`, or `<id>@` for legacy ID-only leases ("@" cannot occur in a container ID). */
+  private indexFile(containerId: string, ifname: string | undefined): string {
     validateContainerId(containerId)
-    validateIfname(ifname)
-    return path.join(this.indexDir, `${containerId}@${encodeURIComponent(ifname)}`)
+    if (ifname !== undefined) validateIfname(ifname)
+    return path.join(this.indexDir, `${containerId}@${ifname === undefined ? '' : encodeURIComponent(ifname)}`)
   }
 
-  private addToIndex(containerId: string, ifname: string, ip: string): void {
+  private addToIndex(containerId: string, ifname: string | undefined, ip: string): void {
     const file = this.indexFile(containerId, ifname)
     fs.mkdirSync(this.indexDir, { recursive: true, mode: 0o755 })
     const current = readOrUndefined(file)?.split('\n').filter(Boolean) ?? []
@@ -167,9 +171,6 @@ export function leaseContent(containerId: string, ifname: string): string {
   return containerId.trim() + LINE_BREAK + ifname
 }
 
-function matches(l: Lease, containerId: string, ifname: string): boolean {
-  return l.containerId === containerId.trim() && (l.ifname === undefined || l.ifname === ifname)
-}
 
 function readOrUndefined(file: string): string | undefined {
   try {
