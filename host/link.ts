@@ -1,0 +1,160 @@
+// Links, addresses and routes over rtnetlink (node-netlink), in whichever namespace the socket belongs to.
+import net from 'node:net'
+import type { RtNetlinkSocket } from 'netlink'
+import { loadNetlink } from './native'
+import type { Netns } from './netns'
+
+export interface LinkInfo {
+  index: number
+  name: string
+  mac: string
+  mtu: number
+  up: boolean
+}
+
+const AF_INET = 2
+const AF_INET6 = 10
+const RT_TABLE_MAIN = 254
+const flagsNew = () => loadNetlink().FlagsNew
+
+export function formatMac(buf: Buffer | undefined): string {
+  return buf ? [...buf].map((b) => b.toString(16).padStart(2, '0')).join(':') : ''
+}
+
+export function parseMac(mac: string): Buffer {
+  return Buffer.from(mac.split(':').map((h) => parseInt(h, 16)))
+}
+
+function ipBytes(ip: string): Buffer {
+  if (net.isIPv4(ip)) return Buffer.from(ip.split('.').map(Number))
+  const sock = new net.SocketAddress({ address: ip, family: 'ipv6' })
+  const full = sock.address
+  // expand "::" then pack 8 groups of 16 bits
+  const [l, r] = full.includes('::') ? full.split('::') : [full, undefined]
+  const left = l ? l.split(':') : []
+  const right = r ? r.split(':') : []
+  const groups = r === undefined ? left : [...left, ...Array(8 - left.length - right.length).fill('0'), ...right]
+  const out = Buffer.alloc(16)
+  groups.forEach((g, i) => out.writeUInt16BE(parseInt(g || '0', 16), i * 2))
+  return out
+}
+
+function ipText(buf: Buffer): string {
+  if (buf.length === 4) return [...buf].join('.')
+  const groups: string[] = []
+  for (let i = 0; i < 16; i += 2) groups.push(buf.readUInt16BE(i).toString(16))
+  return new net.SocketAddress({ address: groups.join(':'), family: 'ipv6' }).address
+}
+
+/** A rtnetlink socket in `ns` (created inside it), or in the caller's namespace. */
+export function openRtnl(ns?: Netns): RtNetlinkSocket {
+  const create = () => loadNetlink().createRtNetlink()
+  return ns ? ns.run(create) : create()
+}
+
+export function closeRtnl(sock: RtNetlinkSocket): void {
+  sock.socket.close()
+}
+
+function toInfo(msg: { data: { index?: number; flags?: { up?: true } }; attrs: { ifname?: string; address?: Buffer; mtu?: number } }): LinkInfo {
+  return {
+    index: msg.data.index ?? 0,
+    name: msg.attrs.ifname ?? '',
+    mac: formatMac(msg.attrs.address),
+    mtu: msg.attrs.mtu ?? 0,
+    up: !!msg.data.flags?.up,
+  }
+}
+
+export async function linkByName(sock: RtNetlinkSocket, name: string): Promise<LinkInfo | undefined> {
+  try {
+    const [msg] = await sock.getLink({}, { ifname: name })
+    return msg ? toInfo(msg) : undefined
+  } catch (e) {
+    if (/ENODEV/.test((e as Error).message)) return undefined
+    throw e
+  }
+}
+
+export async function linkByIndex(sock: RtNetlinkSocket, index: number): Promise<LinkInfo | undefined> {
+  try {
+    const [msg] = await sock.getLink({ index })
+    return msg ? toInfo(msg) : undefined
+  } catch (e) {
+    if (/ENODEV/.test((e as Error).message)) return undefined
+    throw e
+  }
+}
+
+export async function setLinkUp(sock: RtNetlinkSocket, index: number, up: boolean): Promise<void> {
+  await sock.setLink({ index, flags: up ? { up: true } : {}, change: { up: true } })
+}
+
+export async function renameLink(sock: RtNetlinkSocket, index: number, name: string): Promise<void> {
+  await sock.setLink({ index }, { ifname: name })
+}
+
+export async function setLinkMac(sock: RtNetlinkSocket, index: number, mac: string): Promise<void> {
+  await sock.setLink({ index }, { address: parseMac(mac) })
+}
+
+export async function setLinkMtu(sock: RtNetlinkSocket, index: number, mtu: number): Promise<void> {
+  await sock.setLink({ index }, { mtu })
+}
+
+/** Moves the link into `target`; it gets a new index there. */
+export async function moveLink(sock: RtNetlinkSocket, index: number, target: Netns): Promise<void> {
+  await sock.setLink({ index }, { netNsFd: target.fd })
+}
+
+export async function addAddress(sock: RtNetlinkSocket, index: number, cidr: string): Promise<void> {
+  const [ip, len] = cidr.split('/')
+  const v6 = net.isIPv6(ip)
+  const bytes = ipBytes(ip)
+  await sock.newAddress(
+    { family: v6 ? AF_INET6 : AF_INET, prefixlen: Number(len), index },
+    v6 ? { address: bytes } : { address: bytes, local: bytes },
+    { flags: flagsNew().CREATE | flagsNew().EXCL },
+  )
+}
+
+/** CIDRs on the link, global scope only. */
+export async function listAddresses(sock: RtNetlinkSocket, index: number): Promise<string[]> {
+  const msgs = await sock.getAddresses()
+  return msgs
+    .filter((m) => m.data.index === index && (m.data.scope ?? 0) === 0)
+    .map((m) => `${ipText((m.attrs.local ?? m.attrs.address) as Buffer)}/${m.data.prefixlen}`)
+}
+
+export async function addRoute(sock: RtNetlinkSocket, index: number, dst: string, gw?: string): Promise<void> {
+  const [dstIp, len] = dst.split('/')
+  const v6 = net.isIPv6(dstIp)
+  const attrs: Record<string, unknown> = { oif: index }
+  if (Number(len) > 0) attrs.dst = ipBytes(dstIp)
+  if (gw) attrs.gateway = ipBytes(gw)
+  await sock.newRoute(
+    { family: v6 ? AF_INET6 : AF_INET, dstLen: Number(len), table: RT_TABLE_MAIN, protocol: 'BOOT', scope: gw ? 'UNIVERSE' : 'LINK', type: 'UNICAST' },
+    attrs,
+    { flags: flagsNew().CREATE | flagsNew().EXCL },
+  )
+}
+
+export interface RouteInfo {
+  dst: string
+  gw?: string
+  oif?: number
+}
+
+export async function listRoutes(sock: RtNetlinkSocket): Promise<RouteInfo[]> {
+  const out: RouteInfo[] = []
+  for (const m of await sock.getRoutes()) {
+    if ((m.attrs.table ?? m.data.table) !== RT_TABLE_MAIN) continue
+    const v6 = m.data.family === AF_INET6
+    const dst = m.attrs.dst ? `${ipText(m.attrs.dst)}/${m.data.dstLen}` : v6 ? '::/0' : '0.0.0.0/0'
+    const r: RouteInfo = { dst }
+    if (m.attrs.gateway) r.gw = ipText(m.attrs.gateway)
+    if (m.attrs.oif !== undefined) r.oif = m.attrs.oif
+    out.push(r)
+  }
+  return out
+}

@@ -1,0 +1,79 @@
+// Network namespaces by file descriptor. A netlink socket stays bound to the namespace it was created in,
+// so we enter a namespace only long enough to create sockets or touch its /proc/sys, synchronously, and
+// always come back: no await, no libuv thread work and no child process ever runs inside a pod namespace.
+import fs from 'node:fs'
+import { CLONE_NEWNET, libc } from './libc'
+
+export class Netns {
+  private constructor(readonly path: string, readonly fd: number) {}
+
+  static open(path: string): Netns {
+    let fd: number
+    try {
+      fd = fs.openSync(path, 'r')
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code
+      throw Object.assign(new Error(`cannot open network namespace ${path}: ${code ?? (e as Error).message}`), { code })
+    }
+    return new Netns(path, fd)
+  }
+
+  /** The namespace of the calling thread (the host namespace for a CNI plugin). */
+  static current(): Netns {
+    return Netns.open(`/proc/self/task/${process.pid}/ns/net`)
+  }
+
+  /** A new, unnamed namespace that lives as long as this object is open: used as a rename scratch space. */
+  static createAnonymous(): Netns {
+    const host = Netns.current()
+    try {
+      if (libc().unshare(CLONE_NEWNET) !== 0) throw new Error(`unshare(CLONE_NEWNET) failed with errno ${libc().errno()}`)
+      const ns = Netns.open(`/proc/self/task/${process.pid}/ns/net`)
+      enter(host)
+      return ns
+    } finally {
+      host.close()
+    }
+  }
+
+  /** Runs `fn` synchronously inside this namespace and returns to the caller's namespace. */
+  run<T>(fn: () => T): T {
+    const back = Netns.current()
+    try {
+      enter(this)
+      try {
+        const out = fn()
+        if (out instanceof Promise) throw new Error('Netns.run takes a synchronous function')
+        return out
+      } finally {
+        enter(back)
+      }
+    } finally {
+      back.close()
+    }
+  }
+
+  close(): void {
+    try {
+      fs.closeSync(this.fd)
+    } catch {
+      /* already closed */
+    }
+  }
+}
+
+function enter(ns: Netns): void {
+  if (libc().setns(ns.fd, CLONE_NEWNET) !== 0) throw new Error(`setns(${ns.path}) failed with errno ${libc().errno()}`)
+}
+
+/** True when `path` names a live network namespace (a runtime's bind mount or a /proc/<pid>/ns/net). */
+export function netnsExists(path: string): boolean {
+  if (!path) return false
+  try {
+    const ns = Netns.open(path)
+    ns.close()
+    return true
+  } catch {
+    return false
+  }
+}

@@ -1,0 +1,39 @@
+import t from 'tap'
+import { addAddress, addRoute, closeRtnl, linkByName, listAddresses, listRoutes, moveLink, openRtnl, renameLink, setLinkMac, setLinkMtu, setLinkUp } from '../../host/link'
+import { Netns } from '../../host/netns'
+import { addNetns, addrs, addVeth, linkJson } from '../helpers/netns'
+
+t.test('move, rename, MAC, MTU, up, address and route through sockets bound to each namespace', async (t) => {
+  const pod = addNetns(t, 'thl')
+  const veth = addVeth(t, 'thl')
+  const host = openRtnl()
+  const podNs = Netns.open(pod.path)
+  const scratch = Netns.createAnonymous()
+  t.teardown(() => { closeRtnl(host); podNs.close(); scratch.close() })
+
+  const link = await linkByName(host, veth.name)
+  t.ok(link, 'veth found on the host')
+  await moveLink(host, link!.index, scratch)
+  t.equal(await linkByName(host, veth.name), undefined, 'gone from the host')
+  const inScratch = openRtnl(scratch)
+  const s = await linkByName(inScratch, veth.name)
+  await renameLink(inScratch, s!.index, 'net1')
+  await setLinkMac(inScratch, s!.index, '02:11:22:33:44:55')
+  await setLinkMtu(inScratch, s!.index, 1400)
+  await moveLink(inScratch, s!.index, podNs)
+  closeRtnl(inScratch)
+
+  const inPod = openRtnl(podNs)
+  t.teardown(() => closeRtnl(inPod))
+  const p = await linkByName(inPod, 'net1')
+  t.match(p, { name: 'net1', mac: '02:11:22:33:44:55', mtu: 1400 })
+  await setLinkUp(inPod, p!.index, true)
+  await addAddress(inPod, p!.index, '10.77.0.2/24')
+  await addAddress(inPod, p!.index, 'fd77::2/64')
+  await addRoute(inPod, p!.index, '10.78.0.0/16', '10.77.0.1')
+  t.same((await listAddresses(inPod, p!.index)).sort(), ['10.77.0.2/24', 'fd77::2/64'])
+  t.same(addrs('net1', pod.name).sort(), ['10.77.0.2/24', 'fd77::2/64'], 'ip(8) agrees')
+  t.match(await listRoutes(inPod), [{ dst: '10.77.0.0/24' }, { dst: '10.78.0.0/16', gw: '10.77.0.1' }])
+  t.equal(linkJson('net1', pod.name).operstate !== undefined, true)
+  await t.rejects(addAddress(inPod, p!.index, '10.77.0.2/24'), /EEXIST/)
+})
