@@ -1,6 +1,36 @@
-import { CniError } from '../protocol/errors'
-import { pluginMain } from '../protocol/skel'
-const todo = async () => { throw new CniError(2, 'not implemented yet') }
+// The `sriov` CNI plugin: the verbs on the protocol's plugin main, logging configured from the config.
+import { pluginMain, type PluginContext } from '../protocol/skel'
+import { cmdAdd } from './add'
+import { cmdCheck } from './check'
+import { cmdDel } from './del'
+import { cmdGc } from './gc'
+import type { LogLevel } from './config'
+import { configureLog, log } from './log'
+import { cmdStatus } from './status'
+
+function logged<T>(verb: string, fn: (c: PluginContext) => Promise<T>): (c: PluginContext) => Promise<T> {
+  return async (c) => {
+    const raw = c.conf.raw
+    const level = (['panic', 'error', 'warning', 'info', 'debug'] as const).includes(raw.logLevel as LogLevel) ? (raw.logLevel as LogLevel) : 'info'
+    configureLog(level, typeof raw.logFile === 'string' && raw.logFile ? raw.logFile : undefined, { containerId: c.env.containerId, ifname: c.env.ifname, netns: c.env.netns })
+    try {
+      return await fn(c)
+    } catch (e) {
+      log('error', `${verb} failed: ${(e as Error).message}`)
+      throw e
+    }
+  }
+}
+
 export async function runSriov(): Promise<void> {
-  await pluginMain({ add: todo, del: todo, check: todo, status: todo, gc: todo }, 'CNI sriov plugin')
+  await pluginMain(
+    {
+      add: logged('ADD', cmdAdd),
+      del: logged('DEL', cmdDel),
+      check: logged('CHECK', cmdCheck),
+      status: logged('STATUS', cmdStatus),
+      gc: logged('GC', cmdGc),
+    },
+    'CNI sriov plugin: moves an SR-IOV VF into a pod and configures it through its PF (sriov-ts)',
+  )
 }

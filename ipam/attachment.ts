@@ -1,6 +1,7 @@
 // The attachment record: what CNI ADD saves at /var/lib/cni/sriov/<containerID>-<ifname> so that DEL, GC and
 // the device plugin's reconciler can undo the attachment without the original config or netns.
 import type { VfState } from '../host/vf-state'
+import type { Result } from '../protocol/result'
 
 export const ATTACHMENT_FORMAT = 'sriov-ts/1'
 
@@ -21,5 +22,7 @@ export interface AttachmentRecord {
   appliedVf: Partial<VfState> // what ADD set on the PF (CHECK compares against this)
   netConf: Record<string, unknown> // the network config given to ADD (deviceID resolved): stdin for a later DEL
   ips: string[] // CIDRs assigned in the pod
+  podMac?: string // the netdev's MAC in the pod: identifies it if the kernel hands it back to the host
+  result: Result // what ADD returned (CHECK compares the pod against it)
   createdAt: string // ISO time
 }

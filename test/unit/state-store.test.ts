@@ -17,7 +17,7 @@ const record = (containerId: string, ifname: string): AttachmentRecord => ({
   format: ATTACHMENT_FORMAT, containerId, ifname, netns: '/var/run/netns/p', netName: 'sriov-201', cniVersion: '1.0.0',
   deviceID: '0000:01:10.1', pfName: 'eno2', vfIndex: 0, dpdkMode: false, hostIfName: 'eno2v0',
   origNetdev: { mac: '02:00:00:00:00:aa', mtu: 1500 }, origVf: { ...DEFAULT_VF_STATE }, appliedVf: { vlan: 201 },
-  netConf: { cniVersion: '1.0.0', name: 'sriov-201', type: 'sriov' }, ips: ['192.168.201.2/24'], createdAt: new Date().toISOString(),
+  netConf: { cniVersion: '1.0.0', name: 'sriov-201', type: 'sriov' }, ips: ['192.168.201.2/24'], result: { cniVersion: '1.0.0' }, createdAt: new Date().toISOString(),
 })
 
 t.test('records round-trip under <containerID>-<ifname>, are listed, and removed idempotently', async (t) => {

@@ -1,0 +1,48 @@
+// CHECK: the attachment still looks as ADD left it (sriov-cni's CHECK checks nothing).
+import { closeRtnl, linkByName, listAddresses, listRoutes, openRtnl } from '../host/link'
+import { Netns, netnsExists } from '../host/netns'
+import { vfConfigurator } from '../host/vf-config'
+import type { VfState } from '../host/vf-state'
+import { StateStore } from '../ipam/state-store'
+import { CniError, ErrorCode } from '../protocol/errors'
+import type { PluginContext } from '../protocol/skel'
+import { parseSriovConfig, requestedVfState } from './config'
+import { ipamCheck } from './ipam'
+
+const fail = (msg: string) => new CniError(ErrorCode.Internal, `CHECK failed: ${msg}`)
+
+export async function cmdCheck({ env, conf }: PluginContext): Promise<void> {
+  const cfg = parseSriovConfig(conf, env)
+  const store = new StateStore()
+  const stored = await store.loadAttachment(env.containerId, env.ifname)
+  if (!stored || stored.kind !== 'ours') throw fail(`no attachment record for container ${env.containerId} interface ${env.ifname}`)
+  const rec = stored.record
+  if (rec.deviceID !== cfg.deviceID) throw fail(`the attachment uses VF ${rec.deviceID}, the config names ${cfg.deviceID}`)
+
+  const want = requestedVfState(cfg)
+  const have = await vfConfigurator().read(rec.pfName, rec.vfIndex)
+  for (const k of Object.keys(want) as (keyof VfState)[]) {
+    if (have[k] !== want[k]) throw fail(`VF ${rec.vfIndex} on PF ${rec.pfName} has ${k} ${JSON.stringify(have[k])}, expected ${JSON.stringify(want[k])}`)
+  }
+
+  if (!rec.dpdkMode) {
+    if (!netnsExists(env.netns)) throw fail(`network namespace ${env.netns} does not exist`)
+    const pod = Netns.open(env.netns)
+    const sock = openRtnl(pod)
+    try {
+      const link = await linkByName(sock, env.ifname)
+      if (!link) throw fail(`interface ${env.ifname} is missing from the pod`)
+      if (rec.podMac && link.mac !== rec.podMac) throw fail(`interface ${env.ifname} has MAC ${link.mac}, expected ${rec.podMac}`)
+      const addrs = await listAddresses(sock, link.index)
+      for (const ip of rec.ips) if (!addrs.includes(ip)) throw fail(`address ${ip} is missing from ${env.ifname}`)
+      const routes = await listRoutes(sock)
+      for (const r of rec.result.routes ?? []) {
+        if (!routes.some((x) => x.dst === r.dst && x.oif === link.index)) throw fail(`route to ${r.dst} via ${env.ifname} is missing`)
+      }
+    } finally {
+      closeRtnl(sock)
+      pod.close()
+    }
+  }
+  await ipamCheck(rec.netConf, env)
+}

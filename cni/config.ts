@@ -1,0 +1,123 @@
+// The sriov network config: every sriov-cni field, same names and meaning, validated strictly (code 7 naming
+// the field) into typed values.
+import path from 'node:path'
+import type { VlanProto, LinkState, VfState } from '../host/vf-state'
+import { validatePciAddress } from '../ipam/state-store'
+import type { CniEnv } from '../protocol/env'
+import { CniError, ErrorCode } from '../protocol/errors'
+import type { NetConf } from '../protocol/netconf'
+
+export type LogLevel = 'panic' | 'error' | 'warning' | 'info' | 'debug'
+
+export interface SriovConfig {
+  netConf: NetConf
+  deviceID: string
+  vlan?: number
+  vlanQoS?: number
+  vlanProto?: VlanProto
+  mac?: string
+  spoofchk?: boolean
+  trust?: boolean
+  linkState?: LinkState
+  minTxRate?: number
+  maxTxRate?: number
+  ipamType?: string
+  logLevel: LogLevel
+  logFile?: string
+}
+
+const invalid = (field: string, why: string) => new CniError(ErrorCode.InvalidConfig, `invalid ${field}: ${why}`)
+const MAC = /^([0-9a-fA-F]{2}:){5}[0-9a-fA-F]{2}$/
+
+function int(raw: Record<string, unknown>, field: string, min: number, max: number): number | undefined {
+  const v = raw[field]
+  if (v === undefined || v === null) return undefined
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) throw invalid(field, `${JSON.stringify(v)} must be an integer from ${min} to ${max}`)
+  return v
+}
+
+function onOff(raw: Record<string, unknown>, field: string): boolean | undefined {
+  const v = raw[field]
+  if (v === undefined || v === null || v === '') return undefined
+  if (v === 'on') return true
+  if (v === 'off') return false
+  throw invalid(field, `${JSON.stringify(v)} must be "on" or "off"`)
+}
+
+export function parseMacAddress(v: unknown, field: string): string {
+  if (typeof v !== 'string' || !MAC.test(v)) throw invalid(field, `${JSON.stringify(v)} is not a MAC address such as 02:00:00:00:00:01`)
+  return v.toLowerCase()
+}
+
+export function parseSriovConfig(conf: NetConf, env: Pick<CniEnv, 'args'>): SriovConfig {
+  const raw = conf.raw
+  const rc = conf.runtimeConfig ?? {}
+  const deviceID = typeof rc.deviceID === 'string' && rc.deviceID ? rc.deviceID : raw.deviceID
+  if (deviceID === undefined || deviceID === '') {
+    throw new CniError(ErrorCode.InvalidConfig, 'missing deviceID: set "deviceID" to the VF PCI address (Multus passes the one the device plugin allocated)')
+  }
+  if (typeof deviceID !== 'string') throw invalid('deviceID', 'must be a string')
+  validatePciAddress(deviceID)
+  const out: SriovConfig = { netConf: conf, deviceID: deviceID.toLowerCase(), logLevel: 'info' }
+
+  out.vlan = int(raw, 'vlan', 0, 4094)
+  out.vlanQoS = int(raw, 'vlanQoS', 0, 7)
+  if (out.vlanQoS !== undefined && out.vlan === undefined) throw invalid('vlanQoS', 'needs "vlan" to be set')
+  if (raw.vlanProto !== undefined && raw.vlanProto !== null) {
+    const p = typeof raw.vlanProto === 'string' ? raw.vlanProto.toLowerCase() : ''
+    if (p !== '802.1q' && p !== '802.1ad') throw invalid('vlanProto', `${JSON.stringify(raw.vlanProto)} must be "802.1q" or "802.1ad"`)
+    if (out.vlan === undefined) throw invalid('vlanProto', 'needs "vlan" to be set')
+    if (out.vlan === 0 && p === '802.1ad') throw invalid('vlanProto', '802.1ad needs a non-zero vlan')
+    out.vlanProto = p
+  }
+
+  // runtimeConfig.mac > CNI_ARGS MAC= > mac, as sriov-cni does
+  if (typeof rc.mac === 'string' && rc.mac) out.mac = parseMacAddress(rc.mac, 'runtimeConfig.mac')
+  else if (env.args.MAC) out.mac = parseMacAddress(env.args.MAC, 'CNI_ARGS MAC')
+  else if (raw.mac !== undefined && raw.mac !== '') out.mac = parseMacAddress(raw.mac, 'mac')
+
+  out.spoofchk = onOff(raw, 'spoofchk')
+  out.trust = onOff(raw, 'trust')
+  if (raw.link_state !== undefined && raw.link_state !== '') {
+    if (raw.link_state !== 'auto' && raw.link_state !== 'enable' && raw.link_state !== 'disable') {
+      throw invalid('link_state', `${JSON.stringify(raw.link_state)} must be "auto", "enable" or "disable"`)
+    }
+    out.linkState = raw.link_state
+  }
+  out.minTxRate = int(raw, 'min_tx_rate', 0, 2 ** 32 - 1)
+  out.maxTxRate = int(raw, 'max_tx_rate', 0, 2 ** 32 - 1)
+  if (out.minTxRate !== undefined && out.maxTxRate !== undefined && out.maxTxRate !== 0 && out.minTxRate > out.maxTxRate) {
+    throw invalid('min_tx_rate', `${out.minTxRate} is above max_tx_rate ${out.maxTxRate}`)
+  }
+  if (conf.ipam) {
+    if (typeof conf.ipam.type !== 'string' || !conf.ipam.type) throw invalid('ipam.type', 'missing IPAM plugin type')
+    out.ipamType = conf.ipam.type
+  }
+  if (raw.logLevel !== undefined && raw.logLevel !== '') {
+    const levels: LogLevel[] = ['panic', 'error', 'warning', 'info', 'debug']
+    if (!levels.includes(raw.logLevel as LogLevel)) throw invalid('logLevel', `${JSON.stringify(raw.logLevel)} must be one of ${levels.join(', ')}`)
+    out.logLevel = raw.logLevel as LogLevel
+  }
+  if (raw.logFile !== undefined && raw.logFile !== '') {
+    if (typeof raw.logFile !== 'string' || !path.isAbsolute(raw.logFile)) throw invalid('logFile', 'must be an absolute path')
+    out.logFile = raw.logFile
+  }
+  return out
+}
+
+/** What ADD sets on the PF for this VF: only the fields the config names. */
+export function requestedVfState(cfg: SriovConfig): Partial<VfState> {
+  const want: Partial<VfState> = {}
+  if (cfg.vlan !== undefined) {
+    want.vlan = cfg.vlan
+    want.qos = cfg.vlanQoS ?? 0
+    want.proto = cfg.vlanProto ?? '802.1q'
+  }
+  if (cfg.mac !== undefined) want.mac = cfg.mac
+  if (cfg.spoofchk !== undefined) want.spoofchk = cfg.spoofchk
+  if (cfg.trust !== undefined) want.trust = cfg.trust
+  if (cfg.linkState !== undefined) want.linkState = cfg.linkState
+  if (cfg.minTxRate !== undefined) want.minTxRate = cfg.minTxRate
+  if (cfg.maxTxRate !== undefined) want.maxTxRate = cfg.maxTxRate
+  return want
+}

@@ -1,0 +1,81 @@
+// VF configuration on the PF: one interface, the netlink implementation by default, and a stand-in that
+// records settings in JSON files for hosts without SR-IOV (SRIOV_VF_CONFIG=record:<dir>).
+import fs from 'node:fs'
+import path from 'node:path'
+import { writeFileAtomic } from './atomic-file'
+import { NetlinkVfConfig } from './vf-config-netlink'
+import { DEFAULT_VF_STATE, type VfState } from './vf-state'
+
+export interface VfConfigurator {
+  read(pf: string, vf: number): Promise<VfState>
+  /** Applies only the given fields; the PF applies them one attribute at a time. */
+  apply(pf: string, vf: number, change: Partial<VfState>): Promise<void>
+}
+
+/** The stand-in: `<dir>/<pf>.json` is `{"<vf>": {mac, vlan, qos, proto, spoofchk, trust, link_state, min_tx_rate, max_tx_rate}}`. */
+export class RecordVfConfig implements VfConfigurator {
+  constructor(readonly dir: string) {}
+
+  private file(pf: string): string {
+    return path.join(this.dir, `${pf}.json`)
+  }
+
+  private load(pf: string): Record<string, Record<string, unknown>> {
+    try {
+      return JSON.parse(fs.readFileSync(this.file(pf), 'utf8'))
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return {}
+      throw new Error(`cannot read VF config stand-in ${this.file(pf)}: ${(e as Error).message}`)
+    }
+  }
+
+  async read(pf: string, vf: number): Promise<VfState> {
+    const v = this.load(pf)[String(vf)] ?? {}
+    const d = DEFAULT_VF_STATE
+    return {
+      mac: typeof v.mac === 'string' ? v.mac.toLowerCase() : d.mac,
+      vlan: typeof v.vlan === 'number' ? v.vlan : d.vlan,
+      qos: typeof v.qos === 'number' ? v.qos : d.qos,
+      proto: v.proto === '802.1ad' ? '802.1ad' : d.proto,
+      spoofchk: typeof v.spoofchk === 'boolean' ? v.spoofchk : d.spoofchk,
+      trust: typeof v.trust === 'boolean' ? v.trust : d.trust,
+      linkState: v.link_state === 'enable' || v.link_state === 'disable' ? v.link_state : d.linkState,
+      minTxRate: typeof v.min_tx_rate === 'number' ? v.min_tx_rate : d.minTxRate,
+      maxTxRate: typeof v.max_tx_rate === 'number' ? v.max_tx_rate : d.maxTxRate,
+    }
+  }
+
+  async apply(pf: string, vf: number, change: Partial<VfState>): Promise<void> {
+    const all = this.load(pf)
+    const v = { ...(all[String(vf)] ?? {}) }
+    if (change.mac !== undefined) v.mac = change.mac
+    if (change.vlan !== undefined) v.vlan = change.vlan
+    if (change.qos !== undefined) v.qos = change.qos
+    if (change.proto !== undefined) v.proto = change.proto
+    if (change.spoofchk !== undefined) v.spoofchk = change.spoofchk
+    if (change.trust !== undefined) v.trust = change.trust
+    if (change.linkState !== undefined) v.link_state = change.linkState
+    if (change.minTxRate !== undefined) v.min_tx_rate = change.minTxRate
+    if (change.maxTxRate !== undefined) v.max_tx_rate = change.maxTxRate
+    all[String(vf)] = v
+    fs.mkdirSync(this.dir, { recursive: true })
+    writeFileAtomic(this.file(pf), JSON.stringify(all, null, 2), { mode: 0o644 })
+  }
+}
+
+/** The configurator the environment asks for: the record stand-in only when told, netlink otherwise. */
+export function vfConfigurator(env: NodeJS.ProcessEnv = process.env): VfConfigurator {
+  const spec = env.SRIOV_VF_CONFIG
+  if (spec?.startsWith('record:')) return new RecordVfConfig(spec.slice('record:'.length))
+  if (spec && spec !== 'netlink') throw new Error(`invalid SRIOV_VF_CONFIG ${JSON.stringify(spec)}: expected netlink or record:<dir>`)
+  return new NetlinkVfConfig()
+}
+
+/** The fields of `want` that differ from `have`. */
+export function vfDiff(have: VfState, want: Partial<VfState>): Partial<VfState> {
+  const out: Partial<VfState> = {}
+  for (const k of Object.keys(want) as (keyof VfState)[]) {
+    if (want[k] !== undefined && want[k] !== have[k]) (out as Record<string, unknown>)[k] = want[k]
+  }
+  return out
+}

@@ -1,0 +1,71 @@
+// A fake sysfs tree laid out like the kernel's (relative symlinks included), for SRIOV_SYSFS_ROOT.
+import fs from 'node:fs'
+import path from 'node:path'
+
+export interface FakeVf {
+  pci: string
+  vendor?: string
+  device?: string
+  driver?: string // ixgbevf, igbvf, vfio-pci, ...
+  netdev?: string // omit for a DPDK-bound VF
+  iommuGroup?: number
+  numaNode?: number
+}
+
+export interface FakePf {
+  pci: string
+  name: string
+  vendor?: string
+  device?: string
+  driver?: string
+  numaNode?: number
+  totalVfs?: number
+  vfs: FakeVf[]
+}
+
+function link(target: string, at: string): void {
+  fs.mkdirSync(path.dirname(at), { recursive: true })
+  fs.rmSync(at, { force: true })
+  fs.symlinkSync(path.relative(path.dirname(at), target), at)
+}
+
+function device(root: string, pci: string, attrs: Record<string, string>, driver?: string): string {
+  const dir = path.join(root, 'devices/pci0000:00', pci)
+  fs.mkdirSync(dir, { recursive: true })
+  for (const [k, v] of Object.entries(attrs)) fs.writeFileSync(path.join(dir, k), `${v}\n`)
+  link(dir, path.join(root, 'bus/pci/devices', pci))
+  if (driver) {
+    fs.mkdirSync(path.join(root, 'bus/pci/drivers', driver), { recursive: true })
+    link(path.join(root, 'bus/pci/drivers', driver), path.join(dir, 'driver'))
+  }
+  return dir
+}
+
+function netdev(root: string, devDir: string, name: string): void {
+  fs.mkdirSync(path.join(devDir, 'net', name), { recursive: true })
+  link(path.join(devDir, 'net', name), path.join(root, 'class/net', name))
+  link(devDir, path.join(devDir, 'net', name, 'device'))
+}
+
+/** Writes PFs and their VFs under `root`. */
+export function buildFakeSysfs(root: string, pfs: FakePf[]): void {
+  for (const pf of pfs) {
+    const pfDir = device(root, pf.pci, {
+      vendor: `0x${pf.vendor ?? '8086'}`, device: `0x${pf.device ?? '1528'}`, class: '0x020000',
+      numa_node: String(pf.numaNode ?? 0), sriov_totalvfs: String(pf.totalVfs ?? 64), sriov_numvfs: String(pf.vfs.length),
+    }, pf.driver ?? 'ixgbe')
+    netdev(root, pfDir, pf.name)
+    pf.vfs.forEach((vf, i) => {
+      const vfDir = device(root, vf.pci, {
+        vendor: `0x${vf.vendor ?? '8086'}`, device: `0x${vf.device ?? '1515'}`, class: '0x020000', numa_node: String(vf.numaNode ?? pf.numaNode ?? 0),
+      }, vf.driver ?? 'ixgbevf')
+      link(pfDir, path.join(vfDir, 'physfn'))
+      link(vfDir, path.join(pfDir, `virtfn${i}`))
+      if (vf.netdev) netdev(root, vfDir, vf.netdev)
+      if (vf.iommuGroup !== undefined) {
+        fs.mkdirSync(path.join(root, 'kernel/iommu_groups', String(vf.iommuGroup)), { recursive: true })
+        link(path.join(root, 'kernel/iommu_groups', String(vf.iommuGroup)), path.join(vfDir, 'iommu_group'))
+      }
+    })
+  }
+}
