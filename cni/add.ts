@@ -44,6 +44,7 @@ export async function cmdAdd({ env, conf }: PluginContext): Promise<Result> {
     if (holder) await reclaim(store, vf.pci, env)
     const undo: Undo[] = []
     const step = (name: string) => faultPoint(name)
+    const pod = Netns.open(env.netns) // open until rollback is over: undo steps need it
     try {
       step('read-vf')
       const origVf = await vfc.read(vf.pfName, vf.vfIndex)
@@ -55,8 +56,7 @@ export async function cmdAdd({ env, conf }: PluginContext): Promise<Result> {
       const result: Result = { cniVersion: conf.cniVersion, interfaces: [], ips: [], routes: [] }
       let origNetdev: AttachmentRecord['origNetdev']
       let podMac: string | undefined
-      const pod = Netns.open(env.netns)
-      try {
+      {
         if (!vf.dpdk) {
           step('move')
           const host = openRtnl()
@@ -97,8 +97,6 @@ export async function cmdAdd({ env, conf }: PluginContext): Promise<Result> {
             closeRtnl(sock)
           }
         }
-      } finally {
-        pod.close()
       }
 
       step('record')
@@ -141,6 +139,8 @@ export async function cmdAdd({ env, conf }: PluginContext): Promise<Result> {
       }
       if (e instanceof CniError) throw e
       throw new CniError(ErrorCode.Internal, `ADD of VF ${vf.pci} failed and was rolled back: ${(e as Error).message}`)
+    } finally {
+      pod.close()
     }
   })
 }

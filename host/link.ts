@@ -104,7 +104,7 @@ export async function setLinkMtu(sock: RtNetlinkSocket, index: number, mtu: numb
 
 /** Moves the link into `target`; it gets a new index there. */
 export async function moveLink(sock: RtNetlinkSocket, index: number, target: Netns): Promise<void> {
-  await sock.setLink({ index }, { netNsFd: target.fd })
+  await sock.setLink({ index }, { netNsFd: target.descriptor() })
 }
 
 export async function addAddress(sock: RtNetlinkSocket, index: number, cidr: string): Promise<void> {

@@ -5,6 +5,8 @@ import fs from 'node:fs'
 import { CLONE_NEWNET, libc } from './libc'
 
 export class Netns {
+  private closed = false
+
   private constructor(readonly path: string, readonly fd: number) {}
 
   static open(path: string): Netns {
@@ -38,6 +40,8 @@ export class Netns {
 
   /** Runs `fn` synchronously inside this namespace and returns to the caller's namespace. */
   run<T>(fn: () => T): T {
+    // a closed descriptor number may already name another namespace: never setns through it
+    if (this.closed) throw new Error(`network namespace ${this.path} was already closed`)
     const back = Netns.current()
     try {
       enter(this)
@@ -53,7 +57,15 @@ export class Netns {
     }
   }
 
+  /** The open descriptor, for APIs that take a namespace fd (IFLA_NET_NS_FD). */
+  descriptor(): number {
+    if (this.closed) throw new Error(`network namespace ${this.path} was already closed`)
+    return this.fd
+  }
+
   close(): void {
+    if (this.closed) return
+    this.closed = true
     try {
       fs.closeSync(this.fd)
     } catch {

@@ -1,0 +1,150 @@
+import fs from 'node:fs'
+import path from 'node:path'
+import t from 'tap'
+import { addNetns, addrs, ip, linkJson } from '../helpers/netns'
+import { sriovNode } from '../helpers/sriov-node'
+
+t.test('ADD configures the VF on the PF, moves it into the pod with MAC and IP; DEL restores everything', async (t) => {
+  const node = sriovNode(t, 'tca')
+  const pod = addNetns(t, 'tca')
+  const vf = node.vfs[0]
+  ip('link', 'set', vf.netdev!, 'mtu', '1400')
+  const conf = node.conf({ vlan: 201, vlanQoS: 3, mac: '02:AA:BB:CC:DD:01', spoofchk: 'off', trust: 'on', min_tx_rate: 10, max_tx_rate: 100 })
+  const add = await node.run('ADD', conf, { netns: pod.path })
+  t.equal(add.code, 0, add.stdout + add.stderr)
+  t.same(add.json.interfaces, [{ name: 'net1', mac: '02:aa:bb:cc:dd:01', mtu: 1400, sandbox: pod.path, pciID: vf.pci }])
+  t.same(add.json.ips, [{ interface: 0, address: '192.168.201.2/24', gateway: '192.168.201.1' }])
+  t.equal(linkJson(vf.netdev!), undefined, 'VF netdev left the host')
+  const inPod = linkJson('net1', pod.name)
+  t.equal(inPod.address, '02:aa:bb:cc:dd:01')
+  t.ok(inPod.flags.includes('UP'))
+  t.same(addrs('net1', pod.name), ['192.168.201.2/24'])
+  t.match(ip('-n', pod.name, 'route', 'show', '10.201.0.0/16'), /via 192\.168\.201\.1 dev net1/)
+  t.equal(fs.readFileSync(`/proc/sys/net/ipv4/conf/all/arp_notify`, 'utf8').trim() !== undefined, true)
+  t.same(node.vfConfig()['0'], { vlan: 201, qos: 3, proto: '802.1q', mac: '02:aa:bb:cc:dd:01', spoofchk: false, trust: true, min_tx_rate: 10, max_tx_rate: 100 })
+  t.ok(fs.existsSync(path.join(node.stateDir, 'ctr1-net1')), 'attachment record saved')
+  t.equal(fs.readFileSync(path.join(node.stateDir, 'pci', vf.pci), 'utf8'), pod.path, 'VF marked allocated')
+
+  const check = await node.run('CHECK', conf, { netns: pod.path })
+  t.equal(check.code, 0, check.stdout)
+
+  const del = await node.run('DEL', conf, { netns: pod.path })
+  t.equal(del.code, 0, del.stdout + del.stderr)
+  const back = linkJson(vf.netdev!)
+  t.ok(back, 'VF netdev back on the host under its original name')
+  t.equal(back.address, vf.mac, 'original MAC restored')
+  t.equal(back.mtu, 1400, 'original MTU kept')
+  t.same(node.vfConfig()['0'], { vlan: 0, qos: 0, proto: '802.1q', mac: '00:00:00:00:00:00', spoofchk: true, trust: false, min_tx_rate: 0, max_tx_rate: 0 }, 'VF config restored on the PF')
+  t.notOk(fs.existsSync(path.join(node.stateDir, 'ctr1-net1')))
+  t.notOk(fs.existsSync(path.join(node.stateDir, 'pci', vf.pci)))
+  t.same(fs.readdirSync(path.join(node.dataDir, 'sriov-201')).filter((f) => f.startsWith('192.')), [], 'lease released')
+  const again = await node.run('DEL', conf, { netns: pod.path })
+  t.equal(again.code, 0, 'second DEL succeeds')
+})
+
+t.test('a VF left alone by the config keeps its settings; VLAN 0 resets a pre-set VLAN and DEL puts it back', async (t) => {
+  const node = sriovNode(t, 'tcb')
+  const pod = addNetns(t, 'tcb')
+  fs.mkdirSync(path.dirname(node.vfConfigFile), { recursive: true })
+  fs.writeFileSync(node.vfConfigFile, JSON.stringify({ 0: { vlan: 55, trust: true } }))
+  const conf = node.conf({ vlan: 0 })
+  t.equal((await node.run('ADD', conf, { netns: pod.path })).code, 0)
+  t.match(node.vfConfig()['0'], { vlan: 0, trust: true })
+  t.equal((await node.run('DEL', conf, { netns: pod.path })).code, 0)
+  t.match(node.vfConfig()['0'], { vlan: 55, trust: true })
+})
+
+t.test('MAC precedence: runtimeConfig.mac over CNI_ARGS MAC over mac', async (t) => {
+  const node = sriovNode(t, 'tcm')
+  const pod = addNetns(t, 'tcm')
+  const conf = node.conf({ mac: '02:00:00:00:00:01', runtimeConfig: { mac: '02:00:00:00:00:03' } })
+  const add = await node.run('ADD', conf, { netns: pod.path, args: 'IgnoreUnknown=1;MAC=02:00:00:00:00:02' })
+  t.equal(add.json.interfaces[0].mac, '02:00:00:00:00:03')
+  await node.run('DEL', conf, { netns: pod.path })
+  const add2 = await node.run('ADD', node.conf({ mac: '02:00:00:00:00:01' }), { netns: pod.path, args: 'IgnoreUnknown=1;MAC=02:00:00:00:00:02' })
+  t.equal(add2.json.interfaces[0].mac, '02:00:00:00:00:02')
+})
+
+for (const step of ['read-vf', 'apply-vf', 'move', 'ipam', 'addresses', 'record', 'mark']) {
+  t.test(`a failure at ADD step "${step}" rolls every earlier step back`, async (t) => {
+    const node = sriovNode(t, 'tcf')
+    const pod = addNetns(t, 'tcf')
+    const vf = node.vfs[0]
+    const conf = node.conf({ vlan: 201, mac: '02:aa:00:00:00:01', trust: 'on' })
+    const add = await node.run('ADD', conf, { netns: pod.path, env: { SRIOV_TEST_FAULTS: '1', SRIOV_FAULT: step } })
+    t.not(add.code, 0)
+    t.match(add.json, { msg: new RegExp(`injected fault at ADD step "${step}"`) })
+    const host = linkJson(vf.netdev!)
+    t.ok(host, 'VF netdev on the host under its original name')
+    t.equal(host.address, vf.mac, 'original MAC')
+    t.equal(linkJson('net1', pod.name), undefined, 'nothing left in the pod')
+    const cfg = node.vfConfig()['0']
+    if (cfg) t.match(cfg, { vlan: 0, mac: '00:00:00:00:00:00', trust: false }, 'VF config restored')
+    t.same(fs.existsSync(path.join(node.stateDir, 'ctr1-net1')), false, 'no record')
+    t.same(fs.existsSync(path.join(node.stateDir, 'pci', vf.pci)), false, 'no allocation mark')
+    const leases = fs.existsSync(path.join(node.dataDir, 'sriov-201')) ? fs.readdirSync(path.join(node.dataDir, 'sriov-201')).filter((f) => f.startsWith('192.')) : []
+    t.same(leases, [], 'no lease')
+    const retry = await node.run('ADD', conf, { netns: pod.path })
+    t.equal(retry.code, 0, 'the VF is usable again')
+  })
+}
+
+t.test('concurrent ADD of one VF into two pods: one wins, the other is told it is already allocated', async (t) => {
+  const node = sriovNode(t, 'tcc')
+  const a = addNetns(t, 'tcc')
+  const b = addNetns(t, 'tcc')
+  const conf = node.conf()
+  const [ra, rb] = await Promise.all([node.run('ADD', conf, { netns: a.path, containerId: 'a' }), node.run('ADD', conf, { netns: b.path, containerId: 'b' })])
+  const codes = [ra.code, rb.code].sort()
+  t.same(codes, [0, 1])
+  const loser = ra.code ? ra : rb
+  t.match(loser.json, { code: 7, msg: /already allocated to network namespace/ })
+  t.same(fs.readdirSync(path.join(node.dataDir, 'sriov-201')).filter((f) => f.startsWith('192.')).length, 1, 'the loser holds no lease')
+})
+
+t.test('DEL after the pod namespace is gone renames the returned netdev back and releases the IPs', async (t) => {
+  const node = sriovNode(t, 'tcg')
+  const pod = addNetns(t, 'tcg')
+  const vf = node.vfs[0]
+  const conf = node.conf({ vlan: 7 })
+  t.equal((await node.run('ADD', conf, { netns: pod.path })).code, 0)
+  // what the kernel does with a physical VF when its namespace dies: back to the host under the pod name
+  ip('-n', pod.name, 'link', 'set', 'net1', 'netns', '1')
+  ip('netns', 'del', pod.name)
+  const del = await node.run('DEL', conf, { netns: pod.path })
+  t.equal(del.code, 0, del.stdout)
+  t.ok(linkJson(vf.netdev!), 'original name restored')
+  t.equal(linkJson(vf.netdev!).address, vf.mac)
+  t.equal(linkJson('net1'), undefined)
+  t.match(node.vfConfig()['0'], { vlan: 0 })
+  t.same(fs.readdirSync(path.join(node.dataDir, 'sriov-201')).filter((f) => f.startsWith('192.')), [])
+})
+
+t.test('ADD reclaims a VF whose previous pod namespace is gone', async (t) => {
+  const node = sriovNode(t, 'tcr')
+  const old = addNetns(t, 'tcr')
+  const conf = node.conf()
+  t.equal((await node.run('ADD', conf, { netns: old.path, containerId: 'old' })).code, 0)
+  ip('-n', old.name, 'link', 'set', 'net1', 'netns', '1')
+  ip('netns', 'del', old.name)
+  const pod = addNetns(t, 'tcr')
+  const add = await node.run('ADD', conf, { netns: pod.path, containerId: 'new' })
+  t.equal(add.code, 0, add.stdout)
+  t.ok(linkJson('net1', pod.name))
+  t.notOk(fs.existsSync(path.join(node.stateDir, 'old-net1')), 'stale record removed')
+})
+
+t.test('DPDK mode: configured on the PF, nothing moved, pciID reported; DEL works the first time', async (t) => {
+  const node = sriovNode(t, 'tcd', { vfs: 0, dpdkVfs: 1 })
+  const pod = addNetns(t, 'tcd')
+  const vf = node.vfs[0]
+  const conf = node.conf({ deviceID: vf.pci, vlan: 100, ipam: undefined }, '1.1.0')
+  const add = await node.run('ADD', conf, { netns: pod.path })
+  t.equal(add.code, 0, add.stdout)
+  t.same(add.json.interfaces, [{ name: 'net1', sandbox: pod.path, pciID: vf.pci }])
+  t.match(node.vfConfig()['0'], { vlan: 100 })
+  const del = await node.run('DEL', conf, { netns: pod.path })
+  t.equal(del.code, 0, del.stdout)
+  t.match(node.vfConfig()['0'], { vlan: 0 })
+  t.notOk(fs.existsSync(path.join(node.stateDir, 'ctr1-net1')))
+})
