@@ -1,0 +1,44 @@
+import t from 'tap'
+import { parseSriovConfig, requestedVfState } from '../../cni/config'
+import { parseNetConf } from '../../protocol/netconf'
+
+const parse = (extra: object, args: Record<string, string> = {}) =>
+  parseSriovConfig(parseNetConf(JSON.stringify({ cniVersion: '1.0.0', name: 'n', type: 'sriov', deviceID: '0000:01:10.1', ...extra })), { args })
+
+t.test('the users\' NAD config parses to what ADD applies', async (t) => {
+  const c = parse({ vlan: 201, vlanQoS: 2, vlanProto: '802.1AD', mac: '02:AA:00:00:00:01', spoofchk: 'off', trust: 'on', link_state: 'enable', min_tx_rate: 100, max_tx_rate: 1000, ipam: { type: 'host-local' } })
+  t.same(requestedVfState(c), { vlan: 201, qos: 2, proto: '802.1ad', mac: '02:aa:00:00:00:01', spoofchk: false, trust: true, linkState: 'enable', minTxRate: 100, maxTxRate: 1000 })
+  t.equal(c.ipamType, 'host-local')
+  t.same(requestedVfState(parse({})), {}, 'no field: the VF is left as it is')
+  t.same(requestedVfState(parse({ vlan: 0 })), { vlan: 0, qos: 0, proto: '802.1q' })
+  t.equal(parse({ runtimeConfig: { deviceID: '0000:01:10.3' } }).deviceID, '0000:01:10.3')
+  t.equal(parse({ max_tx_rate: 0, min_tx_rate: 50 }).minTxRate, 50, 'max 0 means unlimited')
+})
+
+t.test('every invalid field is code 7 and named', async (t) => {
+  const cases: [object, RegExp][] = [
+    [{ deviceID: undefined }, /missing deviceID/],
+    [{ deviceID: '01:10.1' }, /invalid deviceID "01:10\.1"/],
+    [{ deviceID: 5 }, /deviceID/],
+    [{ vlan: 4095 }, /invalid vlan: 4095 must be an integer from 0 to 4094/],
+    [{ vlan: -1 }, /invalid vlan/],
+    [{ vlan: '201' }, /invalid vlan/],
+    [{ vlanQoS: 3 }, /invalid vlanQoS: needs "vlan"/],
+    [{ vlan: 1, vlanQoS: 8 }, /invalid vlanQoS: 8/],
+    [{ vlanProto: '802.1q' }, /invalid vlanProto: needs "vlan"/],
+    [{ vlan: 1, vlanProto: 'qinq' }, /invalid vlanProto: "qinq"/],
+    [{ vlan: 0, vlanProto: '802.1ad' }, /802\.1ad needs a non-zero vlan/],
+    [{ mac: '02:00:00:00:00' }, /invalid mac: "02:00:00:00:00" is not a MAC address/],
+    [{ runtimeConfig: { mac: 'zz' } }, /invalid runtimeConfig\.mac/],
+    [{ spoofchk: 'yes' }, /invalid spoofchk: "yes" must be "on" or "off"/],
+    [{ trust: true }, /invalid trust/],
+    [{ link_state: 'up' }, /invalid link_state: "up"/],
+    [{ min_tx_rate: 200, max_tx_rate: 100 }, /invalid min_tx_rate: 200 is above max_tx_rate 100/],
+    [{ max_tx_rate: 1.5 }, /invalid max_tx_rate/],
+    [{ ipam: { dataDir: '/x' } }, /invalid ipam\.type/],
+    [{ logLevel: 'loud' }, /invalid logLevel/],
+    [{ logFile: 'relative.log' }, /invalid logFile/],
+  ]
+  for (const [extra, msg] of cases) t.throws(() => parse(extra), { code: 7, message: msg }, msg.source)
+  t.throws(() => parse({}, { MAC: 'nope' }), { code: 7, message: /CNI_ARGS MAC/ })
+})
