@@ -5,6 +5,7 @@ import { vfConfigurator } from '../host/vf-config'
 import type { VfState } from '../host/vf-state'
 import { StateStore } from '../ipam/state-store'
 import { CniError, ErrorCode } from '../protocol/errors'
+import { toVersion } from '../protocol/result'
 import type { PluginContext } from '../protocol/skel'
 import { parseSriovConfig, requestedVfState } from './config'
 import { ipamCheck } from './ipam'
@@ -44,5 +45,7 @@ export async function cmdCheck({ env, conf }: PluginContext): Promise<void> {
       pod.close()
     }
   }
-  await ipamCheck(rec.netConf, env)
+  // a delegated IPAM plugin checks against the result it is handed, as the spec asks
+  const prevResult = conf.raw.prevResult ?? toVersion(rec.result, conf.cniVersion)
+  await ipamCheck({ ...rec.netConf, cniVersion: conf.cniVersion, prevResult }, env)
 }
