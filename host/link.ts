@@ -26,7 +26,7 @@ export function parseMac(mac: string): Buffer {
 }
 
 function ipBytes(ip: string): Buffer {
-  if (net.isIPv4(ip)) return Buffer.from(ip.split('.').map(Number))
+  if (!ip.includes(':')) return Buffer.from(ip.split('.').map(Number))
   const sock = new net.SocketAddress({ address: ip, family: 'ipv6' })
   const full = sock.address
   // expand "::" then pack 8 groups of 16 bits
@@ -109,7 +109,7 @@ export async function moveLink(sock: RtNetlinkSocket, index: number, target: Net
 
 export async function addAddress(sock: RtNetlinkSocket, index: number, cidr: string): Promise<void> {
   const [ip, len] = cidr.split('/')
-  const v6 = net.isIPv6(ip)
+  const v6 = ip.includes(':')
   const bytes = ipBytes(ip)
   await sock.newAddress(
     { family: v6 ? AF_INET6 : AF_INET, prefixlen: Number(len), index },
@@ -128,7 +128,7 @@ export async function listAddresses(sock: RtNetlinkSocket, index: number): Promi
 
 export async function addRoute(sock: RtNetlinkSocket, index: number, dst: string, gw?: string): Promise<void> {
   const [dstIp, len] = dst.split('/')
-  const v6 = net.isIPv6(dstIp)
+  const v6 = dstIp.includes(':')
   const attrs: Record<string, unknown> = { oif: index }
   if (Number(len) > 0) attrs.dst = ipBytes(dstIp)
   if (gw) attrs.gateway = ipBytes(gw)

@@ -6,8 +6,16 @@ import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 
-export function loadNetlink(): typeof import('netlink') {
-  return require('netlink')
+export interface NetlinkApi {
+  createRtNetlink: typeof import('netlink').createRtNetlink
+  FlagsNew: typeof import('netlink').FlagsNew
+}
+
+/** Only the rtnetlink part of node-netlink: its index also loads genl, nl80211 and wireguard (~10 ms). */
+export function loadNetlink(): NetlinkApi {
+  const rt = require('netlink/dist/rt/rt') as typeof import('netlink')
+  const constants = require('netlink/dist/constants') as typeof import('netlink')
+  return { createRtNetlink: rt.createRtNetlink, FlagsNew: constants.FlagsNew }
 }
 
 export function loadKoffi(): typeof import('koffi') {

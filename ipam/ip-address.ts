@@ -1,7 +1,6 @@
 // IP addresses as (family, bigint) pairs: what range iteration and containment need, formatted exactly as
 // Go's net.IP.String() does, because the reference host-local names its lease files that way.
 // (ip-cidr would do the parsing, but costs ~19 ms to load in a CNI process whose whole budget is ~10 ms.)
-import net from 'node:net'
 
 export type Family = 4 | 6
 
@@ -19,27 +18,45 @@ export function bits(family: Family): number {
   return family === 4 ? 32 : 128
 }
 
-export function parseIP(text: string): IP | undefined {
-  const kind = net.isIP(text)
-  if (kind === 4) {
-    const parts = text.split('.').map(Number)
-    return { family: 4, value: BigInt(((parts[0] << 24) >>> 0) + (parts[1] << 16) + (parts[2] << 8) + parts[3]) }
+const V4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]\d|\d)\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]\d|\d)\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]\d|\d)\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]\d|\d)$/
+const HEX_GROUP = /^[0-9a-fA-F]{1,4}$/
+
+function parseV4(text: string): bigint | undefined {
+  const m = V4.exec(text)
+  return m ? BigInt(((Number(m[1]) << 24) >>> 0) + (Number(m[2]) << 16) + (Number(m[3]) << 8) + Number(m[4])) : undefined
+}
+
+// node:net's isIP compiles its IPv6 pattern on first use (~6 ms of a CNI call): a plain parser instead
+function parseV6(text: string): bigint | undefined {
+  const halves = text.split('::')
+  if (halves.length > 2) return undefined
+  const groups = (part: string) => (part === '' ? [] : part.split(':'))
+  const head = groups(halves[0])
+  const tail = halves.length === 2 ? groups(halves[1]) : []
+  const all = halves.length === 2 ? [...head, ...tail] : head
+  let v4: bigint | undefined
+  if (all.length && all[all.length - 1].includes('.')) {
+    v4 = parseV4(all[all.length - 1])
+    if (v4 === undefined) return undefined
+    ;(tail.length ? tail : head).pop()
   }
-  if (kind !== 6) return undefined
-  let head = text
-  let v4tail: number[] = []
-  const lastColon = text.lastIndexOf(':')
-  if (text.slice(lastColon + 1).includes('.')) {
-    v4tail = text.slice(lastColon + 1).split('.').map(Number)
-    head = text.slice(0, lastColon + 1) + '0:0'
-  }
-  const [left, right] = head.includes('::') ? head.split('::') : [head, undefined]
-  const l = left ? left.split(':') : []
-  const r = right !== undefined && right !== '' ? right.split(':') : []
-  const groups = right === undefined ? l : [...l, ...Array(8 - l.length - r.length).fill('0'), ...r]
+  const width = (v4 === undefined ? 0 : 2) + head.length + tail.length
+  if (halves.length === 2 ? width > 7 : width !== 8) return undefined
+  if (![...head, ...tail].every((g) => HEX_GROUP.test(g))) return undefined
+  const words = [...head, ...Array(8 - width).fill('0'), ...tail].map((g) => BigInt(parseInt(g, 16)))
   let value = 0n
-  for (const g of groups) value = (value << 16n) | BigInt(parseInt(g, 16))
-  if (v4tail.length) value = (value & ~0xffffffffn) | BigInt(((v4tail[0] << 24) >>> 0) + (v4tail[1] << 16) + (v4tail[2] << 8) + v4tail[3])
+  for (const w of words) value = (value << 16n) | w
+  if (v4 !== undefined) value = (value << 32n) | v4
+  return value
+}
+
+export function parseIP(text: string): IP | undefined {
+  if (!text.includes(':')) {
+    const v4 = parseV4(text)
+    return v4 === undefined ? undefined : { family: 4, value: v4 }
+  }
+  const value = parseV6(text)
+  if (value === undefined) return undefined
   // An IPv4-mapped IPv6 address is an IPv4 address to Go (To4() != nil), and so to the reference.
   if (value >> 32n === 0xffffn) return { family: 4, value: value & 0xffffffffn }
   return { family: 6, value }
@@ -81,7 +98,7 @@ export function parseCidr(text: string): Cidr | undefined {
   if (!ip || !/^\d{1,3}$/.test(prefixText)) return undefined
   let prefix = Number(prefixText)
   // "::ffff:10.0.0.0/120" style: an IPv4 address written in IPv6 form keeps an IPv6-sized prefix
-  if (ip.family === 4 && net.isIPv6(text.slice(0, slash))) prefix -= 96
+  if (ip.family === 4 && text.slice(0, slash).includes(':')) prefix -= 96
   if (prefix < 0 || prefix > bits(ip.family)) return undefined
   return { ip, prefix }
 }

@@ -148,3 +148,27 @@ t.test('DPDK mode: configured on the PF, nothing moved, pciID reported; DEL work
   t.match(node.vfConfig()['0'], { vlan: 0 })
   t.notOk(fs.existsSync(path.join(node.stateDir, 'ctr1-net1')))
 })
+
+t.test('name clashes: host already has the pod name, pod already has the host name or the pod name', async (t) => {
+  const node = sriovNode(t, 'tcn')
+  const pod = addNetns(t, 'tcn')
+  const vf = node.vfs[0]
+  const conf = node.conf()
+  // the pod holds an interface named like the VF on the host: the move goes through a scratch namespace
+  ip('-n', pod.name, 'link', 'add', vf.netdev!, 'type', 'veth', 'peer', 'name', 'tcnpeer')
+  const add = await node.run('ADD', conf, { netns: pod.path })
+  t.equal(add.code, 0, add.stdout)
+  t.ok(linkJson('net1', pod.name))
+  // the host holds an interface named like the VF in the pod: the return also goes through scratch
+  ip('link', 'add', 'net1', 'type', 'veth', 'peer', 'name', 'tcnhostp')
+  t.teardown(() => { try { ip('link', 'del', 'net1') } catch {} })
+  const del = await node.run('DEL', conf, { netns: pod.path })
+  t.equal(del.code, 0, del.stdout)
+  t.equal(linkJson(vf.netdev!)?.address, vf.mac, 'VF back under its own name')
+  // the pod already has an interface with the requested name: ADD fails clearly and leaves the VF home
+  const clash = await node.run('ADD', conf, { netns: pod.path, ifname: 'tcnpeer' })
+  t.not(clash.code, 0)
+  t.match(clash.json.msg, /tcnpeer already exists/)
+  t.ok(linkJson(vf.netdev!), 'VF still on the host')
+  t.same(node.vfConfig()['0'] ? Object.keys(node.vfConfig()['0']).length : 0, 0, 'nothing was applied on the PF')
+})

@@ -67,3 +67,12 @@ t.test('IPv6 text form matches Go net.IP.String()', async (t) => {
   ]
   for (const [input, want] of cases) t.equal(formatIP(parseIP(input)!), want, input)
 })
+
+t.test('address parsing accepts what Go accepts and rejects the rest', async (t) => {
+  for (const bad of ['1.2.3', '1.2.3.4.5', '256.1.1.1', '01.2.3.4', '1::2::3', 'fd00:::1', '1:2:3:4:5:6:7:8:9', 'g::1', '12345::1', '1:2:3:4:5:6:7:1.2.3.4', '']) {
+    t.equal(parseIP(bad), undefined, JSON.stringify(bad))
+  }
+  t.equal(formatIP(parseIP('1:2:3:4:5:6:1.2.3.4')!), '1:2:3:4:5:6:102:304')
+  t.equal(formatIP(parseIP('::1.2.3.4')!), '::102:304')
+  t.equal(formatIP(parseIP('FD00::A')!), 'fd00::a')
+})

@@ -1,0 +1,69 @@
+// CNI benchmark: ADD and DEL p50/p95 of dist/bin/sriov (a veth standing in for the VF netdev, host-local
+// IPAM, the VF config record stand-in) against, in the same run, bare `node -e 0` and the reference
+// host-device + host-local moving the same veth. Root only. Usage: node bench/cni.mjs [iterations]
+import { execFileSync, spawnSync } from 'node:child_process'
+import fs from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import { createRequire } from 'node:module'
+import esbuild from 'esbuild'
+
+const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..')
+const N = Number(process.argv[2] ?? 30)
+const ours = path.join(root, 'dist/bin/sriov')
+for (const f of [ours, '/usr/lib/cni/host-device', '/usr/lib/cni/host-local']) if (!fs.existsSync(f)) throw new Error(`${f} missing (npm run build; apt-get install containernetworking-plugins)`)
+
+const work = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-cni-'))
+const helper = path.join(root, 'dist/bench/fake-sysfs.cjs')
+await esbuild.build({ entryPoints: [path.join(root, 'test/helpers/fake-sysfs.ts')], bundle: true, platform: 'node', format: 'cjs', outfile: helper, logLevel: 'error' })
+const { buildFakeSysfs } = createRequire(import.meta.url)(helper)
+const ipcmd = (...a) => execFileSync('ip', a, { stdio: 'ignore' })
+const ns = `bcni${process.pid}`
+const veth = `bcni${process.pid % 10000}`
+ipcmd('netns', 'add', ns)
+ipcmd('link', 'add', veth, 'type', 'veth', 'peer', 'name', `${veth}p`)
+buildFakeSysfs(path.join(work, 'sys'), [{ pci: '0000:01:00.0', name: 'benchpf', vfs: [{ pci: '0000:01:10.0', netdev: veth }] }])
+
+const env = (command, id) => ({
+  PATH: process.env.PATH, CNI_COMMAND: command, CNI_CONTAINERID: id, CNI_NETNS: `/var/run/netns/${ns}`, CNI_IFNAME: 'net1', CNI_PATH: '/usr/lib/cni',
+  SRIOV_SYSFS_ROOT: path.join(work, 'sys'), SRIOV_VF_CONFIG: `record:${path.join(work, 'vf')}`, SRIOV_STATE_DIR: path.join(work, 'state'),
+})
+const ipam = (dir) => ({ type: 'host-local', dataDir: path.join(work, dir), ranges: [[{ subnet: '10.60.0.0/16' }]] })
+const sriovConf = JSON.stringify({ cniVersion: '1.0.0', name: 'bench', type: 'sriov', deviceID: '0000:01:10.0', vlan: 100, mac: '02:00:00:00:00:42', ipam: ipam('ours') })
+const refConf = JSON.stringify({ cniVersion: '1.0.0', name: 'bench', type: 'host-device', device: veth, ipam: ipam('ref') })
+
+function timed(file, args, input, e) {
+  const t0 = process.hrtime.bigint()
+  const r = spawnSync(file, args, { input, env: e })
+  const ms = Number(process.hrtime.bigint() - t0) / 1e6
+  if (r.status !== 0) throw new Error(`${file} ${e?.CNI_COMMAND ?? ''} failed: ${r.stdout}${r.stderr}`)
+  return ms
+}
+const pct = (xs, p) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * p))]
+
+const res = { node: [], oursAdd: [], oursDel: [], refAdd: [], refDel: [] }
+try {
+  for (let i = 0; i <= N; i++) {
+    // interleaved so that machine noise hits every contender alike; the first round only warms up
+    const keep = i > 0
+    const n = timed(process.execPath, ['-e', '0'])
+    const oa = timed(ours, [], sriovConf, env('ADD', `o${i}`))
+    const od = timed(ours, [], sriovConf, env('DEL', `o${i}`))
+    const ra = timed('/usr/lib/cni/host-device', [], refConf, env('ADD', `r${i}`))
+    const rd = timed('/usr/lib/cni/host-device', [], refConf, env('DEL', `r${i}`))
+    if (keep) { res.node.push(n); res.oursAdd.push(oa); res.oursDel.push(od); res.refAdd.push(ra); res.refDel.push(rd) }
+  }
+} finally {
+  try { ipcmd('netns', 'del', ns) } catch {}
+  try { ipcmd('link', 'del', veth) } catch {}
+  fs.rmSync(work, { recursive: true, force: true })
+}
+const row = (name, xs) => `${name.padEnd(34)} p50 ${pct(xs, 0.5).toFixed(1).padStart(6)} ms   p95 ${pct(xs, 0.95).toFixed(1).padStart(6)} ms`
+console.log(`${N} rounds, interleaved`)
+console.log(row('bare node -e 0', res.node))
+console.log(row('sriov ADD (SEA, in-process IPAM)', res.oursAdd))
+console.log(row('sriov DEL', res.oursDel))
+console.log(row('reference host-device+host-local ADD', res.refAdd))
+console.log(row('reference host-device+host-local DEL', res.refDel))
+console.log(`sriov ADD p50 / node -e 0 p50: ${(pct(res.oursAdd, 0.5) / pct(res.node, 0.5)).toFixed(2)}x (goal <= 1.2x)`)
+console.log(`sriov ADD p50 / reference ADD p50: ${(pct(res.oursAdd, 0.5) / pct(res.refAdd, 0.5)).toFixed(2)}x; DEL: ${(pct(res.oursDel, 0.5) / pct(res.refDel, 0.5)).toFixed(2)}x`)
