@@ -28,12 +28,17 @@ function addonDirs(): string[] {
   return dirs.filter((d): d is string => !!d)
 }
 
+// The build stamps each asset's content hash here, so a warm start neither reads nor hashes the asset.
+declare const SEA_ADDON_HASHES: Record<string, string> | undefined
+
 /** Loads the addon `asset` from the running single executable. */
 export function loadSeaAddon(asset: string): unknown {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const sea = require('node:sea') as { isSea(): boolean; getAsset(key: string): ArrayBuffer }
-  const bytes = Buffer.from(sea.getAsset(asset))
-  const hash = crypto.createHash('sha256').update(bytes).digest('hex').slice(0, 16)
+  let bytes: Buffer | undefined
+  const content = () => (bytes ??= Buffer.from(sea.getAsset(asset)))
+  const stamped = typeof SEA_ADDON_HASHES === 'object' ? SEA_ADDON_HASHES[asset] : undefined
+  const hash = stamped ?? crypto.createHash('sha256').update(content()).digest('hex').slice(0, 16)
   const errors: string[] = []
   for (const dir of addonDirs()) {
     const file = path.join(dir, `${hash}-${asset}`)
@@ -41,7 +46,7 @@ export function loadSeaAddon(asset: string): unknown {
       if (!fs.existsSync(file)) {
         fs.mkdirSync(dir, { recursive: true, mode: 0o700 })
         const tmp = `${file}.${process.pid}.tmp`
-        fs.writeFileSync(tmp, bytes, { mode: 0o700 })
+        fs.writeFileSync(tmp, content(), { mode: 0o700 })
         fs.renameSync(tmp, file)
       }
       const mod = { exports: {} as unknown }

@@ -4,6 +4,7 @@ import { execFileSync } from 'node:child_process'
 import fs from 'node:fs'
 import path from 'node:path'
 import { createRequire } from 'node:module'
+import { createHash } from 'node:crypto'
 import esbuild from 'esbuild'
 
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..')
@@ -15,6 +16,8 @@ const addons = {
   'netlink.node': path.join(path.dirname(require.resolve('netlink/package.json')), 'prebuilds', 'linux-x64', 'node.napi.node'),
   'koffi.node': path.join(path.dirname(require.resolve('@koromix/koffi-linux-x64/package.json')), 'linux_x64', 'koffi.node'),
 }
+
+const addonHashes = Object.fromEntries(Object.entries(addons).map(([name, file]) => [name, createHash('sha256').update(fs.readFileSync(file)).digest('hex').slice(0, 16)]))
 
 // In the SEA, the packages' own addon lookups become loads from SEA assets (host/native.ts).
 const seaAddons = {
@@ -56,7 +59,7 @@ for (const p of programs) {
   const seaDir = path.join(dist, 'sea')
   fs.mkdirSync(seaDir, { recursive: true })
   const seaMain = path.join(seaDir, `${p.name}.cjs`)
-  await esbuild.build({ ...common, entryPoints: [entry], outfile: seaMain, plugins: [seaAddons], minify: true })
+  await esbuild.build({ ...common, entryPoints: [entry], outfile: seaMain, plugins: [seaAddons], minify: true, define: { SEA_ADDON_HASHES: JSON.stringify(addonHashes) } })
   const blob = path.join(seaDir, `${p.name}.blob`)
   const config = { main: seaMain, output: blob, disableExperimentalSEAWarning: true, useCodeCache: true, assets: addons }
   const configFile = path.join(seaDir, `${p.name}.sea-config.json`)
