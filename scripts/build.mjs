@@ -38,7 +38,7 @@ const seaAddons = {
 
 const programs = [
   { name: 'sriov', entry: 'cni/main.ts', forbid: /@grpc|prom-client/ },
-  { name: 'sriovdp', entry: 'deviceplugin/main.ts' },
+  { name: 'sriovdp', entry: 'deviceplugin/main.ts', assets: { 'deviceplugin.proto': 'proto/deviceplugin.proto', 'pluginregistration.proto': 'proto/pluginregistration.proto' } },
 ]
 
 const common = { bundle: true, platform: 'node', target: 'node20', format: 'cjs', logLevel: 'warning', loader: { '.proto': 'text' }, legalComments: 'none' }
@@ -61,7 +61,8 @@ for (const p of programs) {
   const seaMain = path.join(seaDir, `${p.name}.cjs`)
   await esbuild.build({ ...common, entryPoints: [entry], outfile: seaMain, plugins: [seaAddons], minify: true, define: { SEA_ADDON_HASHES: JSON.stringify(addonHashes) } })
   const blob = path.join(seaDir, `${p.name}.blob`)
-  const config = { main: seaMain, output: blob, disableExperimentalSEAWarning: true, useCodeCache: true, assets: addons }
+  const extra = Object.fromEntries(Object.entries(p.assets ?? {}).map(([k, f]) => [k, path.join(root, f)]))
+  const config = { main: seaMain, output: blob, disableExperimentalSEAWarning: true, useCodeCache: true, assets: { ...addons, ...extra } }
   const configFile = path.join(seaDir, `${p.name}.sea-config.json`)
   fs.writeFileSync(configFile, JSON.stringify(config))
   execFileSync(process.execPath, ['--experimental-sea-config', configFile], { stdio: 'pipe' })

@@ -69,3 +69,27 @@ export function buildFakeSysfs(root: string, pfs: FakePf[]): void {
     })
   }
 }
+
+/** The X540 layout users know: PF eno2 at 0000:01:00.0 with 8 VFs 8086:1515 (ixgbevf) at 01:10.1 ... 01:11.7. */
+export function x540(pfName = 'eno2', netdevs: (i: number) => string | undefined = (i) => `eno2v${i}`): FakePf {
+  const vfs: FakeVf[] = []
+  for (let i = 0; i < 8; i++) {
+    const fn = 1 + 2 * i // VF n sits at devfn 0x10.1 + 2n
+    const pci = `0000:01:${(0x10 + (fn >> 3)).toString(16)}.${fn & 7}`
+    const vf: FakeVf = { pci, vendor: '8086', device: '1515', driver: 'ixgbevf' }
+    const nd = netdevs(i)
+    if (nd) vf.netdev = nd
+    vfs.push(vf)
+  }
+  return { pci: '0000:01:00.0', name: pfName, vendor: '8086', device: '1528', driver: 'ixgbe', numaNode: 0, totalVfs: 63, vfs }
+}
+
+/** Adds VF number `index` to a PF already in the tree (what raising sriov_numvfs does). */
+export function addVf(root: string, pf: FakePf, vf: FakeVf, index: number): void {
+  const pfDir = path.join(root, 'devices/pci0000:00', pf.pci)
+  const vfDir = device(root, vf.pci, { vendor: `0x${vf.vendor ?? '8086'}`, device: `0x${vf.device ?? '1515'}`, class: '0x020000', numa_node: String(vf.numaNode ?? pf.numaNode ?? 0) }, vf.driver ?? 'ixgbevf')
+  link(pfDir, path.join(vfDir, 'physfn'))
+  link(vfDir, path.join(pfDir, `virtfn${index}`))
+  if (vf.netdev) netdev(root, vfDir, vf.netdev)
+  fs.writeFileSync(path.join(pfDir, 'sriov_numvfs'), `${index + 1}\n`)
+}

@@ -1,0 +1,83 @@
+// sriovdp's command line: sriov-network-device-plugin's flags, plus ours for the new behaviour.
+import fs from 'node:fs'
+import { parseArgs } from 'node:util'
+import type { AllocationPolicy } from './preferred'
+
+export interface Options {
+  configFile: string
+  resourcePrefix: string
+  logLevel: string
+  devicePluginPath: string
+  pluginsRegistryPath: string
+  registration: 'classic' | 'watcher'
+  httpAddr?: { host: string; port: number }
+  cniBinDir: string
+  allocationPolicy: AllocationPolicy
+  rescanSeconds: number
+  reconcileGraceSeconds: number
+  devinfoDir: string
+  stateDir?: string
+}
+
+export class UsageError extends Error {}
+
+export function parseOptions(argv: string[], env: NodeJS.ProcessEnv = process.env): Options {
+  let values
+  try {
+    ;({ values } = parseArgs({
+      args: argv,
+      options: {
+        'config-file': { type: 'string', default: '/etc/pcidp/config.json' },
+        'resource-prefix': { type: 'string', default: 'intel.com' },
+        'log-level': { type: 'string', default: 'info' },
+        'log-dir': { type: 'string' }, // accepted for compatibility: logs go to stderr
+        v: { type: 'string' },
+        'device-plugin-path': { type: 'string', default: '/var/lib/kubelet/device-plugins/' },
+        'plugins-registry-path': { type: 'string', default: '/var/lib/kubelet/plugins_registry/' },
+        registration: { type: 'string', default: 'auto' },
+        'http-addr': { type: 'string', default: ':9808' },
+        'cni-bin-dir': { type: 'string', default: '/opt/cni/bin' },
+        'allocation-policy': { type: 'string', default: 'pack' },
+        'rescan-interval': { type: 'string', default: '30' },
+        'reconcile-grace': { type: 'string', default: '60' },
+      },
+      strict: true,
+    }))
+  } catch (e) {
+    throw new UsageError((e as Error).message)
+  }
+  const reg = values.registration
+  if (reg !== 'auto' && reg !== 'classic' && reg !== 'watcher') throw new UsageError(`--registration: ${reg} must be auto, classic or watcher`)
+  const policy = values['allocation-policy']
+  if (policy !== 'pack' && policy !== 'spread') throw new UsageError(`--allocation-policy: ${policy} must be pack or spread`)
+  const levels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace']
+  if (!levels.includes(values['log-level']!)) throw new UsageError(`--log-level: ${values['log-level']} must be one of ${levels.join(', ')}`)
+  const seconds = (name: 'rescan-interval' | 'reconcile-grace') => {
+    const n = Number(values[name])
+    if (!Number.isFinite(n) || n <= 0) throw new UsageError(`--${name}: ${values[name]} must be a positive number of seconds`)
+    return n
+  }
+  let httpAddr: Options['httpAddr']
+  if (values['http-addr']) {
+    const m = /^(.*):(\d+)$/.exec(values['http-addr'])
+    if (!m) throw new UsageError(`--http-addr: ${values['http-addr']} must be [host]:port (empty to disable)`)
+    httpAddr = { host: m[1] || '0.0.0.0', port: Number(m[2]) }
+  }
+  const opts: Options = {
+    configFile: values['config-file']!,
+    resourcePrefix: values['resource-prefix']!,
+    logLevel: values['log-level']!,
+    devicePluginPath: values['device-plugin-path']!,
+    pluginsRegistryPath: values['plugins-registry-path']!,
+    // auto: watcher mode when kubelet's plugin registry exists, as the Go plugin chooses
+    registration: reg === 'auto' ? (fs.existsSync(values['plugins-registry-path']!) ? 'watcher' : 'classic') : reg,
+    cniBinDir: values['cni-bin-dir']!,
+    allocationPolicy: policy,
+    rescanSeconds: seconds('rescan-interval'),
+    reconcileGraceSeconds: seconds('reconcile-grace'),
+    devinfoDir: env.SRIOV_DEVINFO_DIR || '/var/run/k8s.cni.cncf.io/devinfo/dp',
+  }
+  if (httpAddr) opts.httpAddr = httpAddr
+  if (env.SRIOV_STATE_DIR) opts.stateDir = env.SRIOV_STATE_DIR
+  return opts
+}

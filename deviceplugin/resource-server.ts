@@ -1,0 +1,160 @@
+// One resource's device plugin endpoint: a gRPC server on its own unix socket serving the kubelet
+// DevicePlugin API (and, in watcher mode, the plugin registration API), plus registration with kubelet.
+import fs from 'node:fs'
+import path from 'node:path'
+import * as grpc from '@grpc/grpc-js'
+import type { Logger } from 'pino'
+import type { PciDevice } from '../host/pci'
+import { allocateContainer } from './allocation'
+import { api, type Device } from './api'
+import type { ResourceConfig } from './config'
+import type { Metrics } from './metrics'
+import { preferredAllocation, type AllocationPolicy } from './preferred'
+
+export interface ServerOptions {
+  socketPath: string
+  watcherMode: boolean
+  devinfoDir: string
+  policy: AllocationPolicy
+  log: Logger
+  metrics: Metrics
+}
+
+type Stream = grpc.ServerWritableStream<unknown, { devices: Device[] }>
+
+export class ResourceServer {
+  readonly fullName: string
+  private server?: grpc.Server
+  private streams = new Set<Stream>()
+  private devices = new Map<string, PciDevice>()
+  private healthy = new Map<string, boolean>()
+  registered = false
+
+  constructor(public resource: ResourceConfig, readonly opts: ServerOptions) {
+    this.fullName = `${resource.resourcePrefix}/${resource.resourceName}`
+  }
+
+  list(): Device[] {
+    return [...this.devices.values()].map((d) => {
+      const dev: Device = { ID: d.pci, health: this.healthy.get(d.pci) === false ? 'Unhealthy' : 'Healthy' }
+      if (!this.resource.excludeTopology && d.numaNode >= 0) dev.topology = { nodes: [{ ID: d.numaNode }] }
+      return dev
+    })
+  }
+
+  /** New device set and health; streams get the full list again only when something changed. */
+  update(devices: PciDevice[], healthy: Map<string, boolean>): boolean {
+    const before = JSON.stringify(this.list())
+    this.devices = new Map(devices.map((d) => [d.pci, d]))
+    this.healthy = healthy
+    const after = this.list()
+    if (JSON.stringify(after) === before) return false
+    for (const s of this.streams) this.send(s, after)
+    this.opts.metrics.devices(this.fullName, after)
+    return true
+  }
+
+  private send(s: Stream, devices: Device[]): void {
+    try {
+      s.write({ devices })
+      this.opts.metrics.streamSends.inc({ resource: this.fullName })
+    } catch (e) {
+      // a broken stream is dropped; kubelet opens a new one
+      this.streams.delete(s)
+      this.opts.log.warn({ resource: this.fullName, err: (e as Error).message }, 'ListAndWatch stream dropped')
+    }
+  }
+
+  private handlers(): grpc.UntypedServiceImplementation {
+    return {
+      GetDevicePluginOptions: (_call: unknown, cb: grpc.sendUnaryData<unknown>) => cb(null, { pre_start_required: false, get_preferred_allocation_available: true }),
+      ListAndWatch: (call: Stream) => {
+        this.streams.add(call)
+        const drop = () => this.streams.delete(call)
+        call.on('cancelled', drop)
+        call.on('error', drop)
+        call.on('close', drop)
+        this.send(call, this.list())
+      },
+      GetPreferredAllocation: (call: grpc.ServerUnaryCall<any, unknown>, cb: grpc.sendUnaryData<unknown>) => {
+        const responses = (call.request.container_requests ?? []).map((r: any) => {
+          const avail = (r.available_deviceIDs ?? []).map((id: string) => this.devices.get(id)).filter((d: PciDevice | undefined): d is PciDevice => !!d)
+          return { deviceIDs: preferredAllocation(avail, r.must_include_deviceIDs ?? [], r.allocation_size ?? 0, this.opts.policy) }
+        })
+        cb(null, { container_responses: responses })
+      },
+      Allocate: (call: grpc.ServerUnaryCall<any, unknown>, cb: grpc.sendUnaryData<unknown>) => {
+        try {
+          const responses = (call.request.container_requests ?? []).map((r: any) => {
+            const ids: string[] = r.devices_ids ?? []
+            const unknown = ids.filter((id) => !this.devices.has(id))
+            if (unknown.length) throw new Error(`${this.fullName}: unknown device IDs ${unknown.join(', ')}`)
+            const sick = ids.filter((id) => this.healthy.get(id) === false)
+            if (sick.length) throw new Error(`${this.fullName}: unhealthy device IDs ${sick.join(', ')}`)
+            return allocateContainer(ids.map((id) => this.devices.get(id)!), this.resource, this.opts.devinfoDir)
+          })
+          this.opts.metrics.allocations.inc({ resource: this.fullName }, responses.length)
+          cb(null, { container_responses: responses })
+        } catch (e) {
+          this.opts.log.warn({ resource: this.fullName, err: (e as Error).message }, 'Allocate refused')
+          cb({ code: grpc.status.INVALID_ARGUMENT, details: (e as Error).message })
+        }
+      },
+      PreStartContainer: (_call: unknown, cb: grpc.sendUnaryData<unknown>) => cb(null, {}),
+    }
+  }
+
+  async start(): Promise<void> {
+    fs.mkdirSync(path.dirname(this.opts.socketPath), { recursive: true })
+    fs.rmSync(this.opts.socketPath, { force: true })
+    const server = new grpc.Server()
+    const { DevicePlugin, Watcher } = api()
+    server.addService(DevicePlugin.service, this.handlers())
+    if (this.opts.watcherMode) {
+      server.addService(Watcher.service, {
+        GetInfo: (_c: unknown, cb: grpc.sendUnaryData<unknown>) => cb(null, { type: 'DevicePlugin', name: this.fullName, endpoint: this.opts.socketPath, supported_versions: ['v1beta1'] }),
+        NotifyRegistrationStatus: (call: grpc.ServerUnaryCall<any, unknown>, cb: grpc.sendUnaryData<unknown>) => {
+          this.registered = !!call.request.plugin_registered
+          if (this.registered) this.opts.metrics.registrations.inc({ resource: this.fullName })
+          else this.opts.log.error({ resource: this.fullName, err: call.request.error }, 'kubelet refused the registration')
+          cb(null, {})
+        },
+      })
+    }
+    await new Promise<void>((resolve, reject) => server.bindAsync(`unix://${this.opts.socketPath}`, grpc.ServerCredentials.createInsecure(), (e) => (e ? reject(e) : resolve())))
+    this.server = server
+  }
+
+  /** Classic registration: Register on kubelet.sock, naming our socket (relative to the directory). */
+  async register(kubeletSocket: string): Promise<void> {
+    const { Registration } = api()
+    const client = new Registration(`unix://${kubeletSocket}`, grpc.credentials.createInsecure())
+    try {
+      await new Promise<void>((resolve, reject) => {
+        client.Register(
+          { version: 'v1beta1', endpoint: path.basename(this.opts.socketPath), resource_name: this.fullName, options: { pre_start_required: false, get_preferred_allocation_available: true } },
+          { deadline: Date.now() + 5000 },
+          (e: Error | null) => (e ? reject(e) : resolve()),
+        )
+      })
+      this.registered = true
+      this.opts.metrics.registrations.inc({ resource: this.fullName })
+    } finally {
+      client.close()
+    }
+  }
+
+  socketMissing(): boolean {
+    return !fs.existsSync(this.opts.socketPath)
+  }
+
+  async stop(): Promise<void> {
+    for (const s of this.streams) s.end()
+    this.streams.clear()
+    const server = this.server
+    this.server = undefined
+    if (server) await new Promise<void>((resolve) => server.tryShutdown(() => resolve()))
+    fs.rmSync(this.opts.socketPath, { force: true })
+    this.registered = false
+  }
+}

@@ -1,0 +1,47 @@
+// Link state for the device plugin: carrier of every host interface, the interfaces carrying a default
+// route, and a subscription to rtnetlink link events (new, changed, removed links).
+import { closeRtnl, listRoutes, openRtnl } from './link'
+
+export interface LinkState {
+  index: number
+  up: boolean
+  carrier: boolean
+}
+
+export async function hostLinkStates(): Promise<Map<string, LinkState>> {
+  const sock = openRtnl()
+  try {
+    const out = new Map<string, LinkState>()
+    for (const m of await sock.getLinks()) {
+      if (!m.attrs.ifname) continue
+      out.set(m.attrs.ifname, { index: m.data.index ?? 0, up: !!m.data.flags?.up, carrier: m.attrs.carrier === undefined ? true : m.attrs.carrier === 1 })
+    }
+    return out
+  } finally {
+    closeRtnl(sock)
+  }
+}
+
+/** Names of host interfaces that carry a default route: those are never handed to pods. */
+export async function defaultRouteInterfaces(states: Map<string, LinkState>): Promise<Set<string>> {
+  const sock = openRtnl()
+  try {
+    const byIndex = new Map([...states.entries()].map(([name, s]) => [s.index, name]))
+    const out = new Set<string>()
+    for (const r of await listRoutes(sock)) {
+      if ((r.dst === '0.0.0.0/0' || r.dst === '::/0') && r.oif !== undefined && byIndex.has(r.oif)) out.add(byIndex.get(r.oif)!)
+    }
+    return out
+  } finally {
+    closeRtnl(sock)
+  }
+}
+
+/** Calls `onChange` on every link event; returns the function that stops listening. */
+export function watchLinks(onChange: () => void): () => void {
+  const sock = openRtnl()
+  sock.addMembership(1) // RTNLGRP_LINK
+  sock.on('message', () => onChange())
+  sock.socket.on?.('error', () => {}) // a dropped event is caught by the periodic rescan
+  return () => closeRtnl(sock)
+}

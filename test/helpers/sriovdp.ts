@@ -1,0 +1,57 @@
+// Runs the sriovdp executable against a fake sysfs and private kubelet directories.
+import { spawn, type ChildProcess } from 'node:child_process'
+import fs from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import { ROOT } from './plugin-exec'
+
+export const SRIOVDP_BIN = process.env.SRIOVDP_BIN ?? path.join(ROOT, 'dist', 'bin', 'sriovdp')
+
+export interface DpRun {
+  dir: string
+  sysfs: string
+  dpDir: string
+  registryDir: string
+  devinfoDir: string
+  configFile: string
+  child?: ChildProcess
+  stderr: string
+  start(args?: string[]): ChildProcess
+  exited(): Promise<number | null>
+}
+
+export function dpRun(t: { teardown(fn: () => void): void }, config: object): DpRun {
+  if (!fs.existsSync(SRIOVDP_BIN)) throw new Error(`${SRIOVDP_BIN} is missing: run npm run build first`)
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dp-'))
+  const run: DpRun = {
+    dir,
+    sysfs: path.join(dir, 'sys'),
+    dpDir: path.join(dir, 'device-plugins'),
+    registryDir: path.join(dir, 'plugins_registry'),
+    devinfoDir: path.join(dir, 'devinfo'),
+    configFile: path.join(dir, 'etc', 'config.json'),
+    stderr: '',
+    start(args = []) {
+      const child = spawn(SRIOVDP_BIN, ['--config-file', run.configFile, '--device-plugin-path', `${run.dpDir}/`, '--plugins-registry-path', `${run.registryDir}/`, '--http-addr', '', '--rescan-interval', '30', ...args], {
+        env: { ...process.env, SRIOV_SYSFS_ROOT: run.sysfs, SRIOV_DEVINFO_DIR: run.devinfoDir, SRIOV_STATE_DIR: path.join(dir, 'state'), SRIOV_ADDON_DIR: path.join(os.tmpdir(), 'sriov-ts-addons') },
+        stdio: ['ignore', 'ignore', 'pipe'],
+      })
+      child.stderr!.on('data', (d) => (run.stderr += d))
+      run.child = child
+      return child
+    },
+    exited() {
+      const c = run.child!
+      if (c.exitCode !== null || c.signalCode !== null) return Promise.resolve(c.exitCode)
+      return new Promise((r) => c.on('exit', (code) => r(code)))
+    },
+  }
+  fs.mkdirSync(path.dirname(run.configFile), { recursive: true })
+  fs.mkdirSync(run.dpDir, { recursive: true })
+  fs.writeFileSync(run.configFile, JSON.stringify(config))
+  t.teardown(() => {
+    run.child?.kill('SIGKILL')
+    fs.rmSync(dir, { recursive: true, force: true })
+  })
+  return run
+}
