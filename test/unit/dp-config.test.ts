@@ -1,0 +1,79 @@
+import t from 'tap'
+import type { PciDevice } from '../../host/pci'
+import { parseConfig } from '../../deviceplugin/config'
+import { preferredAllocation } from '../../deviceplugin/preferred'
+import { assignDevices, matchesSelector } from '../../deviceplugin/selectors'
+import { envName } from '../../deviceplugin/allocation'
+
+const parse = (o: object) => parseConfig(JSON.stringify(o), 'intel.com')
+
+t.test('the seed config, selector arrays, prefixes and the 2019 form', async (t) => {
+  const [r] = parse({ resourceList: [{ resourceName: 'intel_sriov_netdevice', selectors: { vendors: ['8086'], devices: ['1515'], drivers: ['ixgbevf'] } }] })
+  t.match(r, { resourceName: 'intel_sriov_netdevice', resourcePrefix: 'intel.com', deviceType: 'netDevice', selectors: [{ vendors: ['8086'] }] })
+  const [old] = parse({ resourceList: [{ resourceName: 'sriov_net_A', rootDevices: ['02:00.0'], sriovMode: true, deviceType: 'netdevice' }] })
+  t.match(old, { deviceType: 'netDevice', selectors: [{ rootDevices: ['02:00.0'] }] })
+  const [multi] = parse({ resourceList: [{ resourceName: 'a', resourcePrefix: 'example.com', selectors: [{ vendors: ['0x15B3'] }, { drivers: ['mlx5_core'], IsRdma: true }] }] })
+  t.match(multi, { resourcePrefix: 'example.com', selectors: [{ vendors: ['15b3'] }, { drivers: ['mlx5_core'], isRdma: true }] })
+  t.equal(envName(multi), 'PCIDEVICE_EXAMPLE_COM_A')
+})
+
+t.test('errors name the resource and the field', async (t) => {
+  const cases: [object, RegExp][] = [
+    [{}, /"resourceList" must be a list/],
+    [{ resourceList: [{ resourceName: 'bad name' }] }, /resource "bad name"\.resourceName: "bad name" must match/],
+    [{ resourceList: [{ resourceName: 7 }] }, /resourceList\[0\]\.resourceName/],
+    [{ resourceList: [{ resourceName: 'a', deviceType: 'gpu' }] }, /resource "a"\.deviceType: "gpu"/],
+    [{ resourceList: [{ resourceName: 'a', selectors: { vendor: ['8086'] } }] }, /resource "a"\.selectors: unknown selector "vendor"/],
+    [{ resourceList: [{ resourceName: 'a', selectors: [{}, { drivers: 'x' }] }] }, /resource "a"\.selectors\[1\]\.drivers: expected a list of strings/],
+    [{ resourceList: [{ resourceName: 'a', selectors: { pfNames: ['eno1#a-b'] } }] }, /resource "a"\.selectors\.pfNames: invalid VF index range "a-b"/],
+    [{ resourceList: [{ resourceName: 'a' }, { resourceName: 'a' }] }, /intel\.com\/a is defined twice/],
+    [{ resourceList: [{ resourceName: 'a', resourcePrefix: 'Bad_Prefix' }] }, /resourcePrefix/],
+    [{ resourceList: [{ resourceName: 'a', selectors: { isRdma: 'yes' } }] }, /isRdma: expected true or false/],
+  ]
+  for (const [cfg, msg] of cases) t.throws(() => parse(cfg), msg)
+  t.throws(() => parseConfig('{', 'intel.com'), /config is not valid JSON/)
+})
+
+const dev = (pci: string, o: Partial<PciDevice> = {}): PciDevice => ({
+  pci, vendor: '8086', device: '1515', classCode: 0x020000, driver: 'ixgbevf', numaNode: 0, numVfs: 0, totalVfs: 0, netdevs: [], uioDevices: [], rdma: false, pKeys: [], ...o,
+})
+const ctx = { vhostNetAvailable: false }
+
+t.test('pfNames and rootDevices with VF index ranges; PFs never match pfNames', async (t) => {
+  const vf = (i: number, pf = 'ENS1F0') => dev(`0000:01:10.${i}`, { pfPci: '0000:01:00.0', pfName: pf, vfIndex: i })
+  const s = { pfNames: ['ens1f0#0,2-3'] }
+  t.same([0, 1, 2, 3, 4].map((i) => matchesSelector(vf(i), s, ctx)), [true, false, true, true, false], 'ranges, case-insensitive names')
+  t.notOk(matchesSelector(dev('0000:01:00.0', { netdevs: ['ens1f0'] }), { pfNames: ['ens1f0'] }, ctx), 'the PF itself')
+  t.ok(matchesSelector(vf(5), { rootDevices: ['0000:01:00.0#5'] }, ctx))
+  t.notOk(matchesSelector(vf(6), { rootDevices: ['0000:01:00.0#5'] }, ctx))
+  t.notOk(matchesSelector(vf(1), { vendors: ['8086'], drivers: ['vfio-pci'] }, ctx), 'AND across fields')
+  t.ok(matchesSelector(vf(1), { drivers: ['vfio-pci', 'ixgbevf'] }, ctx), 'OR within a field')
+  t.notOk(matchesSelector(vf(1), { needVhostNet: true }, ctx), 'needVhostNet needs /dev/vhost-net')
+  t.ok(matchesSelector(dev('0000:03:00.1', { rdma: true }), { isRdma: true }, ctx))
+  t.ok(matchesSelector(dev('0000:03:00.1', { pKeys: ['0x8001'] }), { pKeys: ['0x8001'] }, ctx))
+  t.notOk(matchesSelector(vf(1), { ddpProfiles: ['GTP'] }, ctx), 'DDP profiles cannot be read here: nothing matches')
+})
+
+t.test('first resource wins; PFs with VFs and default-route devices are never offered', async (t) => {
+  const resources = parse({ resourceList: [{ resourceName: 'first', selectors: { drivers: ['ixgbevf'] } }, { resourceName: 'second', selectors: { vendors: ['8086'] } }] })
+  const out = assignDevices([dev('0000:01:10.1'), dev('0000:01:00.0', { driver: 'ixgbe', numVfs: 8 }), dev('0000:02:00.0', { driver: 'e1000e', netdevs: ['eth0'] }), dev('0000:02:00.1', { driver: 'e1000e' })], resources, ctx, new Set(['eth0']))
+  t.same(out.get('intel.com/first')!.map((d) => d.pci), ['0000:01:10.1'])
+  t.same(out.get('intel.com/second')!.map((d) => d.pci), ['0000:02:00.1'])
+  const acc = parse({ resourceList: [{ resourceName: 'qat', deviceType: 'accelerator', selectors: { devices: ['37c9'] } }] })
+  t.same(assignDevices([dev('0000:3d:01.0', { classCode: 0x0b4000, device: '37c9', driver: 'c6xxvf' })], acc, ctx, new Set()).get('intel.com/qat')!.length, 1, 'accelerators need not be net class')
+})
+
+t.test('preferred allocation: must-include, one NUMA node, pack or spread across PFs', async (t) => {
+  const devs = [
+    ...[0, 1, 2, 3].map((i) => dev(`0000:01:10.${i}`, { pfPci: 'pfA', numaNode: 0 })),
+    ...[0, 1].map((i) => dev(`0000:02:10.${i}`, { pfPci: 'pfB', numaNode: 0 })),
+    ...[0, 1, 2, 3, 4].map((i) => dev(`0000:81:10.${i}`, { pfPci: 'pfC', numaNode: 1 })),
+  ]
+  t.same(preferredAllocation(devs, [], 2, 'pack'), ['0000:02:10.0', '0000:02:10.1'], 'best fit: pfB holds exactly two, pfA stays whole')
+  t.same(preferredAllocation(devs, ['0000:01:10.2'], 2, 'pack'), ['0000:01:10.2', '0000:01:10.0'], 'stays on the must-include PF')
+  const spread = preferredAllocation(devs.filter((d) => d.numaNode === 0), [], 2, 'spread')
+  t.same(spread, ['0000:01:10.0', '0000:02:10.0'], 'one VF from each PF')
+  const five = preferredAllocation(devs, [], 5, 'pack')
+  t.same(new Set(five.map((id) => devs.find((d) => d.pci === id)!.numaNode)).size, 1, 'a request one node can hold stays on it')
+  t.same(new Set(preferredAllocation(devs, ['0000:81:10.0'], 3, 'pack').map((id) => id.slice(0, 7))), new Set(['0000:81']), 'NUMA node of the must-include device')
+})
