@@ -4,7 +4,11 @@ import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 
-export const ROOT = path.resolve(__dirname, '..', '..')
+/** The project root: the nearest directory above this file with a package.json (also when bundled into dist/). */
+export const ROOT = ((): string => {
+  for (let dir = __dirname; dir !== path.dirname(dir); dir = path.dirname(dir)) if (fs.existsSync(path.join(dir, 'package.json'))) return dir
+  throw new Error(`no package.json above ${__dirname}`)
+})()
 export const REFERENCE_DIR = '/usr/lib/cni'
 
 export interface ExecResult {

@@ -1,0 +1,104 @@
+// The user journey on a simulated node (no SR-IOV NIC needed): the device plugin offers the VFs of an X540
+// (fake sysfs, veth pairs as VF netdevs, the VF-config record stand-in), kubelet allocates one, a runtime
+// attaches it to a pod through libcni with the users' NetworkAttachmentDefinition, and DEL restores it.
+import { execFileSync } from 'node:child_process'
+import fs from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import { buildFakeSysfs, x540 } from '../test/helpers/fake-sysfs'
+import { cnitool } from '../test/helpers/cnitool'
+import { KubeletStandIn } from '../test/helpers/kubelet'
+import { dpRun } from '../test/helpers/sriovdp'
+import { SRIOV_BIN } from '../test/helpers/sriov-node'
+
+const cleanups: (() => void)[] = []
+const t = { teardown: (fn: () => void) => cleanups.unshift(fn) }
+const sh = (...a: string[]) => execFileSync(a[0], a.slice(1), { encoding: 'utf8' }).trimEnd()
+const step = (n: number, title: string) => console.log(`\n\x1b[1m== ${n}. ${title}\x1b[0m`)
+const show = (text: string) => console.log(text.split('\n').map((l) => `   ${l}`).join('\n'))
+
+function vfLine(file: string, vf: number): string {
+  const v = fs.existsSync(file) ? JSON.parse(fs.readFileSync(file, 'utf8'))[String(vf)] ?? {} : {}
+  return `vf ${vf}     link/ether ${v.mac ?? '00:00:00:00:00:00'}, vlan ${v.vlan ?? 0}, qos ${v.qos ?? 0}, spoof checking ${v.spoofchk === false ? 'off' : 'on'}, trust ${v.trust ? 'on' : 'off'}, max_tx_rate ${v.max_tx_rate ?? 0}Mbps`
+}
+
+async function main(): Promise<void> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sriov-demo-'))
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }))
+  const vfs = Array.from({ length: 8 }, (_, i) => `demovf${i}`)
+  for (const v of vfs) {
+    sh('ip', 'link', 'add', v, 'type', 'veth', 'peer', 'name', `${v}p`)
+    t.teardown(() => { try { sh('ip', 'link', 'del', v) } catch { /* moved or gone */ } })
+  }
+  sh('ip', 'netns', 'add', 'demo-pod')
+  t.teardown(() => { try { sh('ip', 'netns', 'del', 'demo-pod') } catch { /* gone */ } })
+
+  step(1, 'The node: an X540 PF eno2 with 8 VFs (8086:1515, ixgbevf)')
+  const dp = dpRun(t, { resourceList: [{ resourceName: 'intel_sriov_netdevice', selectors: { vendors: ['8086'], devices: ['1515'], drivers: ['ixgbevf'] } }] })
+  buildFakeSysfs(dp.sysfs, [x540('eno2', (i) => vfs[i])])
+  show(fs.readdirSync(path.join(dp.sysfs, 'bus/pci/devices')).join('  '))
+
+  step(2, 'sriovdp registers with kubelet; the node shows allocatable VFs')
+  const kubelet = new KubeletStandIn(dp.dpDir)
+  await kubelet.start()
+  t.teardown(() => void kubelet.stop())
+  dp.start()
+  const res = 'intel.com/intel_sriov_netdevice'
+  const list = await kubelet.waitForList(res, (l) => l.length === 8)
+  show(`allocatable: ${res}: ${list.filter((d) => d.health === 'Healthy').length}`)
+
+  step(3, 'kubelet allocates one VF to the pod')
+  const alloc = await kubelet.call(res, 'Allocate', { container_requests: [{ devices_ids: [list[0].ID] }] })
+  const envs = alloc.container_responses[0].envs
+  for (const [k, v] of Object.entries(envs)) show(`${k}=${v}`)
+  const pci = list[0].ID
+
+  step(4, 'The runtime runs the NetworkAttachmentDefinition through libcni (deviceID from Multus)')
+  const pluginDir = path.join(dir, 'bin')
+  fs.mkdirSync(pluginDir)
+  fs.symlinkSync(SRIOV_BIN, path.join(pluginDir, 'sriov'))
+  const vfConfig = path.join(dir, 'vfconfig')
+  const env = { SRIOV_SYSFS_ROOT: dp.sysfs, SRIOV_VF_CONFIG: `record:${vfConfig}`, SRIOV_STATE_DIR: path.join(dir, 'state') }
+  const tool = cnitool(t, pluginDir, env)
+  const nad = { type: 'sriov', cniVersion: '0.3.1', name: 'sriov-201', vlan: 201, spoofchk: 'off', trust: 'on', max_tx_rate: 1000, deviceID: pci, capabilities: { mac: true, ips: true }, ipam: { type: 'host-local', dataDir: path.join(dir, 'ipam'), ranges: [[{ subnet: '192.168.201.0/24' }]] } }
+  show(JSON.stringify({ ...nad, ipam: { type: 'host-local', ranges: nad.ipam.ranges } }))
+  tool.writeConflist('sriov-201', { cniVersion: '0.3.1', plugins: [nad] })
+  const caps = { CAP_ARGS: JSON.stringify({ mac: '02:00:00:00:c9:02', ips: ['192.168.201.2/24'] }) }
+  const add = tool.run('add', 'sriov-201', '/var/run/netns/demo-pod', caps)
+  if (add.code !== 0) throw new Error(`ADD failed: ${add.stderr}`)
+  show(`result: ${JSON.stringify(add.json)}`)
+
+  step(5, 'Inside the pod: net1 with the requested MAC and address')
+  show(sh('ip', '-n', 'demo-pod', '-br', 'addr', 'show', 'net1'))
+  show(sh('ip', '-n', 'demo-pod', '-br', 'link', 'show', 'net1'))
+
+  step(6, 'On the PF: the VF carries VLAN 201, the MAC, spoof checking off, trust on, the rate')
+  const pfFile = path.join(vfConfig, 'eno2.json')
+  const index = x540().vfs.findIndex((v) => v.pci === pci)
+  show(vfLine(pfFile, index))
+
+  step(7, 'Pod deleted: DEL restores the VF on the PF and returns the netdev to the host')
+  const del = tool.run('del', 'sriov-201', '/var/run/netns/demo-pod', caps)
+  if (del.code !== 0) throw new Error(`DEL failed: ${del.stderr}`)
+  show(vfLine(pfFile, index))
+  show(sh('ip', '-br', 'link', 'show', vfs[index]))
+  show(`pod interfaces: ${sh('ip', '-n', 'demo-pod', '-br', 'link').split('\n').map((l) => l.split(/\s+/)[0]).join(', ')}`)
+  const again = tool.run('del', 'sriov-201', '/var/run/netns/demo-pod', caps)
+  show(`a second DEL: ${again.code === 0 ? 'ok (idempotent)' : again.stderr}`)
+  console.log('\ndemo complete')
+}
+
+main()
+  .catch((e) => {
+    console.error(`demo failed: ${(e as Error).message}`)
+    process.exitCode = 1
+  })
+  .finally(() => {
+    for (const c of cleanups) {
+      try {
+        c()
+      } catch {
+        /* best effort */
+      }
+    }
+  })
