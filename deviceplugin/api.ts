@@ -9,8 +9,9 @@ function protoText(name: string): string {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const sea = require('node:sea') as { isSea(): boolean; getAsset(k: string, enc: string): string }
   if (sea.isSea()) return sea.getAsset(name, 'utf8')
-  for (const dir of [path.join(__dirname, '..', 'proto'), path.join(__dirname, 'proto')]) {
-    const file = path.join(dir, name)
+  // from the source tree or a bundle under dist/: the nearest proto/ directory above this file
+  for (let dir = __dirname; dir !== path.dirname(dir); dir = path.dirname(dir)) {
+    const file = path.join(dir, 'proto', name)
     if (fs.existsSync(file)) return fs.readFileSync(file, 'utf8')
   }
   throw new Error(`cannot find ${name} next to the program`)

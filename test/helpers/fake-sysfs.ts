@@ -43,6 +43,7 @@ function device(root: string, pci: string, attrs: Record<string, string>, driver
 
 function netdev(root: string, devDir: string, name: string): void {
   fs.mkdirSync(path.join(devDir, 'net', name), { recursive: true })
+  fs.writeFileSync(path.join(devDir, 'net', name, 'type'), '1\n') // ARPHRD_ETHER
   link(path.join(devDir, 'net', name), path.join(root, 'class/net', name))
   link(devDir, path.join(devDir, 'net', name, 'device'))
 }
