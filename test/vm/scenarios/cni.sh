@@ -1,0 +1,61 @@
+# Scenarios 2-4 on real igb VFs: ADD with the users' NAD through libcni, the VF config on the PF, DEL
+# restoring it, ADD/DEL/ADD with another MAC on one VF, DEL after the pod namespace is gone, link_state.
+. /mnt/test/vm/scenarios/lib.sh
+vfs_up 2
+VF0=$(vf_pci 0)
+HOSTNAME0=$(ls /sys/bus/pci/devices/$VF0/net/)
+ORIGMAC=$(cat /sys/class/net/$HOSTNAME0/address)
+echo "# PF $PF, VF0 $VF0 ($HOSTNAME0, $ORIGMAC)"
+echo "# before: $(vf_line 0)"
+mkdir -p /tmp/net.d
+conflist() {
+  echo "{\"cniVersion\":\"1.0.0\",\"name\":\"$1\",\"plugins\":[{\"type\":\"sriov\",\"deviceID\":\"$VF0\"$2,\"capabilities\":{\"ips\":true,\"mac\":true},\"ipam\":{\"type\":\"host-local\",\"dataDir\":\"/tmp/ipam\",\"ranges\":[[{\"subnet\":\"192.168.201.0/24\"}]]}}]}" > /tmp/net.d/$1.conflist
+}
+conflist sriov-201 ',"vlan":201,"spoofchk":"off","trust":"on","max_tx_rate":100'
+export NETCONFPATH=/tmp/net.d CNI_PATH=/mnt/dist/bin CNI_IFNAME=net1 CNI_CACHE_DIR=/tmp/cnicache
+$IP netns add pod
+
+t0=$(uptime_s)
+CAP_ARGS='{"ips":["192.168.201.2/24"],"mac":"02:00:00:00:c9:02"}' $CNITOOL add sriov-201 /var/run/netns/pod > /tmp/add.json
+echo "# ADD took $(elapsed $t0) s: $(cat /tmp/add.json)"
+echo "# pod: $($IP -n pod -br addr show net1)"
+echo "# PF: $(vf_line 0)"
+ok "pod has net1 with 192.168.201.2/24" "$IP -n pod addr show net1 | grep -q 192.168.201.2/24"
+ok "net1 has the requested MAC" "$IP -n pod link show net1 | grep -q 02:00:00:00:c9:02"
+ok "the VF netdev left the host" "! $IP link show $HOSTNAME0"
+ok "PF shows vlan 201 and the MAC for vf 0" "vf_line 0 | grep -q 'vlan 201' && vf_line 0 | grep -q 02:00:00:00:c9:02"
+ok "PF shows spoof checking off and trust on" "vf_line 0 | grep -q 'spoof checking off' && vf_line 0 | grep -q 'trust on'"
+ok "PF shows max_tx_rate 100" "vf_line 0 | grep -q 'max_tx_rate 100Mbps'"
+ok "CHECK passes" "CAP_ARGS='{\"ips\":[\"192.168.201.2/24\"],\"mac\":\"02:00:00:00:c9:02\"}' $CNITOOL check sriov-201 /var/run/netns/pod"
+
+t0=$(uptime_s)
+CAP_ARGS='{"ips":["192.168.201.2/24"],"mac":"02:00:00:00:c9:02"}' $CNITOOL del sriov-201 /var/run/netns/pod
+echo "# DEL took $(elapsed $t0) s; PF: $(vf_line 0)"
+ok "DEL returns the netdev to the host under its name" "$IP link show $HOSTNAME0"
+ok "DEL restores the netdev MAC" "[ \"\$(cat /sys/class/net/$HOSTNAME0/address)\" = $ORIGMAC ]"
+ok "DEL restores vlan 0, spoof checking on, trust off, no rate" "! vf_line 0 | grep -q 'vlan 201' && vf_line 0 | grep -q 'spoof checking on' && vf_line 0 | grep -q 'trust off' && ! vf_line 0 | grep -q max_tx_rate"
+ok "a second DEL succeeds" "$CNITOOL del sriov-201 /var/run/netns/pod"
+
+# the igb quirk: a second pod with another MAC on the same VF
+CAP_ARGS='{"mac":"02:00:00:00:c9:03"}' $CNITOOL add sriov-201 /var/run/netns/pod > /tmp/add2.json 2>&1 || true
+ok "ADD again with another MAC on the same VF" "$IP -n pod link show net1 | grep -q 02:00:00:00:c9:03"
+ok "  and the PF follows" "vf_line 0 | grep -q 02:00:00:00:c9:03"
+# the pod dies before DEL: the kernel returns the VF to the host under its pod name
+$IP netns del pod
+sleep 1
+echo "# after netns deletion: $($IP -br link | grep -v '^lo' | tr '\n' ' ')"
+ok "DEL after the pod namespace is gone" "$CNITOOL del sriov-201 /var/run/netns/pod"
+ok "  the netdev is back under its original name" "$IP link show $HOSTNAME0"
+ok "  no net1 left on the host" "! $IP link show net1"
+ok "  the VF config is clean" "! vf_line 0 | grep -q 'vlan 201'"
+
+# link_state is not supported by igb: ADD fails clearly and changes nothing
+conflist ls ',"vlan":300,"link_state":"enable"'
+$IP netns add pod2
+before=$(vf_line 0)
+$CNITOOL add ls /var/run/netns/pod2 > /tmp/ls.out 2>&1 && lsrc=0 || lsrc=$?
+echo "# link_state ADD: rc $lsrc: $(cat /tmp/ls.out)"
+ok "link_state on igb fails ADD" "[ $lsrc -ne 0 ]"
+ok "  with an error naming link_state" "grep -q link_state /tmp/ls.out"
+ok "  and leaves the VF as it was" "[ \"\$(vf_line 0)\" = \"$before\" ] && $IP link show $HOSTNAME0"
+finish
