@@ -21,7 +21,7 @@ for t in "${tiers[@]}"; do
   case $t in
     netns) need_root netns; install_debs iproute2 ;;
     e2e) need_root e2e; install_debs iproute2 containernetworking-plugins golang-go golang-github-appc-cni-dev ;;
-    vm) need_root vm ;;  # scripts/vm/run.sh installs QEMU, the kernel and busybox itself
+    vm) need_root vm; install_debs iproute2 golang-go golang-github-appc-cni-dev ;;  # scripts/vm/run.sh installs QEMU, the kernel and busybox itself
   esac
 done
 echo "== build"
@@ -35,7 +35,8 @@ for t in "${tiers[@]}"; do
   log=$(mktemp)
   # namespace and VM tests share kernel state: run their files one at a time
   jobs=2; [ "$t" = unit ] || jobs=1
-  npx tap --jobs=$jobs "test/$t" 2>&1 | tee "$log"
+  timeout=120; [ "$t" = vm ] && timeout=1800 # a VM boot under TCG and its scenarios take minutes
+  npx tap --jobs=$jobs --timeout=$timeout "test/$t" 2>&1 | tee "$log"
   [ "${PIPESTATUS[0]}" = 0 ] || rc=1
   summary=$(grep -E '^# \{ total: ' "$log" | tail -1)
   p=$(sed -nE 's/.*pass: ([0-9]+).*/\1/p' <<<"$summary"); f=$(sed -nE 's/.*fail: ([0-9]+).*/\1/p' <<<"$summary")

@@ -1,0 +1,29 @@
+// The VM tier: real kernel SR-IOV (QEMU's emulated igb) for the CNI plugin and the device plugin.
+import { execFileSync, spawnSync } from 'node:child_process'
+import path from 'node:path'
+import t from 'tap'
+import { ROOT } from '../helpers/plugin-exec'
+
+t.setTimeout(1500_000)
+
+function scenario(name: string): { rc: number | null; out: string } {
+  const r = spawnSync(path.join(ROOT, 'scripts/vm/run.sh'), [`test/vm/scenarios/${name}`, '600'], { cwd: ROOT, encoding: 'utf8' })
+  return { rc: r.status, out: `${r.stdout}${r.stderr}` }
+}
+
+t.before(() => {
+  execFileSync(path.join(ROOT, 'scripts/build-cnitool.sh'), { stdio: 'ignore' })
+  execFileSync('npx', ['esbuild', 'test/vm/guest/dp-scenario.ts', '--bundle', '--platform=node', '--format=cjs', '--outfile=dist/vm/dp-scenario.cjs', '--external:netlink', '--external:koffi', '--log-level=warning'], { cwd: ROOT, stdio: 'ignore' })
+})
+
+for (const name of ['cni.sh', 'dp.sh']) {
+  t.test(`VM scenario ${name}`, async (t) => {
+    const { rc, out } = scenario(name)
+    for (const line of out.split('\n')) {
+      if (/^(ok|not ok) - /.test(line)) t.ok(line.startsWith('ok'), line.replace(/^(not )?ok - /, ''))
+      else if (/^# |^vm: /.test(line)) t.comment(line.replace(/^# /, ''))
+    }
+    t.equal(rc, 0, `guest exit code (console log: .cache/vm/console.log)\n${out.split('\n').filter((l) => l.startsWith('not ok') || l.startsWith('#   ')).join('\n')}`)
+    t.match(out, /^ok - /m, 'the guest ran its checks')
+  })
+}
