@@ -7,8 +7,9 @@ import { ROOT } from './plugin-exec'
 
 let built: string | undefined
 
+/** CNITOOL names a prebuilt one (the VM guest has no Go toolchain); else it is built (and cached) here. */
 export function cnitoolPath(): string {
-  built ??= execFileSync(path.join(ROOT, 'scripts/build-cnitool.sh'), { encoding: 'utf8' }).trim()
+  built ??= process.env.CNITOOL || execFileSync(path.join(ROOT, 'scripts/build-cnitool.sh'), { encoding: 'utf8' }).trim()
   return built
 }
 
