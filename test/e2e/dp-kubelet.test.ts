@@ -1,7 +1,9 @@
 // sriovdp against the kubelet stand-in over real gRPC unix sockets, on fake sysfs trees and real veths.
 import fs from 'node:fs'
 import path from 'node:path'
+import * as grpc from '@grpc/grpc-js'
 import t from 'tap'
+import { api } from '../../deviceplugin/api'
 import { addVf, buildFakeSysfs, x540 } from '../helpers/fake-sysfs'
 import { KubeletStandIn } from '../helpers/kubelet'
 import { addVeth, ip } from '../helpers/netns'
@@ -137,4 +139,46 @@ t.test('an invalid config at start-up exits non-zero naming the resource and fie
   t.equal(await dp.exited(), 0)
   t.same(fs.readdirSync(dp.dpDir).filter((f) => f.startsWith('sriov_')), [], 'socket removed')
   t.same(fs.readdirSync(dp.devinfoDir), [], 'device-info files removed')
+})
+
+t.test('HTTP endpoints; a broken ListAndWatch stream does not take the server down; uio DeviceSpecs', async (t) => {
+  const pfVeth = addVeth(t, 'tdh')
+  const dp = dpRun(t, { resourceList: [{ resourceName: 'intel_sriov_netdevice', selectors: { drivers: ['ixgbevf', 'uio_pci_generic'] } }] })
+  const pf = x540(pfVeth.name)
+  pf.vfs[7].driver = 'uio_pci_generic'
+  delete pf.vfs[7].netdev
+  buildFakeSysfs(dp.sysfs, [pf])
+  fs.mkdirSync(path.join(dp.sysfs, 'devices/pci0000:00/0000:01:11.7/uio/uio3'), { recursive: true })
+  ip('link', 'set', pfVeth.name, 'up')
+  ip('link', 'set', pfVeth.peer, 'up')
+  const k = await kubelet(t, dp.dpDir)
+  const port = 19000 + (process.pid % 1000)
+  dp.start(['--http-addr', `127.0.0.1:${port}`])
+  await k.waitForList(RES, (l) => l.length === 8)
+
+  const health = await fetch(`http://127.0.0.1:${port}/healthz`)
+  t.equal(health.status, 200)
+  const status = (await (await fetch(`http://127.0.0.1:${port}/status`)).json()) as any
+  t.match(status.resources, [{ resource: RES, registered: true }])
+  t.equal(status.resources[0].devices.length, 8)
+  const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text()
+  t.match(metrics, /sriovdp_devices\{resource="intel\.com\/intel_sriov_netdevice",health="Healthy"\} 8/)
+  t.match(metrics, /sriovdp_registrations_total\{resource="intel\.com\/intel_sriov_netdevice"\} 1/)
+
+  const uio = await k.call(RES, 'Allocate', { container_requests: [{ devices_ids: ['0000:01:11.7'] }] })
+  t.same(uio.container_responses[0].devices.map((d: any) => d.host_path), ['/dev/uio3'])
+
+  // a second watcher whose connection dies abruptly; the plugin must keep serving the kubelet
+  const { DevicePlugin } = api()
+  const sock = path.join(dp.dpDir, fs.readdirSync(dp.dpDir).find((f) => f.startsWith('sriov_'))!)
+  const rogue = new DevicePlugin(`unix://${sock}`, grpc.credentials.createInsecure()) as any
+  const stream = rogue.ListAndWatch({})
+  await new Promise((r) => stream.once('data', r))
+  stream.on('error', () => {})
+  stream.cancel()
+  rogue.close()
+  ip('link', 'set', pfVeth.peer, 'down')
+  await k.waitForList(RES, (l) => l.every((d) => d.health === 'Unhealthy'))
+  t.equal((await fetch(`http://127.0.0.1:${port}/healthz`)).status, 200, 'still serving after a stream broke')
+  t.match(await (await fetch(`http://127.0.0.1:${port}/metrics`)).text(), /sriovdp_devices\{resource="intel\.com\/intel_sriov_netdevice",health="Unhealthy"\} 8/)
 })

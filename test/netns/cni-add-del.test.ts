@@ -20,7 +20,7 @@ t.test('ADD configures the VF on the PF, moves it into the pod with MAC and IP; 
   t.ok(inPod.flags.includes('UP'))
   t.same(addrs('net1', pod.name), ['192.168.201.2/24'])
   t.match(ip('-n', pod.name, 'route', 'show', '10.201.0.0/16'), /via 192\.168\.201\.1 dev net1/)
-  t.equal(fs.readFileSync(`/proc/sys/net/ipv4/conf/all/arp_notify`, 'utf8').trim() !== undefined, true)
+  t.equal(ip('netns', 'exec', pod.name, 'cat', '/proc/sys/net/ipv4/conf/net1/arp_notify').trim(), '1', 'IPv4 addresses are announced (gratuitous ARP) when net1 comes up')
   t.same(node.vfConfig()['0'], { vlan: 201, qos: 3, proto: '802.1q', mac: '02:aa:bb:cc:dd:01', spoofchk: false, trust: true, min_tx_rate: 10, max_tx_rate: 100 })
   t.ok(fs.existsSync(path.join(node.stateDir, 'ctr1-net1')), 'attachment record saved')
   t.equal(fs.readFileSync(path.join(node.stateDir, 'pci', vf.pci), 'utf8'), pod.path, 'VF marked allocated')

@@ -87,3 +87,15 @@ t.test('bad IDs never reach the file system', async (t) => {
   await t.rejects(release(cfg, 'c', 'a/b'), { code: 4 })
   t.same(fs.readdirSync(path.dirname(dir)), [], 'no directory or file created')
 })
+
+t.test('resolvConf becomes the result dns; routes pass through', async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'resolv-'))
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }))
+  fs.writeFileSync(path.join(dir, 'resolv.conf'), '# comment\nnameserver 10.0.0.10\nnameserver fd00::10\ndomain cluster.local\nsearch svc.cluster.local cluster.local\noptions ndots:5 edns0\n')
+  const { cfg } = setup(t, { ...small, resolvConf: path.join(dir, 'resolv.conf'), routes: [{ dst: '0.0.0.0/0' }, { dst: '10.9.0.0/16', gw: '10.1.2.1' }] })
+  const r = await allocate(cfg, 'dns', 'net1')
+  t.same(r.dns, { nameservers: ['10.0.0.10', 'fd00::10'], domain: 'cluster.local', search: ['svc.cluster.local', 'cluster.local'], options: ['ndots:5', 'edns0'] })
+  t.same(r.routes, [{ dst: '0.0.0.0/0' }, { dst: '10.9.0.0/16', gw: '10.1.2.1' }])
+  const missing = setup(t, { ...small, resolvConf: path.join(dir, 'nope') })
+  await t.rejects(allocate(missing.cfg, 'dns', 'net1'), { code: 5, message: /resolvConf/ })
+})

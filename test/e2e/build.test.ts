@@ -1,0 +1,34 @@
+// The single executable runs with no Node and no node_modules around it, its native addons coming from
+// its own assets.
+import { spawnSync } from 'node:child_process'
+import fs from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import t from 'tap'
+import { ROOT } from '../helpers/plugin-exec'
+
+t.test('dist/bin/sriov copied alone into an empty directory: VERSION, and a host-local ADD that needs koffi', async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sea-'))
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }))
+  fs.copyFileSync(path.join(ROOT, 'dist/bin/sriov'), path.join(dir, 'sriov'))
+  fs.chmodSync(path.join(dir, 'sriov'), 0o755)
+  fs.symlinkSync('sriov', path.join(dir, 'host-local'))
+  const env = { PATH: '/nonexistent', SRIOV_ADDON_DIR: path.join(dir, 'addons') } // no node on PATH
+  const v = spawnSync(path.join(dir, 'sriov'), { cwd: dir, env: { ...env, CNI_COMMAND: 'VERSION' }, input: '{"cniVersion":"1.1.0"}', encoding: 'utf8' })
+  t.equal(v.status, 0, v.stderr)
+  t.match(JSON.parse(v.stdout), { cniVersion: '1.1.0', supportedVersions: ['0.1.0', '0.2.0', '0.3.0', '0.3.1', '0.4.0', '1.0.0', '1.1.0'] })
+  const conf = JSON.stringify({ cniVersion: '1.0.0', name: 'sea', type: 'host-local', ipam: { type: 'host-local', dataDir: path.join(dir, 'data'), ranges: [[{ subnet: '10.99.0.0/24' }]] } })
+  const add = spawnSync(path.join(dir, 'host-local'), { cwd: dir, env: { ...env, CNI_COMMAND: 'ADD', CNI_CONTAINERID: 'c', CNI_NETNS: '/x', CNI_IFNAME: 'eth0', CNI_PATH: dir }, input: conf, encoding: 'utf8' })
+  t.equal(add.status, 0, add.stdout + add.stderr)
+  t.match(JSON.parse(add.stdout), { ips: [{ address: '10.99.0.2/24' }] })
+  t.ok(fs.readdirSync(path.join(dir, 'addons')).some((f) => f.endsWith('koffi.node')), 'koffi was loaded from the executable\'s own assets')
+  const noCmd = spawnSync(path.join(dir, 'sriov'), { cwd: dir, env, encoding: 'utf8' })
+  t.equal(noCmd.status, 0)
+  t.match(noCmd.stderr, /CNI protocol versions supported: 0\.1\.0, 0\.2\.0, 0\.3\.0, 0\.3\.1, 0\.4\.0, 1\.0\.0, 1\.1\.0/)
+  t.equal(noCmd.stdout, '', 'nothing on stdout without a command')
+})
+
+t.test('the sriov bundle carries no gRPC (start-up cost)', async (t) => {
+  const bundle = fs.readFileSync(path.join(ROOT, 'dist/sriov.cjs'), 'utf8')
+  t.notMatch(bundle, /@grpc\/grpc-js|grpc\.Server/)
+})
