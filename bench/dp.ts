@@ -6,10 +6,10 @@ import { execFileSync } from 'node:child_process'
 import fs from 'node:fs'
 import { buildFakeSysfs, type FakePf } from '../test/helpers/fake-sysfs'
 import { KubeletStandIn } from '../test/helpers/kubelet'
+import { script } from '../test/helpers/script'
 import { dpRun } from '../test/helpers/sriovdp'
 
-const cleanups: (() => void)[] = []
-const t = { teardown: (fn: () => void) => cleanups.unshift(fn) }
+const { t, run } = script()
 const ms = (t0: bigint) => Number(process.hrtime.bigint() - t0) / 1e6
 const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * p))]
 const RES = 'intel.com/bench'
@@ -72,17 +72,4 @@ async function main(): Promise<void> {
   if (!fs.existsSync(dp.devinfoDir)) throw new Error('no device-info files written')
 }
 
-main()
-  .catch((e) => {
-    console.error(`bench failed: ${(e as Error).message}`)
-    process.exitCode = 1
-  })
-  .finally(() => {
-    for (const c of cleanups) {
-      try {
-        c()
-      } catch {
-        /* best effort */
-      }
-    }
-  })
+run(main, 'bench')

@@ -9,11 +9,11 @@ import path from 'node:path'
 import { buildFakeSysfs, x540 } from '../test/helpers/fake-sysfs'
 import { cnitool } from '../test/helpers/cnitool'
 import { KubeletStandIn } from '../test/helpers/kubelet'
+import { script } from '../test/helpers/script'
 import { dpRun } from '../test/helpers/sriovdp'
 import { SRIOV_BIN } from '../test/helpers/sriov-node'
 
-const cleanups: (() => void)[] = []
-const t = { teardown: (fn: () => void) => cleanups.unshift(fn) }
+const { t, run } = script()
 const sh = (...a: string[]) => execFileSync(a[0], a.slice(1), { encoding: 'utf8' }).trimEnd()
 const step = (n: number, title: string) => console.log(`\n\x1b[1m== ${n}. ${title}\x1b[0m`)
 const show = (text: string) => console.log(text.split('\n').map((l) => `   ${l}`).join('\n'))
@@ -111,17 +111,4 @@ async function main(): Promise<void> {
   console.log('\ndemo complete')
 }
 
-main()
-  .catch((e) => {
-    console.error(`demo failed: ${(e as Error).message}`)
-    process.exitCode = 1
-  })
-  .finally(() => {
-    for (const c of cleanups) {
-      try {
-        c()
-      } catch {
-        /* best effort */
-      }
-    }
-  })
+run(main, 'demo')
