@@ -1,6 +1,8 @@
 // CNI benchmark: ADD and DEL p50/p95 of dist/bin/sriov (a veth standing in for the VF netdev, host-local
 // IPAM, the VF config record stand-in) against, in the same run, bare `node -e 0` and the reference
 // host-device + host-local moving the same veth. Root only. Usage: node bench/cni.mjs [iterations]
+// Every contender runs with a runtime-like environment (PATH and the CNI variables only): variables such as
+// NODE_EXTRA_CA_CERTS, set on some build machines, add ~50 ms to every Node start and would skew the ratios.
 import { execFileSync, spawnSync } from 'node:child_process'
 import fs from 'node:fs'
 import os from 'node:os'
@@ -46,7 +48,7 @@ try {
   for (let i = 0; i <= N; i++) {
     // interleaved so that machine noise hits every contender alike; the first round only warms up
     const keep = i > 0
-    const n = timed(process.execPath, ['-e', '0'])
+    const n = timed(process.execPath, ['-e', '0'], undefined, { PATH: process.env.PATH })
     const oa = timed(ours, [], sriovConf, env('ADD', `o${i}`))
     const od = timed(ours, [], sriovConf, env('DEL', `o${i}`))
     const ra = timed('/usr/lib/cni/host-device', [], refConf, env('ADD', `r${i}`))

@@ -73,7 +73,7 @@ await esbuild.build({ entryPoints: [path.join(root, 'protocol/netconf.ts')], bun
 const nodeTimes = []
 for (let i = 0; i <= N; i++) {
   const t0 = process.hrtime.bigint()
-  spawnSync(process.execPath, ['-e', '0'])
+  spawnSync(process.execPath, ['-e', '0'], { env: { PATH: process.env.PATH } }) // the environment a runtime gives a plugin
   if (i > 0) nodeTimes.push(ms(t0))
 }
 const nodeBare = median(nodeTimes)
