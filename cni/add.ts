@@ -43,7 +43,12 @@ export async function cmdAdd({ env, conf }: PluginContext): Promise<Result> {
     }
     if (holder) await reclaim(store, vf.pci, env)
     const undo: Undo[] = []
-    const step = (name: string) => faultPoint(name)
+    // time since process start at each step, for the debug log (where an ADD spends its time)
+    const timings: Record<string, number> = { locked: Math.round(performance.now()) }
+    const step = (name: string) => {
+      timings[name] = Math.round(performance.now())
+      faultPoint(name)
+    }
     const pod = Netns.open(env.netns) // open until rollback is over: undo steps need it
     try {
       step('read-vf')
@@ -127,7 +132,8 @@ export async function cmdAdd({ env, conf }: PluginContext): Promise<Result> {
       await store.saveAttachment(record)
       step('mark')
       await store.markAllocated(vf.pci, env.netns)
-      log('debug', 'ADD done', { deviceID: vf.pci, pf: vf.pfName, vf: vf.vfIndex })
+      timings.done = Math.round(performance.now())
+      log('debug', 'ADD done', { deviceID: vf.pci, pf: vf.pfName, vf: vf.vfIndex, msSinceStart: timings })
       return mergePrev(conf.prevResult, result)
     } catch (e) {
       for (const u of undo.reverse()) {
