@@ -43,7 +43,9 @@ function specsFor(d: PciDevice, needVhostNet: boolean): DeviceSpec[] {
 function infoFor(d: PciDevice, r: ResourceConfig): Record<string, unknown> {
   const info: Record<string, unknown> = { generic: { deviceID: d.pci } }
   if (d.driver === 'vfio-pci' && d.iommuGroup) info.vfio = { 'dev-mount': `/dev/vfio/${d.iommuGroup}`, mount: '/dev/vfio/vfio' }
-  Object.assign(info, r.additionalInfo[d.pci] ? { extra: r.additionalInfo[d.pci] } : {}, r.additionalInfo['*'] ? { extra: r.additionalInfo['*'] } : {})
+  // additionalInfo: "*" applies to every device of the resource, a PCI address to that device (it wins)
+  const extra = { ...r.additionalInfo['*'], ...r.additionalInfo[d.pci] }
+  if (Object.keys(extra).length) info.extra = extra
   return info
 }
 

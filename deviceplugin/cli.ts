@@ -1,6 +1,7 @@
 // sriovdp's command line: sriov-network-device-plugin's flags, plus ours for the new behaviour.
 import fs from 'node:fs'
 import { parseArgs } from 'node:util'
+import { DEFAULT_DEVINFO_DIR } from './allocation'
 import type { AllocationPolicy } from './preferred'
 
 export interface Options {
@@ -75,7 +76,7 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv = process.en
     allocationPolicy: policy,
     rescanSeconds: seconds('rescan-interval'),
     reconcileGraceSeconds: seconds('reconcile-grace'),
-    devinfoDir: env.SRIOV_DEVINFO_DIR || '/var/run/k8s.cni.cncf.io/devinfo/dp',
+    devinfoDir: env.SRIOV_DEVINFO_DIR || DEFAULT_DEVINFO_DIR,
   }
   if (httpAddr) opts.httpAddr = httpAddr
   if (env.SRIOV_STATE_DIR) opts.stateDir = env.SRIOV_STATE_DIR

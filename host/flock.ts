@@ -52,18 +52,9 @@ export async function lockFile(path: string, mode = 0o600): Promise<FileLock> {
   }
 }
 
-/** Runs `fn` holding the lock on `path`; the lock is released however `fn` ends. */
-export async function withFlock<T>(path: string, fn: () => Promise<T>): Promise<T> {
-  const lock = await lockFile(path)
-  try {
-    return await fn()
-  } finally {
-    lock.release()
-  }
-}
-
 /**
- * Like withFlock, for per-object lock files that are removed afterwards (sriov-cni leaves them forever):
+ * Runs `fn` holding the lock on `path`, for per-object lock files that are removed afterwards (sriov-cni
+ * leaves them forever):
  * after locking, the path must still name the locked inode, else someone removed it and we lock again.
  */
 export async function withRemovableFlock<T>(path: string, fn: () => Promise<T>): Promise<T> {

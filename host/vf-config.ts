@@ -70,12 +70,3 @@ export function vfConfigurator(env: NodeJS.ProcessEnv = process.env): VfConfigur
   if (spec && spec !== 'netlink') throw new Error(`invalid SRIOV_VF_CONFIG ${JSON.stringify(spec)}: expected netlink or record:<dir>`)
   return new NetlinkVfConfig()
 }
-
-/** The fields of `want` that differ from `have`. */
-export function vfDiff(have: VfState, want: Partial<VfState>): Partial<VfState> {
-  const out: Partial<VfState> = {}
-  for (const k of Object.keys(want) as (keyof VfState)[]) {
-    if (want[k] !== undefined && want[k] !== have[k]) (out as Record<string, unknown>)[k] = want[k]
-  }
-  return out
-}

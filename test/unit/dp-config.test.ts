@@ -3,7 +3,9 @@ import type { PciDevice } from '../../host/pci'
 import { parseConfig } from '../../deviceplugin/config'
 import { preferredAllocation } from '../../deviceplugin/preferred'
 import { assignDevices, matchesSelector } from '../../deviceplugin/selectors'
-import { envName } from '../../deviceplugin/allocation'
+import fs from 'node:fs'
+import os from 'node:os'
+import { allocateContainer, envName } from '../../deviceplugin/allocation'
 
 const parse = (o: object) => parseConfig(JSON.stringify(o), 'intel.com')
 
@@ -76,4 +78,15 @@ t.test('preferred allocation: must-include, one NUMA node, pack or spread across
   const five = preferredAllocation(devs, [], 5, 'pack')
   t.same(new Set(five.map((id) => devs.find((d) => d.pci === id)!.numaNode)).size, 1, 'a request one node can hold stays on it')
   t.same(new Set(preferredAllocation(devs, ['0000:81:10.0'], 3, 'pack').map((id) => id.slice(0, 7))), new Set(['0000:81']), 'NUMA node of the must-include device')
+})
+
+t.test('additionalInfo reaches the _INFO env: "*" for every device, a PCI address for one', async (t) => {
+  const [r] = parse({ resourceList: [{ resourceName: 'a', selectors: { vendors: ['8086'] }, additionalInfo: { '*': { site: 'dc1', tier: 'x' }, '0000:01:10.1': { tier: 'gold' } } }] })
+  const dir = fs.mkdtempSync(`${os.tmpdir()}/devinfo-`)
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }))
+  const out = allocateContainer([dev('0000:01:10.1'), dev('0000:01:10.3')], r, dir)
+  const info = JSON.parse(out.envs.PCIDEVICE_INTEL_COM_A_INFO)
+  t.same(info['0000:01:10.1'].extra, { site: 'dc1', tier: 'gold' })
+  t.same(info['0000:01:10.3'].extra, { site: 'dc1', tier: 'x' })
+  t.equal(out.envs.PCIDEVICE_INTEL_COM_A, '0000:01:10.1,0000:01:10.3')
 })
