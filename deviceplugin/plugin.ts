@@ -1,10 +1,12 @@
 // The daemon's core: discover, assign devices to resources, keep one server per non-empty resource, and
-// react to changes (link events, config edits, kubelet restarts) within a second; rescan as a safety net.
+// react to changes (link events, PCI uevents, config edits, kubelet restarts) within a second; a periodic
+// rescan is only a safety net.
 import fs from 'node:fs'
 import path from 'node:path'
 import type { Logger } from 'pino'
 import { defaultRouteInterfaces, hostLinkStates, watchLinks } from '../host/link-events'
 import { listPciDevices, type PciDevice } from '../host/pci'
+import { watchUevents } from '../host/uevents'
 import type { Options } from './cli'
 import { ConfigError, parseConfig, type ResourceConfig } from './config'
 import type { Metrics } from './metrics'
@@ -39,6 +41,9 @@ export class DevicePlugin {
     this.resources = this.loadConfig()
     await this.refresh()
     this.watchers.push(watchLinks(() => this.schedule('link event')))
+    this.watchers.push(watchUevents((e) => {
+      if (e.subsystem === 'pci' || e.subsystem === 'net') this.schedule(`uevent ${e.action} ${e.devpath}`)
+    }))
     this.watchFile(path.dirname(this.opts.configFile), () => this.reloadConfig())
     this.watchFile(this.kubeletDir(), (name) => this.onKubeletDirChange(name))
     this.timers.push(setInterval(() => this.schedule('periodic rescan'), this.opts.rescanSeconds * 1000))

@@ -9,13 +9,15 @@ import path from 'node:path'
 export interface NetlinkApi {
   createRtNetlink: typeof import('netlink').createRtNetlink
   FlagsNew: typeof import('netlink').FlagsNew
+  RawNetlinkSocket: typeof import('netlink').RawNetlinkSocket
 }
 
 /** Only the rtnetlink part of node-netlink: its index also loads genl, nl80211 and wireguard (~10 ms). */
 export function loadNetlink(): NetlinkApi {
   const rt = require('netlink/dist/rt/rt') as typeof import('netlink')
   const constants = require('netlink/dist/constants') as typeof import('netlink')
-  return { createRtNetlink: rt.createRtNetlink, FlagsNew: constants.FlagsNew }
+  const raw = require('netlink/dist/raw') as typeof import('netlink')
+  return { createRtNetlink: rt.createRtNetlink, FlagsNew: constants.FlagsNew, RawNetlinkSocket: raw.RawNetlinkSocket }
 }
 
 export function loadKoffi(): typeof import('koffi') {

@@ -67,6 +67,13 @@ async function main(): Promise<void> {
   console.log(`# DPDK DeviceSpecs: ${specs.join(' ')}`)
   ok('scenario 5: vfio-pci VF offered with /dev/vfio/vfio and /dev/vfio/<group>', specs.includes('/dev/vfio/vfio') && specs.includes(`/dev/vfio/${group}`))
 
+  // driver unbound: no netdev, so no link event; the PCI uevent brings the change within the second
+  const tu = Date.now()
+  fs.writeFileSync('/sys/bus/pci/drivers/vfio-pci/unbind', dpdkVf)
+  for (let i = 0; i < 200 && fs.readdirSync(dp.dpDir).some((f) => f.includes('intel_sriov_dpdk')); i++) await new Promise((r) => setTimeout(r, 25))
+  console.log(`# vfio-pci unbind: DPDK resource stopped serving after ${Date.now() - tu} ms`)
+  ok('scenario 6: a VF unbound from its driver leaves the list', !fs.readdirSync(dp.dpDir).some((f) => f.includes('intel_sriov_dpdk')))
+
   sh('/sbin/ip', 'link', 'set', pf, 'down')
   await timed('PF link down to Unhealthy', () => k.waitForList(RES, (l) => l.length > 0 && l.every((d) => d.health === 'Unhealthy'), 20000))
   ok('scenario 6: PF link down marks the VFs Unhealthy', true)
