@@ -1,5 +1,4 @@
 // Links, addresses and routes over rtnetlink (node-netlink), in whichever namespace the socket belongs to.
-import net from 'node:net'
 import type { RtNetlinkSocket } from 'netlink'
 import { loadNetlink } from './native'
 import type { Netns } from './netns'
@@ -25,9 +24,12 @@ export function parseMac(mac: string): Buffer {
   return Buffer.from(mac.split(':').map((h) => parseInt(h, 16)))
 }
 
+// node:net only for IPv6 text, loaded on first use (it is not needed on an IPv4-only ADD)
+const net = (): typeof import('node:net') => require('node:net')
+
 function ipBytes(ip: string): Buffer {
   if (!ip.includes(':')) return Buffer.from(ip.split('.').map(Number))
-  const sock = new net.SocketAddress({ address: ip, family: 'ipv6' })
+  const sock = new (net().SocketAddress)({ address: ip, family: 'ipv6' })
   const full = sock.address
   // expand "::" then pack 8 groups of 16 bits
   const [l, r] = full.includes('::') ? full.split('::') : [full, undefined]
@@ -43,7 +45,7 @@ function ipText(buf: Buffer): string {
   if (buf.length === 4) return [...buf].join('.')
   const groups: string[] = []
   for (let i = 0; i < 16; i += 2) groups.push(buf.readUInt16BE(i).toString(16))
-  return new net.SocketAddress({ address: groups.join(':'), family: 'ipv6' }).address
+  return new (net().SocketAddress)({ address: groups.join(':'), family: 'ipv6' }).address
 }
 
 /** A rtnetlink socket in `ns` (created inside it), or in the caller's namespace. */

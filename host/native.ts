@@ -1,7 +1,6 @@
 // Loads the native addons (netlink, koffi). Every other module gets them from here. Inside the single
 // executable the addons ride as SEA assets: each is written once, content-addressed, to a directory that
 // allows exec (dlopen needs it) and loaded from there.
-import crypto from 'node:crypto'
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
@@ -40,7 +39,8 @@ export function loadSeaAddon(asset: string): unknown {
   let bytes: Buffer | undefined
   const content = () => (bytes ??= Buffer.from(sea.getAsset(asset)))
   const stamped = typeof SEA_ADDON_HASHES === 'object' ? SEA_ADDON_HASHES[asset] : undefined
-  const hash = stamped ?? crypto.createHash('sha256').update(content()).digest('hex').slice(0, 16)
+  // node:crypto only when the build did not stamp a hash: loading it costs a CNI call a few ms
+  const hash = stamped ?? (require('node:crypto') as typeof import('node:crypto')).createHash('sha256').update(content()).digest('hex').slice(0, 16)
   const errors: string[] = []
   for (const dir of addonDirs()) {
     const file = path.join(dir, `${hash}-${asset}`)

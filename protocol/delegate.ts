@@ -1,5 +1,4 @@
 // Runs another plugin (a non-host-local IPAM) exactly as a runtime would: CNI_* env, config on stdin.
-import { spawn } from 'node:child_process'
 import fs from 'node:fs'
 import path from 'node:path'
 import type { CniEnv, Command } from './env'
@@ -26,6 +25,8 @@ function formatArgs(args: Record<string, string>): string {
 
 export async function execPlugin(type: string, command: Command, netConf: Record<string, unknown>, env: CniEnv): Promise<Result | undefined> {
   const file = findPlugin(type, env.path)
+  // loaded here, not at start-up: most sriov calls (host-local IPAM) never delegate
+  const { spawn } = require('node:child_process') as typeof import('node:child_process')
   const childEnv: NodeJS.ProcessEnv = {
     ...process.env,
     CNI_COMMAND: command,

@@ -1,4 +1,5 @@
 // The plugin main loop: environment and stdin in, one result or error JSON out, exit code set.
+import fs from 'node:fs'
 import { parseEnv, parseCommand, type CniEnv } from './env'
 import { CniError, ErrorCode, errorJson } from './errors'
 import { decodeJsonObject, parseNetConf, type NetConf } from './netconf'
@@ -32,11 +33,21 @@ export async function readAll(stream: NodeJS.ReadableStream): Promise<Buffer> {
   return Buffer.concat(chunks)
 }
 
+// Plain fd reads and writes: creating process.stdin/stdout streams costs a short-lived plugin a few ms
+function readStdinSync(): Promise<Buffer> {
+  try {
+    return Promise.resolve(fs.readFileSync(0))
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'EAGAIN') return readAll(process.stdin) // a non-blocking stdin
+    throw e
+  }
+}
+
 const processIo = (): Io => ({
   env: process.env,
-  readStdin: () => readAll(process.stdin),
-  write: (t) => process.stdout.write(t),
-  writeErr: (t) => process.stderr.write(t),
+  readStdin: readStdinSync,
+  write: (t) => fs.writeSync(1, t),
+  writeErr: (t) => fs.writeSync(2, t),
 })
 
 /** Runs one CNI invocation; returns the exit code (also set on process.exitCode when using process I/O). */
