@@ -79,9 +79,10 @@ export function referencePlugin(name: string): string {
   return file
 }
 
-/** Names and contents of every file under `dir`, for byte-for-byte comparison. */
+/** Names and contents of every file under `dir` (none when it does not exist yet), for comparison. */
 export function snapshotTree(dir: string): Record<string, string> {
   const out: Record<string, string> = {}
+  if (!fs.existsSync(dir)) return out
   for (const name of fs.readdirSync(dir).sort()) out[name] = fs.readFileSync(path.join(dir, name), 'latin1')
   return out
 }
