@@ -37,6 +37,10 @@ async function main(): Promise<void> {
   const rss = Number(execFileSync('ps', ['-o', 'rss=', '-p', String(child.pid)], { encoding: 'utf8' }).trim()) / 1024
 
   const ids = k.plugins.get(RES)!.lists.at(-1)!.map((d) => d.ID)
+  const first = process.hrtime.bigint()
+  await k.call(RES, 'Allocate', { container_requests: [{ devices_ids: [ids[0]] }] })
+  const firstAlloc = ms(first)
+  for (let i = 0; i < 20; i++) await k.call(RES, 'Allocate', { container_requests: [{ devices_ids: [ids[i]] }] }) // warm-up
   const alloc: number[] = []
   for (let i = 0; i < 200; i++) {
     const a = process.hrtime.bigint()
@@ -65,7 +69,7 @@ async function main(): Promise<void> {
 
   console.log(`1,024 VFs (16 PFs x 64), one resource`)
   console.log(`start to first ListAndWatch list: ${firstList.toFixed(0)} ms (goal < 300 ms; includes process start)`)
-  console.log(`Allocate: p50 ${pct(alloc, 0.5).toFixed(2)} ms, p99 ${pct(alloc, 0.99).toFixed(2)} ms (goal p99 < 5 ms; includes writing the device-info file)`)
+  console.log(`Allocate: first call ${firstAlloc.toFixed(1)} ms; then p50 ${pct(alloc, 0.5).toFixed(2)} ms, p99 ${pct(alloc, 0.99).toFixed(2)} ms over 200 (goal p99 < 5 ms; includes writing the device-info file)`)
   console.log(`PF carrier change to ListAndWatch update: p50 ${pct(change, 0.5).toFixed(0)} ms, max ${Math.max(...change).toFixed(0)} ms (goal < 1 s; Go plugin: never)`)
   console.log(`kubelet restart to re-registration: p50 ${pct(rereg, 0.5).toFixed(0)} ms, max ${Math.max(...rereg).toFixed(0)} ms (goal < 1 s; Go plugin: 5 s poll)`)
   console.log(`RSS after start: ${rss.toFixed(1)} MiB (goal < 80 MiB)`)
