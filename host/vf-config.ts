@@ -12,6 +12,12 @@ export interface VfConfigurator {
   apply(pf: string, vf: number, change: Partial<VfState>): Promise<void>
 }
 
+/** Field names in the stand-in's files: those of `ip link` and sriov-cni's config. */
+const RECORD_KEYS: Record<keyof VfState, string> = {
+  mac: 'mac', vlan: 'vlan', qos: 'qos', proto: 'proto', spoofchk: 'spoofchk', trust: 'trust',
+  linkState: 'link_state', minTxRate: 'min_tx_rate', maxTxRate: 'max_tx_rate',
+}
+
 /** The stand-in: `<dir>/<pf>.json` is `{"<vf>": {mac, vlan, qos, proto, spoofchk, trust, link_state, min_tx_rate, max_tx_rate}}`. */
 export class RecordVfConfig implements VfConfigurator {
   constructor(readonly dir: string) {}
@@ -48,15 +54,7 @@ export class RecordVfConfig implements VfConfigurator {
   async apply(pf: string, vf: number, change: Partial<VfState>): Promise<void> {
     const all = this.load(pf)
     const v = { ...(all[String(vf)] ?? {}) }
-    if (change.mac !== undefined) v.mac = change.mac
-    if (change.vlan !== undefined) v.vlan = change.vlan
-    if (change.qos !== undefined) v.qos = change.qos
-    if (change.proto !== undefined) v.proto = change.proto
-    if (change.spoofchk !== undefined) v.spoofchk = change.spoofchk
-    if (change.trust !== undefined) v.trust = change.trust
-    if (change.linkState !== undefined) v.link_state = change.linkState
-    if (change.minTxRate !== undefined) v.min_tx_rate = change.minTxRate
-    if (change.maxTxRate !== undefined) v.max_tx_rate = change.maxTxRate
+    for (const [k, value] of Object.entries(change)) if (value !== undefined) v[RECORD_KEYS[k as keyof VfState]] = value
     all[String(vf)] = v
     fs.mkdirSync(this.dir, { recursive: true })
     writeFileAtomic(this.file(pf), JSON.stringify(all, null, 2), { mode: 0o644 })
