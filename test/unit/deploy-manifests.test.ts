@@ -1,73 +1,207 @@
-// Every manifest in deploy/ is a valid object of its kind and references only what the project has.
+// Every manifest in deploy/ parses, is a valid object of its kind and references only what the project has:
+// the image built by deploy/Containerfile, ConfigMaps defined in deploy/, host paths the programs use. The
+// device plugin configs parse with sriovdp's own parser and the NAD configs with the sriov plugin's.
 import fs from 'node:fs'
 import path from 'node:path'
 import t from 'tap'
 import { parseAllDocuments } from 'yaml'
 import { parseSriovConfig } from '../../cni/config'
-import { parseConfig } from '../../deviceplugin/config'
+import { ConfigError, parseConfig } from '../../deviceplugin/config'
 import { parseNetConf } from '../../protocol/netconf'
 
 const ROOT = path.resolve(__dirname, '..', '..')
-const files = ['deploy', 'deploy/examples'].flatMap((d) => fs.readdirSync(path.join(ROOT, d)).filter((f) => f.endsWith('.yaml')).map((f) => path.join(d, f)))
-const docs = files.flatMap((f) =>
-  parseAllDocuments(fs.readFileSync(path.join(ROOT, f), 'utf8')).map((d, i) => {
-    if (d.errors.length) throw new Error(`${f} document ${i}: ${d.errors[0].message}`)
-    return { file: f, obj: d.toJS() as any }
-  }),
-)
-const IMAGE = /^FROM .* AS build[\s\S]*^FROM /m.test(fs.readFileSync(path.join(ROOT, 'deploy/Containerfile'), 'utf8')) ? 'sriov-ts:latest' : ''
-const KNOWN_HOST_PATHS = ['/var/lib/kubelet/device-plugins', '/var/lib/kubelet/plugins_registry', '/var/run/k8s.cni.cncf.io/devinfo/dp', '/var/lib/cni', '/opt/cni/bin', '/var/log', '/var/run/netns']
-const configMaps = new Set(docs.filter((d) => d.obj.kind === 'ConfigMap').map((d) => d.obj.metadata.name))
+const DEPLOY = path.join(ROOT, 'deploy')
+const IMAGE = 'sriov-ts:latest'
 
-t.test('every document has apiVersion, kind and metadata.name', async (t) => {
-  t.ok(files.length >= 7, `${files.length} manifest files`)
-  for (const { file, obj } of docs) t.ok(obj.apiVersion && obj.kind && obj.metadata?.name, `${file}: ${obj.kind}/${obj.metadata?.name}`)
+interface Doc {
+  file: string
+  obj: any
+}
+
+function yamlFiles(dir: string): string[] {
+  return fs.readdirSync(path.join(ROOT, dir), { withFileTypes: true }).flatMap((e) => {
+    const rel = path.join(dir, e.name)
+    if (e.isDirectory()) return yamlFiles(rel)
+    return /\.ya?ml$/.test(e.name) ? [rel] : []
+  })
+}
+
+const files = yamlFiles('deploy').sort()
+const docs: Doc[] = []
+const parseErrors: string[] = []
+for (const file of files) {
+  parseAllDocuments(fs.readFileSync(path.join(ROOT, file), 'utf8')).forEach((d, i) => {
+    if (d.errors.length) parseErrors.push(`${file} document ${i}: ${d.errors.map((e) => e.message).join('; ')}`)
+    else if (d.contents !== null) docs.push({ file, obj: d.toJS() })
+  })
+}
+const ofKind = (kind: string) => docs.filter((d) => d.obj?.kind === kind)
+const named = (kind: string, name: string) => ofKind(kind).find((d) => d.obj.metadata.name === name)
+
+// host paths and where each program expects them (deviceplugin/cli.ts defaults, SRIOV_* env defaults)
+const DP_HOST_PATHS: Record<string, string> = {
+  '/var/lib/kubelet/device-plugins': '/var/lib/kubelet/device-plugins',
+  '/var/lib/kubelet/plugins_registry': '/var/lib/kubelet/plugins_registry',
+  '/var/run/k8s.cni.cncf.io/devinfo/dp': '/var/run/k8s.cni.cncf.io/devinfo/dp',
+  '/var/lib/cni': '/var/lib/cni',
+  '/sys': '/sys',
+  '/opt/cni/bin': '/opt/cni/bin', // --cni-bin-dir: the reconciler runs the installed plugin's DEL
+  '/var/run/netns': '/var/run/netns', // the reconciler checks the pods' namespaces
+}
+const CNI_HOST_PATHS: Record<string, string> = { '/opt/cni/bin': '/host/opt/cni/bin' }
+
+t.test('every manifest parses; every object has apiVersion, kind and metadata.name', async (t) => {
+  t.same(parseErrors, [], 'no YAML errors')
+  for (const f of ['deploy/configmap.yaml', 'deploy/sriovdp-daemonset.yaml', 'deploy/sriov-cni-daemonset.yaml']) t.ok(files.includes(f), `${f} exists`)
+  t.ok(files.filter((f) => f.startsWith('deploy/examples/')).length >= 5, 'examples: two configs, two NADs, a pod')
+  for (const { file, obj } of docs) {
+    t.type(obj, 'object', `${file}: a mapping`)
+    t.ok(typeof obj.apiVersion === 'string' && obj.apiVersion, `${file}: apiVersion`)
+    t.ok(typeof obj.kind === 'string' && obj.kind, `${file}: kind`)
+    t.match(obj.metadata?.name, /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, `${file}: ${obj.kind} metadata.name is a DNS name`)
+  }
+  const expected: Record<string, string> = { ServiceAccount: 'v1', ConfigMap: 'v1', Pod: 'v1', DaemonSet: 'apps/v1', NetworkAttachmentDefinition: 'k8s.cni.cncf.io/v1' }
+  for (const { file, obj } of docs) t.equal(obj.apiVersion, expected[obj.kind], `${file}: ${obj.kind} has apiVersion ${expected[obj.kind]}`)
 })
 
-t.test('DaemonSets: selector matches labels, unique containers, mounts name volumes, images and host paths are ours', async (t) => {
-  const daemonSets = docs.filter((d) => d.obj.kind === 'DaemonSet')
-  t.equal(daemonSets.length, 2)
-  t.equal(IMAGE, 'sriov-ts:latest', 'the Containerfile is multi-stage')
+t.test('the Containerfile builds the image the manifests name', async (t) => {
+  const cf = fs.readFileSync(path.join(DEPLOY, 'Containerfile'), 'utf8')
+  const froms = [...cf.matchAll(/^FROM\s+(\S+)(?:\s+AS\s+(\S+))?/gim)].map((m) => ({ image: m[1], stage: m[2] }))
+  t.match(froms, [{ image: 'node:20-bookworm', stage: 'build' }, { image: 'debian:bookworm-slim' }], 'multi-stage: node build, Debian slim runtime')
+  t.match(cf, /npm ci[\s\S]*npm run build/, 'the build stage runs npm ci and npm run build')
+  for (const bin of ['sriov', 'sriovdp']) t.match(cf, new RegExp(`COPY --from=build /src/dist/bin/${bin} /usr/bin/${bin}\\b`), `ships ${bin}`)
+  t.match(cf, /COPY deploy\/entrypoint\.sh \/usr\/bin\/entrypoint\.sh/)
+  t.match(cf, /ENTRYPOINT \["\/usr\/bin\/entrypoint\.sh"\]/)
+  t.ok(fs.statSync(path.join(DEPLOY, 'entrypoint.sh')).mode & 0o111, 'entrypoint.sh is executable')
+  t.match(cf, new RegExp(`-t ${IMAGE.replace('.', '\\.')}`), `the build command in the file tags ${IMAGE}`)
+})
+
+t.test('DaemonSets: valid pod templates, mounts name volumes, our image, ConfigMaps and host paths', async (t) => {
+  const daemonSets = ofKind('DaemonSet')
+  t.same(daemonSets.map((d) => d.obj.metadata.name).sort(), ['kube-sriov-cni-ds', 'kube-sriov-device-plugin'])
+  const configMaps = new Set(ofKind('ConfigMap').filter((d) => !d.file.includes('/examples/')).map((d) => d.obj.metadata.name))
   for (const { file, obj } of daemonSets) {
-    t.equal(obj.apiVersion, 'apps/v1', file)
-    const spec = obj.spec.template.spec
+    t.equal(obj.metadata.namespace, 'kube-system', `${file}: in kube-system`)
+    t.ok(obj.spec?.selector?.matchLabels, `${file}: has a selector`)
     t.match(obj.spec.template.metadata.labels, obj.spec.selector.matchLabels, `${file}: selector matches the pod labels`)
-    const names = spec.containers.map((c: any) => c.name)
-    t.equal(new Set(names).size, names.length, `${file}: container names unique`)
-    const volumes = new Map(spec.volumes.map((v: any) => [v.name, v]))
-    for (const c of spec.containers) {
-      t.equal(c.image, IMAGE, `${file}: ${c.name} uses the project's image`)
-      for (const m of c.volumeMounts ?? []) t.ok(volumes.has(m.name), `${file}: mount ${m.name} has a volume`)
+    const spec = obj.spec.template.spec
+    t.ok(Array.isArray(spec.containers) && spec.containers.length > 0, `${file}: has containers`)
+    const all = [...(spec.initContainers ?? []), ...spec.containers]
+    const names = all.map((c: any) => c.name)
+    t.equal(new Set(names).size, names.length, `${file}: container names unique (${names.join(', ')})`)
+    const volumeNames = spec.volumes.map((v: any) => v.name)
+    t.equal(new Set(volumeNames).size, volumeNames.length, `${file}: volume names unique`)
+    const volumes = new Map<string, any>(spec.volumes.map((v: any) => [v.name, v]))
+    const used = new Set<string>()
+    for (const c of all) {
+      t.match(c.name, /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, `${file}: container name ${c.name}`)
+      t.equal(c.image, IMAGE, `${file}: ${c.name} uses ${IMAGE}`)
+      const paths = (c.volumeMounts ?? []).map((m: any) => m.mountPath)
+      t.equal(new Set(paths).size, paths.length, `${file}: ${c.name} mount paths unique`)
+      for (const m of c.volumeMounts ?? []) {
+        t.ok(volumes.has(m.name), `${file}: ${c.name} mount ${m.name} names a defined volume`)
+        used.add(m.name)
+      }
     }
     for (const v of spec.volumes) {
-      if (v.hostPath) t.ok(KNOWN_HOST_PATHS.includes(v.hostPath.path), `${file}: hostPath ${v.hostPath.path} is one the programs use`)
+      t.ok(used.has(v.name), `${file}: volume ${v.name} is mounted`)
       if (v.configMap) t.ok(configMaps.has(v.configMap.name), `${file}: ConfigMap ${v.configMap.name} is defined in deploy/`)
     }
-    if (obj.metadata.name === 'kube-sriov-device-plugin') {
-      t.ok(spec.hostNetwork, 'device plugin runs in the host network')
-      t.ok(spec.containers[0].securityContext.privileged)
-      t.equal(spec.containers[0].livenessProbe.httpGet.path, '/healthz')
-      t.ok(spec.serviceAccountName && docs.some((d) => d.obj.kind === 'ServiceAccount' && d.obj.metadata.name === spec.serviceAccountName), 'its ServiceAccount is defined')
-      t.ok(spec.containers[0].args.includes('--http-addr=:9808') && spec.containers[0].ports[0].containerPort === 9808, 'probes and metrics on the plugin port')
+    // host paths: exactly the ones the program uses, each mounted where the program looks for it
+    const expected = obj.metadata.name === 'kube-sriov-device-plugin' ? DP_HOST_PATHS : CNI_HOST_PATHS
+    const hostMounts: Record<string, string> = {}
+    for (const v of spec.volumes.filter((v: any) => v.hostPath)) {
+      const mount = all.flatMap((c: any) => c.volumeMounts ?? []).find((m: any) => m.name === v.name)
+      hostMounts[v.hostPath.path] = mount?.mountPath
     }
+    t.same(hostMounts, expected, `${file}: host paths and their mount points`)
   }
+
+  const dp = named('DaemonSet', 'kube-sriov-device-plugin')!.obj
+  const spec = dp.spec.template.spec
+  const c = spec.containers[0]
+  t.equal(spec.hostNetwork, true, 'device plugin: host network')
+  t.equal(c.securityContext.privileged, true, 'device plugin: privileged')
+  t.ok(named('ServiceAccount', spec.serviceAccountName), `its ServiceAccount ${spec.serviceAccountName} is defined`)
+  t.equal(named('ServiceAccount', spec.serviceAccountName)!.obj.metadata.namespace, 'kube-system')
+  t.equal(c.args[0], 'sriovdp', 'the entrypoint runs the device plugin')
+  t.ok(c.args.includes('--http-addr=:9808'), 'HTTP on :9808')
+  for (const probe of [c.livenessProbe, c.readinessProbe]) t.match(probe, { httpGet: { path: '/healthz', port: 9808 } })
+  t.match(c.ports, [{ name: 'metrics', containerPort: 9808, protocol: 'TCP' }])
+  t.match(c.resources, { requests: { cpu: '250m' }, limits: { cpu: '1', memory: '200Mi' } })
+  t.ok(c.resources.requests.memory, 'memory request set')
+  const mount = (name: string) => c.volumeMounts.find((m: any) => m.name === name)
+  t.equal(mount('sys').readOnly, true, '/sys is read-only')
+  const cfg = spec.volumes.find((v: any) => v.configMap)
+  t.equal(cfg.configMap.name, 'sriovdp-config')
+  t.equal(mount(cfg.name).mountPath, '/etc/pcidp', 'the ConfigMap at /etc/pcidp')
+  t.ok(cfg.configMap.items.some((i: any) => i.key === 'config.json' && i.path === 'config.json'), 'as /etc/pcidp/config.json')
+  const envs = Object.fromEntries((c.env ?? []).map((e: any) => [e.name, e.value]))
+  t.equal(envs.SRIOV_DEVINFO_DIR ?? '/var/run/k8s.cni.cncf.io/devinfo/dp', mount('device-info').mountPath, 'device-info files land in the mounted dir')
+  t.ok((envs.SRIOV_STATE_DIR ?? '/var/lib/cni/sriov').startsWith(mount('cni-state').mountPath + '/'), 'state under the mounted /var/lib/cni')
+
+  const cni = named('DaemonSet', 'kube-sriov-cni-ds')!.obj.spec.template.spec.containers[0]
+  t.same(cni.args, ['install-cni', '/host/opt/cni/bin'], 'the CNI container installs into the host mount')
+  t.notOk(cni.securityContext?.privileged, 'the installer is not privileged')
 })
 
-t.test('ConfigMaps hold device plugin configs that parse; NADs hold sriov configs that parse', async (t) => {
-  for (const { file, obj } of docs.filter((d) => d.obj.kind === 'ConfigMap')) {
-    const resources = parseConfig(obj.data['config.json'], 'intel.com')
-    t.ok(resources.length > 0, `${file}: ${resources.map((r) => r.resourceName).join(', ')}`)
+t.test('ConfigMaps hold device plugin configs that parse', async (t) => {
+  const cms = ofKind('ConfigMap')
+  t.ok(cms.length >= 3)
+  for (const { file, obj } of cms) {
+    t.equal(obj.metadata.name, 'sriovdp-config', `${file}: the name the DaemonSet mounts`)
+    t.same(Object.keys(obj.data), ['config.json'], `${file}: one key, config.json`)
+    let resources: ReturnType<typeof parseConfig> = []
+    t.doesNotThrow(() => (resources = parseConfig(obj.data['config.json'], 'intel.com')), `${file}: parses`)
+    t.ok(resources.length > 0, `${file}: ${resources.map((r) => `${r.resourcePrefix}/${r.resourceName}`).join(', ')}`)
   }
-  const nads = docs.filter((d) => d.obj.kind === 'NetworkAttachmentDefinition')
-  t.equal(nads.length, 2)
+  const configOf = (file: string): string => cms.find((d) => d.file === file)!.obj.data['config.json']
+  const seed = parseConfig(configOf('deploy/configmap.yaml'), 'intel.com')
+  t.match(seed, [{ resourceName: 'intel_sriov_netdevice', resourcePrefix: 'intel.com', deviceType: 'netDevice', selectors: [{ vendors: ['8086'], devices: ['1515'], drivers: ['ixgbevf'] }] }], 'deploy/configmap.yaml: the X540 config')
+  t.equal(seed.length, 1)
+  const rootDevices = parseConfig(configOf('deploy/examples/configmap-rootdevices.yaml'), 'intel.com')
+  t.ok(rootDevices.every((r) => r.selectors[0].rootDevices?.length), 'the 2019 example selects by rootDevices')
+  t.notOk(/"selectors"/.test(configOf('deploy/examples/configmap-rootdevices.yaml')), 'in the 2019 form (no selectors object)')
+  const dpdk = parseConfig(configOf('deploy/examples/configmap-dpdk.yaml'), 'intel.com')
+  t.ok(dpdk.some((r) => r.resourceName === 'intel_sriov_dpdk' && r.selectors[0].drivers?.includes('vfio-pci')), 'the DPDK example offers vfio-pci VFs')
+  // the test would notice a config sriovdp rejects
+  let err: unknown
+  try {
+    parseConfig('{"resourceList":[{"resourceName":"bad name"}]}', 'intel.com')
+  } catch (e) {
+    err = e
+  }
+  t.ok(err instanceof ConfigError, 'a config sriovdp rejects throws ConfigError')
+})
+
+t.test('NADs hold sriov configs that parse; resources and networks they name exist', async (t) => {
+  const nads = ofKind('NetworkAttachmentDefinition')
+  t.same(nads.map((n) => n.obj.metadata.name).sort(), ['sriov-201', 'sriov-dpdk-100'])
+  const offered = new Set(ofKind('ConfigMap').flatMap((d) => parseConfig(d.obj.data['config.json'], 'intel.com').map((r) => `${r.resourcePrefix}/${r.resourceName}`)))
   for (const { file, obj } of nads) {
     const conf = JSON.parse(obj.spec.config)
     conf.deviceID = '0000:01:10.1' // what Multus adds from the device plugin's allocation
     const parsed = parseSriovConfig(parseNetConf(JSON.stringify(conf)), { args: {} })
+    t.equal(parsed.netConf.type, 'sriov', `${file}: type sriov`)
     t.equal(parsed.netConf.name, obj.metadata.name, `${file}: network name matches the NAD`)
-    t.match(obj.metadata.annotations['k8s.v1.cni.cncf.io/resourceName'], /^intel\.com\//)
+    const res = obj.metadata.annotations['k8s.v1.cni.cncf.io/resourceName']
+    t.ok(offered.has(res), `${file}: ${res} is offered by a ConfigMap in deploy/`)
   }
-  const pod = docs.find((d) => d.obj.kind === 'Pod')!.obj
-  t.ok(nads.some((n) => n.obj.metadata.name === pod.metadata.annotations['k8s.v1.cni.cncf.io/networks']), 'the pod names a defined NAD')
-  t.equal(pod.spec.containers[0].resources.limits['intel.com/intel_sriov_netdevice'], '1')
+  const vlan201 = parseSriovConfig(parseNetConf(JSON.stringify({ ...JSON.parse(named('NetworkAttachmentDefinition', 'sriov-201')!.obj.spec.config), deviceID: '0000:01:10.1' })), { args: {} })
+  t.match(vlan201, { vlan: 201, ipamType: 'host-local', netConf: { cniVersion: '0.3.1' } })
+  t.same(JSON.parse(named('NetworkAttachmentDefinition', 'sriov-201')!.obj.spec.config).ipam, { type: 'host-local', ranges: [[{ subnet: '192.168.201.0/24' }]] })
+  t.equal(named('NetworkAttachmentDefinition', 'sriov-201')!.obj.metadata.annotations['k8s.v1.cni.cncf.io/resourceName'], 'intel.com/intel_sriov_netdevice')
+  // without deviceID the plugin refuses the config: the test adds it as Multus does, it is not in the NAD
+  t.throws(() => parseSriovConfig(parseNetConf(named('NetworkAttachmentDefinition', 'sriov-201')!.obj.spec.config), { args: {} }), /deviceID/)
+
+  const pods = ofKind('Pod')
+  t.equal(pods.length, 1)
+  const pod = pods[0].obj
+  const nets = pod.metadata.annotations['k8s.v1.cni.cncf.io/networks'].split(',').map((s: string) => s.trim())
+  t.same(nets, ['sriov-201'])
+  for (const n of nets) t.ok(named('NetworkAttachmentDefinition', n), `the pod's network ${n} is defined`)
+  const c = pod.spec.containers[0]
+  t.equal(c.resources.requests['intel.com/intel_sriov_netdevice'], '1')
+  t.equal(c.resources.limits['intel.com/intel_sriov_netdevice'], '1', 'extended resources need limit = request')
+  t.equal(named('NetworkAttachmentDefinition', nets[0])!.obj.metadata.annotations['k8s.v1.cni.cncf.io/resourceName'], 'intel.com/intel_sriov_netdevice', 'the NAD needs the resource the pod requests')
 })
