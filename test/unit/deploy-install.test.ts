@@ -1,0 +1,246 @@
+// deploy/entrypoint.sh install-cni against temporary directories: the plugin is replaced atomically while a
+// runtime-like loop keeps executing it, a copy whose checksum differs or that does not answer VERSION never
+// replaces the installed plugin, the real dist/bin/sriov passes the VERSION check, and the idle container
+// stops on SIGTERM.
+import { spawn, spawnSync, type SpawnSyncReturns } from 'node:child_process'
+import { createHash } from 'node:crypto'
+import fs from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import t, { type Test } from 'tap'
+
+const ROOT = path.resolve(__dirname, '..', '..')
+const ENTRY = path.join(ROOT, 'deploy', 'entrypoint.sh')
+const SRIOV = path.join(ROOT, 'dist', 'bin', 'sriov')
+
+const sha = (f: string) => createHash('sha256').update(fs.readFileSync(f)).digest('hex')
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+
+function tmpdir(t: Test, name = 'deploy-install-'): string {
+  const d = fs.mkdtempSync(path.join(os.tmpdir(), name))
+  t.teardown(() => fs.rmSync(d, { recursive: true, force: true }))
+  return d
+}
+
+/**
+ * A stand-in plugin of about `padMiB` MiB: a shell script whose only working line is the last one, so a
+ * partially written copy runs, prints nothing and is caught by the caller loop. SLOW makes it sleep first
+ * (a call in progress while the file is replaced).
+ */
+function fakePlugin(file: string, tag: string, padMiB = 4): string {
+  const pad = `# ${'x'.repeat(1021)}\n`.repeat(padMiB * 1024)
+  const body = [
+    '#!/bin/sh',
+    pad.trimEnd(),
+    '[ "$CNI_COMMAND" = SLOW ] && { sleep 1; echo "{\\"supportedVersions\\":[\\"1.0.0\\"],\\"tag\\":\\"' + tag + '\\"}"; exit 0; }',
+    '[ "$CNI_COMMAND" = VERSION ] || exit 3',
+    'echo "{\\"cniVersion\\":\\"1.0.0\\",\\"supportedVersions\\":[\\"0.3.1\\",\\"1.0.0\\"],\\"tag\\":\\"' + tag + '\\"}"',
+    '',
+  ].join('\n')
+  fs.writeFileSync(file, body, { mode: 0o755 })
+  return file
+}
+
+function install(dir: string | undefined, env: Record<string, string> = {}): SpawnSyncReturns<string> {
+  return spawnSync('sh', [ENTRY, 'install-cni', ...(dir === undefined ? [] : [dir])], {
+    env: { ...process.env, INSTALL_ONCE: '1', ...env },
+    encoding: 'utf8',
+    timeout: 60000,
+  })
+}
+
+/** A runtime calling `plugin` with CNI_COMMAND=VERSION in a loop (a separate process) until stop() */
+function callerLoop(t: Test, plugin: string) {
+  const work = tmpdir(t, 'caller-')
+  const script = `
+    ok=0; bad=0; tags=
+    while [ ! -e "$W/stop" ]; do
+      out=$(CNI_COMMAND=VERSION "$P" </dev/null 2>&1); rc=$?
+      case "$rc:$out" in
+        0:*supportedVersions*) ok=$((ok+1)); tag=\${out##*tag\\":\\"}; tag=\${tag%%\\"*}
+          case " $tags " in *" $tag "*) ;; *) tags="$tags $tag" ;; esac ;;
+        *) bad=$((bad+1)); echo "rc=$rc out=$out" >> "$W/failures" ;;
+      esac
+    done
+    echo "$ok $bad$tags" > "$W/result"`
+  const child = spawn('sh', ['-c', script], { env: { ...process.env, W: work, P: plugin }, stdio: 'ignore' })
+  const done = new Promise<void>((resolve) => child.on('close', () => resolve()))
+  t.teardown(() => void child.kill('SIGKILL'))
+  return {
+    async stop(): Promise<{ ok: number; bad: number; tags: string[]; failures: string }> {
+      fs.writeFileSync(path.join(work, 'stop'), '')
+      await done
+      const [ok, bad, ...tags] = fs.readFileSync(path.join(work, 'result'), 'utf8').trim().split(/\s+/)
+      const failures = fs.existsSync(path.join(work, 'failures')) ? fs.readFileSync(path.join(work, 'failures'), 'utf8') : ''
+      return { ok: Number(ok), bad: Number(bad), tags, failures }
+    },
+  }
+}
+
+t.test('replaces the plugin atomically while a runtime keeps executing it', async (t) => {
+  const src = tmpdir(t)
+  const dir = tmpdir(t)
+  const v1 = fakePlugin(path.join(src, 'v1'), 'v1')
+  const v2 = fakePlugin(path.join(src, 'v2'), 'v2')
+  const first = install(dir, { SRIOV_SOURCE: v1 })
+  t.equal(first.status, 0, first.stderr)
+  t.match(first.stdout, /installed .*\/sriov \(sha256 [0-9a-f]{64}\)/)
+  t.match(first.stdout, /VERSION: .*supportedVersions/)
+  const target = path.join(dir, 'sriov')
+  t.equal(sha(target), sha(v1))
+  t.ok(fs.statSync(target).mode & 0o111, 'executable')
+
+  // a call of the old plugin in progress when it is replaced finishes as the old plugin
+  const slow = spawnSync('sh', ['-c', `CNI_COMMAND=SLOW "${target}" & sleep 0.3; INSTALL_ONCE=1 SRIOV_SOURCE="${v2}" sh "${ENTRY}" install-cni "${dir}" >/dev/null || echo INSTALL FAILED; wait`], { encoding: 'utf8' })
+  t.match(slow.stdout, /"tag":"v1"/, 'the call that started before the replace ran the old plugin to the end')
+  t.notMatch(slow.stdout, /INSTALL FAILED/)
+  t.equal(sha(target), sha(v2), 'and the new plugin is installed')
+
+  const loop = callerLoop(t, target)
+  await sleep(200)
+  for (let i = 0; i < 8; i++) {
+    const r = install(dir, { SRIOV_SOURCE: i % 2 ? v2 : v1 })
+    t.equal(r.status, 0, `reinstall ${i}: ${r.stderr}`)
+  }
+  await sleep(200)
+  const res = await loop.stop()
+  t.ok(res.ok > 10, `${res.ok} calls during the reinstalls`)
+  t.equal(res.bad, 0, `no call saw a missing, partial or busy plugin ${res.failures}`)
+  t.same(res.tags.sort(), ['v1', 'v2'], 'the loop ran both plugins')
+  t.equal(sha(target), sha(v2))
+  t.same(fs.readdirSync(dir), ['sriov'], 'no temporary files left')
+})
+
+t.test('the caller loop does notice a non-atomic install (the check above can fail)', async (t) => {
+  const src = tmpdir(t)
+  const dir = tmpdir(t)
+  const v1 = fakePlugin(path.join(src, 'v1'), 'v1')
+  const target = path.join(dir, 'sriov')
+  fs.copyFileSync(v1, target)
+  const loop = callerLoop(t, target)
+  await sleep(100)
+  // what `cp` over the target does: truncate and write in place; a pause half-way makes it observable
+  const content = fs.readFileSync(v1)
+  const fd = fs.openSync(target, 'w')
+  fs.writeSync(fd, content, 0, content.length >> 1)
+  await sleep(300)
+  fs.writeSync(fd, content, content.length >> 1)
+  fs.closeSync(fd)
+  await sleep(100)
+  const res = await loop.stop()
+  t.ok(res.bad > 0, `${res.bad} calls failed on the partial file`)
+})
+
+t.test('a copy whose checksum differs from the source is not installed', async (t) => {
+  const src = tmpdir(t)
+  const dir = tmpdir(t)
+  const v1 = fakePlugin(path.join(src, 'v1'), 'v1', 1)
+  const v2 = fakePlugin(path.join(src, 'v2'), 'v2', 1)
+  t.equal(install(dir, { SRIOV_SOURCE: v1 }).status, 0)
+  // the hook corrupts the temporary copy between the copy and its checks (a bad disk, a truncated write)
+  const hook = path.join(src, 'corrupt')
+  fs.writeFileSync(hook, '#!/bin/sh\nprintf X >> "$1"\n', { mode: 0o755 })
+  const r = install(dir, { SRIOV_SOURCE: v2, INSTALL_CNI_AFTER_COPY: hook })
+  t.equal(r.status, 1, 'install-cni fails')
+  t.match(r.stderr, /checksum mismatch for the copy in .*: [0-9a-f]{64}, expected [0-9a-f]{64}; .*sriov left unchanged/)
+  t.equal(sha(path.join(dir, 'sriov')), sha(v1), 'the installed plugin is untouched')
+  t.same(fs.readdirSync(dir), ['sriov'], 'the corrupt copy was removed')
+  // a hook that leaves the copy alone: the same install succeeds
+  const noop = path.join(src, 'noop')
+  fs.writeFileSync(noop, '#!/bin/sh\n:\n', { mode: 0o755 })
+  t.equal(install(dir, { SRIOV_SOURCE: v2, INSTALL_CNI_AFTER_COPY: noop }).status, 0)
+  t.equal(sha(path.join(dir, 'sriov')), sha(v2))
+})
+
+t.test('a plugin that does not answer VERSION is not installed; a missing source fails', async (t) => {
+  const src = tmpdir(t)
+  const dir = tmpdir(t)
+  const v1 = fakePlugin(path.join(src, 'v1'), 'v1', 1)
+  t.equal(install(dir, { SRIOV_SOURCE: v1 }).status, 0)
+  const bogus = path.join(src, 'bogus')
+  fs.writeFileSync(bogus, '#!/bin/sh\necho nope\nexit 1\n', { mode: 0o755 })
+  const r = install(dir, { SRIOV_SOURCE: bogus })
+  t.equal(r.status, 1)
+  t.match(r.stderr, /does not answer CNI_COMMAND=VERSION: nope/)
+  t.equal(sha(path.join(dir, 'sriov')), sha(v1), 'the working plugin is untouched')
+  t.same(fs.readdirSync(dir), ['sriov'])
+
+  const missing = install(dir, { SRIOV_SOURCE: path.join(src, 'absent') })
+  t.equal(missing.status, 1)
+  t.match(missing.stderr, /source plugin .*absent does not exist/)
+  t.same(fs.readdirSync(dir), ['sriov'])
+})
+
+t.test('creates the directory; removes stale temporary files, keeps recent ones', async (t) => {
+  const src = tmpdir(t)
+  const base = tmpdir(t)
+  const v1 = fakePlugin(path.join(src, 'v1'), 'v1', 1)
+  const dir = path.join(base, 'opt', 'cni', 'bin')
+  t.equal(install(dir, { SRIOV_SOURCE: v1 }).status, 0, 'installs into a directory that did not exist')
+  const stale = path.join(dir, '.sriov.tmp.AAAAAA')
+  const recent = path.join(dir, '.sriov.tmp.BBBBBB')
+  fs.writeFileSync(stale, 'partial')
+  fs.writeFileSync(recent, 'another installer at work')
+  const old = new Date(Date.now() - 20 * 60 * 1000)
+  fs.utimesSync(stale, old, old)
+  t.equal(install(dir, { SRIOV_SOURCE: v1 }).status, 0)
+  t.same(fs.readdirSync(dir).sort(), ['.sriov.tmp.BBBBBB', 'sriov'])
+})
+
+const noBuild = fs.existsSync(SRIOV) ? false : 'dist/bin/sriov is absent: run `npm run build` to test the installer with the real plugin'
+t.test('the real plugin: checksum and CNI_COMMAND=VERSION', { skip: noBuild }, async (t) => {
+  const dir = tmpdir(t)
+  const r = install(dir, { SRIOV_SOURCE: SRIOV })
+  t.equal(r.status, 0, r.stderr)
+  t.equal(sha(path.join(dir, 'sriov')), sha(SRIOV), 'installed byte for byte')
+  t.match(r.stdout, new RegExp(`installed ${dir}/sriov \\(sha256 ${sha(SRIOV)}\\)`))
+  const version = JSON.parse(r.stdout.match(/VERSION: (.*)/)![1])
+  t.ok(version.supportedVersions.includes('0.3.1') && version.supportedVersions.includes('1.0.0'), `supportedVersions ${version.supportedVersions}`)
+  t.same(fs.readdirSync(dir), ['sriov'])
+})
+
+t.test('without INSTALL_ONCE the installer idles and exits 0 on SIGTERM', async (t) => {
+  const src = tmpdir(t)
+  const dir = tmpdir(t)
+  const v1 = fakePlugin(path.join(src, 'v1'), 'v1', 1)
+  const env: NodeJS.ProcessEnv = { ...process.env, SRIOV_SOURCE: v1 }
+  delete env.INSTALL_ONCE
+  const child = spawn('sh', [ENTRY, 'install-cni', dir], { env, stdio: ['ignore', 'pipe', 'pipe'], detached: true })
+  t.teardown(() => {
+    try {
+      process.kill(-child.pid!, 'SIGKILL')
+    } catch {}
+  })
+  let out = ''
+  child.stdout.on('data', (d) => (out += d))
+  const closed = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)))
+  for (let i = 0; i < 100 && !/VERSION:/.test(out); i++) await sleep(50)
+  t.match(out, /installed /)
+  await sleep(200)
+  t.equal(child.exitCode, null, 'still running after the install')
+  const t0 = Date.now()
+  child.kill('SIGTERM')
+  t.equal(await closed, 0, 'exit code 0')
+  t.ok(Date.now() - t0 < 2000, `stopped in ${Date.now() - t0} ms`)
+  // live (not zombie) processes of the installer's process group: the sleep must have been killed
+  const live = () =>
+    fs.readdirSync('/proc').filter((p) => /^\d+$/.test(p)).filter((p) => {
+      try {
+        const fields = fs.readFileSync(`/proc/${p}/stat`, 'utf8').replace(/^.*\) /, '').split(' ')
+        return fields[0] !== 'Z' && Number(fields[2]) === child.pid
+      } catch {
+        return false
+      }
+    })
+  for (let i = 0; i < 20 && live().length; i++) await sleep(50)
+  t.same(live(), [], 'no sleep left behind')
+})
+
+t.test('usage errors', async (t) => {
+  const unknown = spawnSync('sh', [ENTRY, 'frobnicate'], { encoding: 'utf8' })
+  t.equal(unknown.status, 2)
+  t.match(unknown.stderr, /unknown command frobnicate/)
+  const extra = spawnSync('sh', [ENTRY, 'install-cni', '/a', '/b'], { encoding: 'utf8' })
+  t.equal(extra.status, 2)
+  t.match(extra.stderr, /usage: install-cni \[DIR\]/)
+})
