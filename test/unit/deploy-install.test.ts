@@ -119,9 +119,22 @@ t.test('the caller loop does notice a non-atomic install (the check above can fa
   fs.copyFileSync(v1, target)
   const loop = callerLoop(t, target)
   await sleep(100)
-  // what `cp` over the target does: truncate and write in place; a pause half-way makes it observable
+  // what `cp` over the target does: truncate and write in place; a pause half-way makes it observable. While
+  // the loop is executing the file, the kernel may refuse the open with ETXTBSY (the other way an in-place
+  // install fails): retry until the open lands between two calls.
   const content = fs.readFileSync(v1)
-  const fd = fs.openSync(target, 'w')
+  let fd = -1
+  let busy = 0
+  for (let i = 0; fd < 0 && i < 2000; i++) {
+    try {
+      fd = fs.openSync(target, 'w')
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ETXTBSY') throw e
+      busy++
+      await sleep(1)
+    }
+  }
+  t.ok(fd >= 0, `opened for writing in place (${busy} ETXTBSY refusals first)`)
   fs.writeSync(fd, content, 0, content.length >> 1)
   await sleep(300)
   fs.writeSync(fd, content, content.length >> 1)
