@@ -13,8 +13,12 @@ const { t, run } = script()
 const ms = (t0: bigint) => Number(process.hrtime.bigint() - t0) / 1e6
 const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * p))]
 const RES = 'intel.com/bench'
+const STARTS = Number(process.argv[2] ?? 7)
 
 async function main(): Promise<void> {
+  // the daemon gets a DaemonSet-like environment: NODE_EXTRA_CA_CERTS, set on some build machines, adds
+  // ~50 ms to every Node start (the CNI benchmark strips it too)
+  delete process.env.NODE_EXTRA_CA_CERTS
   const pfVeth = `bdp${process.pid % 10000}`
   execFileSync('ip', ['link', 'add', pfVeth, 'type', 'veth', 'peer', 'name', `${pfVeth}p`])
   t.teardown(() => execFileSync('ip', ['link', 'del', pfVeth]))
@@ -26,6 +30,19 @@ async function main(): Promise<void> {
     vfs: Array.from({ length: 64 }, (_, v) => ({ pci: `0000:${(p + 0x10).toString(16)}:${(2 + (v >> 3)).toString(16).padStart(2, '0')}.${v & 7}`, netdev: `b${p}v${v}` })),
   }))
   buildFakeSysfs(dp.sysfs, pfs)
+  // start-up is measured over several starts (one kubelet stand-in each, the tree kept): one start is noisy
+  const starts: number[] = []
+  for (let i = 0; i < STARTS - 1; i++) {
+    const k0 = new KubeletStandIn(dp.dpDir)
+    await k0.start()
+    const t0 = process.hrtime.bigint()
+    const c = dp.start()
+    await k0.waitForList(RES, (l) => l.length === 1024, 30000)
+    starts.push(ms(t0))
+    c.kill('SIGTERM')
+    await dp.exited()
+    await k0.stop()
+  }
   const k = new KubeletStandIn(dp.dpDir)
   await k.start()
   t.teardown(() => void k.stop())
@@ -33,7 +50,7 @@ async function main(): Promise<void> {
   const t0 = process.hrtime.bigint()
   const child = dp.start()
   await k.waitForList(RES, (l) => l.length === 1024, 30000)
-  const firstList = ms(t0)
+  starts.push(ms(t0))
   const rss = Number(execFileSync('ps', ['-o', 'rss=', '-p', String(child.pid)], { encoding: 'utf8' }).trim()) / 1024
 
   const ids = k.plugins.get(RES)!.lists.at(-1)!.map((d) => d.ID)
@@ -68,7 +85,7 @@ async function main(): Promise<void> {
   }
 
   console.log(`1,024 VFs (16 PFs x 64), one resource`)
-  console.log(`start to first ListAndWatch list: ${firstList.toFixed(0)} ms (goal < 300 ms; includes process start)`)
+  console.log(`start to first ListAndWatch list over ${starts.length} starts: p50 ${pct(starts, 0.5).toFixed(0)} ms, max ${Math.max(...starts).toFixed(0)} ms (goal < 300 ms; includes process start)`)
   console.log(`Allocate: first call ${firstAlloc.toFixed(1)} ms; then p50 ${pct(alloc, 0.5).toFixed(2)} ms, p99 ${pct(alloc, 0.99).toFixed(2)} ms over 200 (goal p99 < 5 ms; includes writing the device-info file)`)
   console.log(`PF carrier change to ListAndWatch update: p50 ${pct(change, 0.5).toFixed(0)} ms, max ${Math.max(...change).toFixed(0)} ms (goal < 1 s; Go plugin: never)`)
   console.log(`kubelet restart to re-registration: p50 ${pct(rereg, 0.5).toFixed(0)} ms, max ${Math.max(...rereg).toFixed(0)} ms (goal < 1 s; Go plugin: 5 s poll)`)

@@ -10,8 +10,9 @@ import { watchUevents } from '../host/uevents'
 import type { Options } from './cli'
 import { ConfigError, parseConfig, type ResourceConfig } from './config'
 import type { Metrics } from './metrics'
-import { ResourceServer } from './resource-server'
-import { assignDevices } from './selectors'
+import { warmApi } from './api'
+import { connectToKubeletEarly, ResourceServer } from './resource-server'
+import { assignDevices, discoveryNeeds } from './selectors'
 
 const DEBOUNCE_MS = 50
 
@@ -23,6 +24,8 @@ export class DevicePlugin {
   private pending?: NodeJS.Timeout
   private running: Promise<void> = Promise.resolve()
   private stopped = false
+  /** ms since process start at each start-up step, for the 'sriovdp started' log line */
+  readonly startup: Record<string, number> = {}
 
   constructor(readonly opts: Options, readonly log: Logger, readonly metrics: Metrics) {}
 
@@ -37,9 +40,16 @@ export class DevicePlugin {
     return parseConfig(text, this.opts.resourcePrefix)
   }
 
-  async start(): Promise<void> {
+  /** `firstDiscovery`: a discovery pass already under way (main.ts starts one on a worker thread). */
+  async start(firstDiscovery?: Promise<PciDevice[]>): Promise<void> {
+    this.mark('main')
     this.resources = this.loadConfig()
-    await this.refresh()
+    // while the first discovery runs: load the protos, warm their serializers, connect to kubelet
+    warmApi()
+    if (this.opts.registration === 'classic') connectToKubeletEarly(path.join(this.opts.devicePluginPath, 'kubelet.sock'))
+    this.mark('prepared')
+    await this.refresh(firstDiscovery)
+    this.mark('served')
     this.watchers.push(watchLinks(() => this.schedule('link event')))
     this.watchers.push(watchUevents((e) => {
       if (e.subsystem === 'pci' || e.subsystem === 'net') this.schedule(`uevent ${e.action} ${e.devpath}`)
@@ -91,10 +101,12 @@ export class DevicePlugin {
     if (name === 'kubelet.sock' || [...this.servers.values()].some((s) => s.socketMissing())) this.schedule('kubelet restart')
   }
 
-  async refresh(): Promise<void> {
+  async refresh(discovery?: Promise<PciDevice[]>): Promise<void> {
     if (this.stopped) return
-    const devices = listPciDevices()
-    const links = await hostLinkStates().catch(() => new Map())
+    const linkStates = hostLinkStates().catch(() => new Map()) // the kernel answers while sysfs is read
+    const devices = discovery ? await discovery : listPciDevices(undefined, discoveryNeeds(this.resources))
+    this.mark('discovered')
+    const links = await linkStates
     const defaultRoute = await defaultRouteInterfaces(links).catch(() => new Set<string>())
     const vhostNetAvailable = fs.existsSync('/dev/vhost-net')
     const assigned = assignDevices(devices, this.resources, { vhostNetAvailable }, defaultRoute)
@@ -135,6 +147,10 @@ export class DevicePlugin {
     }
   }
 
+  private mark(step: string): void {
+    if (!this.startup.served) this.startup[step] ??= Math.round(performance.now())
+  }
+
   private async serve(r: ResourceConfig): Promise<ResourceServer> {
     const name = `${r.resourcePrefix}/${r.resourceName}`
     const watcher = this.opts.registration === 'watcher'
@@ -146,7 +162,9 @@ export class DevicePlugin {
     this.servers.set(name, server)
     if (!watcher) {
       try {
+        this.mark('bound')
         await server.register(path.join(this.opts.devicePluginPath, 'kubelet.sock'))
+        this.mark('registered')
         this.log.info({ resource: name, socket: socketPath }, 'registered with kubelet')
       } catch (e) {
         this.log.warn({ resource: name, err: (e as Error).message }, 'registration failed; retrying when kubelet.sock appears')

@@ -127,8 +127,7 @@ export class ResourceServer {
 
   /** Classic registration: Register on kubelet.sock, naming our socket (relative to the directory). */
   async register(kubeletSocket: string): Promise<void> {
-    const { Registration } = api()
-    const client = new Registration(`unix://${kubeletSocket}`, grpc.credentials.createInsecure())
+    const client = takeEarlyClient(kubeletSocket) ?? new (api().Registration)(`unix://${kubeletSocket}`, grpc.credentials.createInsecure())
     try {
       await new Promise<void>((resolve, reject) => {
         client.Register(
@@ -157,4 +156,26 @@ export class ResourceServer {
     fs.rmSync(this.opts.socketPath, { force: true })
     this.registered = false
   }
+}
+
+type RegistrationClient = InstanceType<ReturnType<typeof api>['Registration']>
+let early: { socket: string; client: RegistrationClient } | undefined
+
+/**
+ * Starts connecting a Registration client to kubelet.sock while discovery still runs; the first registration
+ * then uses it instead of connecting. Later ones (after a kubelet restart) connect afresh, never through a
+ * channel that may be backing off from the old kubelet.
+ */
+export function connectToKubeletEarly(kubeletSocket: string): void {
+  if (early || !fs.existsSync(kubeletSocket)) return
+  const client = new (api().Registration)(`unix://${kubeletSocket}`, grpc.credentials.createInsecure())
+  client.waitForReady(Date.now() + 5000, () => {}) // only starts the connection; Register waits for it anyway
+  early = { socket: kubeletSocket, client }
+}
+
+function takeEarlyClient(kubeletSocket: string): RegistrationClient | undefined {
+  const c = early?.socket === kubeletSocket ? early.client : undefined
+  if (early && !c) early.client.close()
+  early = undefined
+  return c
 }

@@ -1,6 +1,6 @@
 // Matching discovered devices against selectors: OR within a field, AND across the fields of one selector,
 // OR across selectors; the first resource that matches a device gets it.
-import { isNetClass, type PciDevice } from '../host/pci'
+import { isNetClass, type DiscoveryOptions, type PciDevice } from '../host/pci'
 import { parseIndexRanges, type ResourceConfig, type Selector } from './config'
 
 function inList(list: string[] | undefined, value: string | undefined): boolean {
@@ -16,6 +16,16 @@ function inRanges(list: string[] | undefined, owner: string | undefined, vfIndex
     const { name, indexes } = parseIndexRanges(entry, 'selector')
     return norm(name) === norm(owner) && (!indexes || (vfIndex !== undefined && indexes.has(vfIndex)))
   })
+}
+
+/** The optional reads a discovery pass must make for these resources' selectors to see what they match on. */
+export function discoveryNeeds(resources: ResourceConfig[]): DiscoveryOptions {
+  const selectors = resources.flatMap((r) => r.selectors)
+  return {
+    linkTypes: selectors.some((s) => s.linkTypes !== undefined),
+    rdma: selectors.some((s) => s.isRdma !== undefined || s.pKeys !== undefined),
+    acpiIndexes: selectors.some((s) => s.acpiIndexes !== undefined),
+  }
 }
 
 export interface MatchContext {

@@ -29,9 +29,9 @@ function hex(v: string | undefined): string {
 }
 
 /** VF address → index for one PF, from its virtfnN links. */
-export function virtfnIndexes(pfPci: string, fs: Sysfs = defaultSysfs): Map<string, number> {
+export function virtfnIndexes(pfPci: string, fs: Sysfs = defaultSysfs, entries: Iterable<string> = fs.list(Sysfs.pciDevice(pfPci))): Map<string, number> {
   const out = new Map<string, number>()
-  for (const entry of fs.list(Sysfs.pciDevice(pfPci))) {
+  for (const entry of entries) {
     const m = /^virtfn(\d+)$/.exec(entry)
     const vf = m && fs.linkName(Sysfs.pciDevice(pfPci, entry))
     if (vf) out.set(vf, Number(m[1]))
@@ -39,37 +39,71 @@ export function virtfnIndexes(pfPci: string, fs: Sysfs = defaultSysfs): Map<stri
   return out
 }
 
-export function readPciDevice(pci: string, fs: Sysfs = defaultSysfs, indexesOf: (pfPci: string) => Map<string, number> = (pf) => virtfnIndexes(pf, fs)): PciDevice | undefined {
+/**
+ * What a pass reads beyond what every selector needs. Each costs a file per VF (1,024 VFs: ~10 ms), so the
+ * device plugin asks only for what its selectors use. Devices that are not VFs are always read in full.
+ */
+export interface DiscoveryOptions {
+  linkTypes?: boolean // the netdev's ARPHRD type (linkTypes selector)
+  rdma?: boolean // the infiniband directory and its pkeys (isRdma, pKeys selectors)
+  acpiIndexes?: boolean // acpi_index (acpiIndexes selector)
+}
+
+interface Identity {
+  vendor: string
+  device: string
+  classCode: number
+  driver?: string
+}
+
+/** vendor, device, class and driver from the device's `uevent` (one read instead of four), or from the files. */
+function identity(fs: Sysfs, pci: string, hasDriverLink: () => boolean): Identity {
   const at = (...p: string[]) => Sysfs.pciDevice(pci, ...p)
-  // one readdir, then only the attributes that exist: a missing file costs a thrown error (1,024 VFs → 3x)
-  const has = new Set(fs.list(at()))
-  if (has.size === 0) return undefined
-  const pfPci = has.has('physfn') ? fs.linkName(at('physfn')) : undefined
-  const netdevs = has.has('net') ? fs.list(at('net')) : []
-  const dev: PciDevice = {
-    pci,
+  const fields = new Map((fs.read(at('uevent')) ?? '').split('\n').map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)] as const))
+  const id = /^([0-9a-f]{4}):([0-9a-f]{4})$/i.exec(fields.get('PCI_ID') ?? '')
+  const cls = fields.get('PCI_CLASS')
+  if (id && cls) {
+    const out: Identity = { vendor: id[1].toLowerCase(), device: id[2].toLowerCase(), classCode: parseInt(cls, 16) }
+    if (fields.get('DRIVER')) out.driver = fields.get('DRIVER')
+    return out
+  }
+  const out: Identity = {
     vendor: hex(fs.read(at('vendor'))),
     device: hex(fs.read(at('device'))),
     classCode: parseInt(hex(fs.read(at('class'))) || '0', 16),
-    numaNode: (has.has('numa_node') ? fs.readInt(at('numa_node')) : undefined) ?? -1,
-    numVfs: (has.has('sriov_numvfs') ? fs.readInt(at('sriov_numvfs')) : undefined) ?? 0,
-    totalVfs: (has.has('sriov_totalvfs') ? fs.readInt(at('sriov_totalvfs')) : undefined) ?? 0,
-    netdevs,
-    uioDevices: has.has('uio') ? fs.list(at('uio')) : [],
-    rdma: has.has('infiniband') && fs.list(at('infiniband')).length > 0,
+  }
+  const driver = hasDriverLink() ? fs.linkName(at('driver')) : undefined
+  if (driver) out.driver = driver
+  return out
+}
+
+const UIO_DRIVERS = new Set(['uio_pci_generic', 'igb_uio'])
+
+/** The parts read the same way for every device; `has` says whether an entry may exist in its directory. */
+function readCommon(fs: Sysfs, pci: string, has: (entry: string, driver?: string) => boolean, opts: DiscoveryOptions): Omit<PciDevice, 'numaNode' | 'numVfs' | 'totalVfs'> {
+  const at = (...p: string[]) => Sysfs.pciDevice(pci, ...p)
+  const id = identity(fs, pci, () => has('driver'))
+  const may = (entry: string) => has(entry, id.driver)
+  const netdevs = may('net') ? fs.list(at('net')) : []
+  const dev: Omit<PciDevice, 'numaNode' | 'numVfs' | 'totalVfs'> = {
+    pci, vendor: id.vendor, device: id.device, classCode: id.classCode, netdevs,
+    uioDevices: may('uio') ? fs.list(at('uio')) : [],
+    rdma: false,
     pKeys: [],
   }
-  const driver = has.has('driver') ? fs.linkName(at('driver')) : undefined
-  if (driver) dev.driver = driver
-  const group = has.has('iommu_group') ? fs.linkName(at('iommu_group')) : undefined
+  if (id.driver) dev.driver = id.driver
+  // only a vfio-bound device hands its group to a container
+  const group = id.driver === 'vfio-pci' && may('iommu_group') ? fs.linkName(at('iommu_group')) : undefined
   if (group) dev.iommuGroup = group
-  const acpi = has.has('acpi_index') ? fs.read(at('acpi_index')) : undefined
+  const acpi = may('acpi_index') ? fs.read(at('acpi_index')) : undefined
   if (acpi) dev.acpiIndex = acpi
-  if (netdevs[0]) {
+  if (netdevs[0] && opts.linkTypes) {
     const type = fs.readInt(Sysfs.netDevice(netdevs[0], 'type'))
     if (type !== undefined) dev.linkType = LINK_TYPES[type] ?? String(type)
   }
-  for (const ib of dev.rdma ? fs.list(at('infiniband')) : []) {
+  const ibs = may('infiniband') ? fs.list(at('infiniband')) : []
+  dev.rdma = ibs.length > 0
+  for (const ib of ibs) {
     for (const port of fs.list(at('infiniband', ib, 'ports'))) {
       for (const n of fs.list(at('infiniband', ib, 'ports', port, 'pkeys'))) {
         const key = fs.read(at('infiniband', ib, 'ports', port, 'pkeys', n))
@@ -77,22 +111,66 @@ export function readPciDevice(pci: string, fs: Sysfs = defaultSysfs, indexesOf: 
       }
     }
   }
-  if (pfPci) {
-    dev.pfPci = pfPci
-    const pfName = fs.list(Sysfs.pciDevice(pfPci, 'net'))[0]
-    if (pfName) dev.pfName = pfName
-    const index = indexesOf(pfPci).get(pci)
-    if (index !== undefined) dev.vfIndex = index
-  }
   return dev
 }
 
+/** Whether a VF's directory may hold `entry`, without listing it: a missing net/ or link reads as empty. */
+function vfMayHave(entry: string, driver: string | undefined, opts: DiscoveryOptions): boolean {
+  switch (entry) {
+    case 'net':
+    case 'driver':
+    case 'iommu_group':
+      return true
+    case 'uio':
+      return !!driver && UIO_DRIVERS.has(driver)
+    case 'infiniband':
+      return !!opts.rdma
+    case 'acpi_index':
+      return !!opts.acpiIndexes
+    default:
+      return false
+  }
+}
+
 /** Every PCI device in sysfs, in address order. */
-export function listPciDevices(fs: Sysfs = defaultSysfs): PciDevice[] {
-  // each PF's virtfn links are read once per pass, not once per VF (1,024 VFs: 0.5 s → a few ms)
-  const perPf = new Map<string, Map<string, number>>()
-  const indexesOf = (pf: string) => perPf.get(pf) ?? perPf.set(pf, virtfnIndexes(pf, fs)).get(pf)!
-  return fs.list('bus/pci/devices').map((pci) => readPciDevice(pci, fs, indexesOf)).filter((d): d is PciDevice => !!d)
+export function listPciDevices(fs: Sysfs = defaultSysfs, opts: DiscoveryOptions = {}): PciDevice[] {
+  // A VF's RID is above its PF's, so in address order every PF comes before its VFs. A PF's directory is
+  // listed and its virtfnN links place its VFs; a VF then needs only its uevent and net/ (2 reads instead of
+  // ~10): it has no sriov_* files, its NUMA node is its PF's (the kernel puts VFs on the PF's bus), and the
+  // optional entries are looked up only where its driver or the selectors make them possible.
+  const places = new Map<string, { pf: PciDevice; index: number }>()
+  const out: PciDevice[] = []
+  for (const pci of fs.list('bus/pci/devices')) {
+    const place = places.get(pci)
+    if (place) {
+      const dev: PciDevice = { ...readCommon(fs, pci, (e, driver) => vfMayHave(e, driver, opts), opts), numaNode: place.pf.numaNode, numVfs: 0, totalVfs: 0, pfPci: place.pf.pci, vfIndex: place.index }
+      if (place.pf.netdevs[0]) dev.pfName = place.pf.netdevs[0]
+      out.push(dev)
+      continue
+    }
+    const entries = new Set(fs.list(Sysfs.pciDevice(pci)))
+    if (entries.size === 0) continue
+    const at = (...p: string[]) => Sysfs.pciDevice(pci, ...p)
+    const readInt = (name: string) => (entries.has(name) ? fs.readInt(at(name)) : undefined)
+    const dev: PciDevice = {
+      ...readCommon(fs, pci, (e) => entries.has(e), opts),
+      numaNode: readInt('numa_node') ?? -1,
+      numVfs: readInt('sriov_numvfs') ?? 0,
+      totalVfs: readInt('sriov_totalvfs') ?? 0,
+    }
+    // a VF listed before its PF (never in the kernel's order) or one its PF no longer lists: physfn places it
+    const pfPci = entries.has('physfn') ? fs.linkName(at('physfn')) : undefined
+    if (pfPci) {
+      dev.pfPci = pfPci
+      const pfName = fs.list(Sysfs.pciDevice(pfPci, 'net'))[0]
+      if (pfName) dev.pfName = pfName
+      const index = virtfnIndexes(pfPci, fs).get(pci)
+      if (index !== undefined) dev.vfIndex = index
+    }
+    for (const [vf, index] of virtfnIndexes(pci, fs, [...entries].filter((e) => e.startsWith('virtfn')))) places.set(vf, { pf: dev, index })
+    out.push(dev)
+  }
+  return out
 }
 
 export const NET_CLASS = 0x02

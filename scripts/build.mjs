@@ -19,6 +19,8 @@ const addons = {
 
 const addonHashes = Object.fromEntries(Object.entries(addons).map(([name, file]) => [name, createHash('sha256').update(fs.readFileSync(file)).digest('hex').slice(0, 16)]))
 
+const common = { bundle: true, platform: 'node', target: 'node20', format: 'cjs', logLevel: 'warning', loader: { '.proto': 'text' }, legalComments: 'none' }
+
 // In the SEA, the packages' own addon lookups become loads from SEA assets (host/native.ts).
 const seaAddons = {
   name: 'sea-addons',
@@ -36,12 +38,13 @@ const seaAddons = {
   },
 }
 
+// sriovdp's first discovery runs on a worker thread; the worker's code rides in the bundle as a string
+const discoveryWorker = (await esbuild.build({ ...common, entryPoints: [path.join(root, 'host/discovery-worker.ts')], minify: true, write: false })).outputFiles[0].text
+
 const programs = [
   { name: 'sriov', entry: 'cni/main.ts', forbid: /@grpc|prom-client/ },
-  { name: 'sriovdp', entry: 'deviceplugin/main.ts', assets: { 'deviceplugin.proto': 'proto/deviceplugin.proto', 'pluginregistration.proto': 'proto/pluginregistration.proto' } },
+  { name: 'sriovdp', entry: 'deviceplugin/main.ts', define: { PCI_DISCOVERY_WORKER: JSON.stringify(discoveryWorker) }, assets: { 'deviceplugin.proto': 'proto/deviceplugin.proto', 'pluginregistration.proto': 'proto/pluginregistration.proto' } },
 ]
-
-const common = { bundle: true, platform: 'node', target: 'node20', format: 'cjs', logLevel: 'warning', loader: { '.proto': 'text' }, legalComments: 'none' }
 
 fs.mkdirSync(path.join(dist, 'bin'), { recursive: true })
 for (const p of programs) {
@@ -51,7 +54,7 @@ for (const p of programs) {
     continue
   }
   const bundle = path.join(dist, `${p.name}.cjs`)
-  const meta = await esbuild.build({ ...common, entryPoints: [entry], outfile: bundle, external: ['netlink', 'koffi'], metafile: true })
+  const meta = await esbuild.build({ ...common, entryPoints: [entry], outfile: bundle, external: ['netlink', 'koffi'], metafile: true, define: p.define ?? {} })
   if (p.forbid) {
     const bad = Object.keys(meta.metafile.inputs).filter((f) => p.forbid.test(f))
     if (bad.length) throw new Error(`build: ${p.name} must not include ${bad[0]} (start-up cost); check its imports`)
@@ -59,7 +62,7 @@ for (const p of programs) {
   const seaDir = path.join(dist, 'sea')
   fs.mkdirSync(seaDir, { recursive: true })
   const seaMain = path.join(seaDir, `${p.name}.cjs`)
-  await esbuild.build({ ...common, entryPoints: [entry], outfile: seaMain, plugins: [seaAddons], minify: true, define: { SEA_ADDON_HASHES: JSON.stringify(addonHashes) } })
+  await esbuild.build({ ...common, entryPoints: [entry], outfile: seaMain, plugins: [seaAddons], minify: true, define: { ...p.define, SEA_ADDON_HASHES: JSON.stringify(addonHashes) } })
   const blob = path.join(seaDir, `${p.name}.blob`)
   const extra = Object.fromEntries(Object.entries(p.assets ?? {}).map(([k, f]) => [k, path.join(root, f)]))
   const config = { main: seaMain, output: blob, disableExperimentalSEAWarning: true, useCodeCache: true, assets: { ...addons, ...extra } }

@@ -9,7 +9,6 @@ export interface FakeVf {
   driver?: string // ixgbevf, igbvf, vfio-pci, ...
   netdev?: string // omit for a DPDK-bound VF
   iommuGroup?: number
-  numaNode?: number
 }
 
 export interface FakePf {
@@ -33,6 +32,10 @@ function device(root: string, pci: string, attrs: Record<string, string>, driver
   const dir = path.join(root, 'devices/pci0000:00', pci)
   fs.mkdirSync(dir, { recursive: true })
   for (const [k, v] of Object.entries(attrs)) fs.writeFileSync(path.join(dir, k), `${v}\n`)
+  // the kernel's PCI uevent: class without 0x, IDs in upper case, DRIVER only while bound
+  const hexOf = (v: string) => v.replace(/^0x/, '').toUpperCase()
+  const uevent = [...(driver ? [`DRIVER=${driver}`] : []), `PCI_CLASS=${hexOf(attrs.class).replace(/^0+(?=.)/, '')}`, `PCI_ID=${hexOf(attrs.vendor)}:${hexOf(attrs.device)}`, `PCI_SLOT_NAME=${pci}`]
+  fs.writeFileSync(path.join(dir, 'uevent'), `${uevent.join('\n')}\n`)
   link(dir, path.join(root, 'bus/pci/devices', pci))
   if (driver) {
     fs.mkdirSync(path.join(root, 'bus/pci/drivers', driver), { recursive: true })
@@ -58,7 +61,7 @@ export function buildFakeSysfs(root: string, pfs: FakePf[]): void {
     netdev(root, pfDir, pf.name)
     pf.vfs.forEach((vf, i) => {
       const vfDir = device(root, vf.pci, {
-        vendor: `0x${vf.vendor ?? '8086'}`, device: `0x${vf.device ?? '1515'}`, class: '0x020000', numa_node: String(vf.numaNode ?? pf.numaNode ?? 0),
+        vendor: `0x${vf.vendor ?? '8086'}`, device: `0x${vf.device ?? '1515'}`, class: '0x020000', numa_node: String(pf.numaNode ?? 0), // a VF sits on its PF's bus, so on its NUMA node
       }, vf.driver ?? 'ixgbevf')
       link(pfDir, path.join(vfDir, 'physfn'))
       link(vfDir, path.join(pfDir, `virtfn${i}`))
@@ -88,7 +91,7 @@ export function x540(pfName = 'eno2', netdevs: (i: number) => string | undefined
 /** Adds VF number `index` to a PF already in the tree (what raising sriov_numvfs does). */
 export function addVf(root: string, pf: FakePf, vf: FakeVf, index: number): void {
   const pfDir = path.join(root, 'devices/pci0000:00', pf.pci)
-  const vfDir = device(root, vf.pci, { vendor: `0x${vf.vendor ?? '8086'}`, device: `0x${vf.device ?? '1515'}`, class: '0x020000', numa_node: String(vf.numaNode ?? pf.numaNode ?? 0) }, vf.driver ?? 'ixgbevf')
+  const vfDir = device(root, vf.pci, { vendor: `0x${vf.vendor ?? '8086'}`, device: `0x${vf.device ?? '1515'}`, class: '0x020000', numa_node: String(pf.numaNode ?? 0) }, vf.driver ?? 'ixgbevf')
   link(pfDir, path.join(vfDir, 'physfn'))
   link(vfDir, path.join(pfDir, `virtfn${index}`))
   if (vf.netdev) netdev(root, vfDir, vf.netdev)

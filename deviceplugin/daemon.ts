@@ -1,0 +1,57 @@
+// The running daemon: logger, metrics, the plugin itself, HTTP, the reconciler, and a clean exit on
+// SIGTERM/SIGINT. Loaded by main.ts after it has started the first discovery.
+import fs from 'node:fs'
+import path from 'node:path'
+import pino from 'pino'
+import type { PciDevice } from '../host/pci'
+import { StateStore } from '../ipam/state-store'
+import type { Options } from './cli'
+import { ConfigError } from './config'
+import { startHttp } from './http'
+import { Metrics } from './metrics'
+import { DevicePlugin } from './plugin'
+import { Reconciler } from './reconciler'
+
+export async function runDaemon(opts: Options, firstDiscovery?: Promise<PciDevice[]>): Promise<void> {
+  const log = pino({ base: { app: 'sriovdp' }, level: opts.logLevel }, pino.destination(2))
+  const metrics = new Metrics()
+  const plugin = new DevicePlugin(opts, log, metrics)
+  try {
+    await plugin.start(firstDiscovery)
+  } catch (e) {
+    if (e instanceof ConfigError) {
+      log.fatal({ err: e.message }, 'invalid config')
+      process.stderr.write(`sriovdp: ${e.message}\n`)
+      process.exit(1)
+    }
+    throw e
+  }
+  log.info({ registration: opts.registration, resources: [...plugin.servers.keys()], msSinceStart: plugin.startup }, 'sriovdp started')
+  const store = new StateStore(opts.stateDir ? { root: opts.stateDir } : {})
+  const http = opts.httpAddr ? await startHttp(opts.httpAddr.host, opts.httpAddr.port, plugin, metrics, store) : undefined
+  const reconciler = new Reconciler(store, opts.cniBinDir, opts.reconcileGraceSeconds * 1000, log, metrics)
+  const repairs = setInterval(() => void reconciler.run().catch((e) => log.error({ err: e.message }, 'reconciler failed')), Math.min(opts.reconcileGraceSeconds, 30) * 1000)
+
+  const shutdown = async (signal: string) => {
+    log.info({ signal }, 'stopping')
+    clearInterval(repairs)
+    http?.close()
+    const resources = plugin.resources
+    await plugin.stop()
+    for (const f of safeList(opts.devinfoDir)) {
+      if (resources.some((r) => f.startsWith(`${r.resourcePrefix}-${r.resourceName}-`) && f.endsWith('-device.json'))) fs.rmSync(path.join(opts.devinfoDir, f), { force: true })
+    }
+    process.exit(0)
+  }
+  process.once('SIGTERM', () => void shutdown('SIGTERM'))
+  process.once('SIGINT', () => void shutdown('SIGINT'))
+  process.on('SIGHUP', () => plugin.schedule('SIGHUP'))
+}
+
+function safeList(dir: string): string[] {
+  try {
+    return fs.readdirSync(dir)
+  } catch {
+    return []
+  }
+}
