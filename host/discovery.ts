@@ -7,9 +7,10 @@ import { Sysfs, sysfs } from './sysfs'
 // The build stamps the bundled host/discovery-worker.ts here; from TypeScript sources it is undefined.
 declare const PCI_DISCOVERY_WORKER: string | undefined
 
+const builtWorker = typeof PCI_DISCOVERY_WORKER === 'string' ? PCI_DISCOVERY_WORKER : undefined
+
 /** Starts a discovery pass; it runs on a worker thread when the program was built with one, else right here. */
-export function discoverInBackground(opts: DiscoveryOptions, root: Sysfs = sysfs): Promise<PciDevice[]> {
-  const source = typeof PCI_DISCOVERY_WORKER === 'string' ? PCI_DISCOVERY_WORKER : undefined
+export function discoverInBackground(opts: DiscoveryOptions, root: Sysfs = sysfs, source: string | undefined = builtWorker): Promise<PciDevice[]> {
   const here = () => listPciDevices(root, opts)
   if (!source) return Promise.resolve().then(here)
   return new Promise<PciDevice[]>((resolve) => {
