@@ -43,7 +43,7 @@ const discoveryWorker = (await esbuild.build({ ...common, entryPoints: [path.joi
 
 const programs = [
   { name: 'sriov', entry: 'cni/main.ts', forbid: /@grpc|prom-client/ },
-  { name: 'sriovdp', entry: 'deviceplugin/main.ts', define: { PCI_DISCOVERY_WORKER: process.env.NOWORKER ? 'undefined' : JSON.stringify(discoveryWorker) }, assets: { 'deviceplugin.proto': 'proto/deviceplugin.proto', 'pluginregistration.proto': 'proto/pluginregistration.proto' } },
+  { name: 'sriovdp', entry: 'deviceplugin/main.ts', define: { PCI_DISCOVERY_WORKER: JSON.stringify(discoveryWorker) }, assets: { 'deviceplugin.proto': 'proto/deviceplugin.proto', 'pluginregistration.proto': 'proto/pluginregistration.proto' } },
 ]
 
 fs.mkdirSync(path.join(dist, 'bin'), { recursive: true })
