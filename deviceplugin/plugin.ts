@@ -11,7 +11,7 @@ import type { Options } from './cli'
 import { ConfigError, parseConfig, type ResourceConfig } from './config'
 import type { Metrics } from './metrics'
 import { warmApi } from './api'
-import { connectToKubeletEarly, ResourceServer } from './resource-server'
+import { connectToKubeletEarly, dropEarlyClient, ResourceServer } from './resource-server'
 import { assignDevices, discoveryNeeds } from './selectors'
 
 const DEBOUNCE_MS = 50
@@ -42,13 +42,17 @@ export class DevicePlugin {
 
   /** `firstDiscovery`: a discovery pass already under way (main.ts starts one on a worker thread). */
   async start(firstDiscovery?: Promise<PciDevice[]>): Promise<void> {
-    this.mark('main')
+    this.mark('loaded') // the daemon's modules are in
     this.resources = this.loadConfig()
     // while the first discovery runs: load the protos, warm their serializers, connect to kubelet
     warmApi()
     if (this.opts.registration === 'classic') connectToKubeletEarly(path.join(this.opts.devicePluginPath, 'kubelet.sock'))
     this.mark('prepared')
-    await this.refresh(firstDiscovery)
+    try {
+      await this.refresh(firstDiscovery)
+    } finally {
+      dropEarlyClient()
+    }
     this.mark('served')
     this.watchers.push(watchLinks(() => this.schedule('link event')))
     this.watchers.push(watchUevents((e) => {

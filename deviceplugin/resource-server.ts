@@ -173,6 +173,12 @@ export function connectToKubeletEarly(kubeletSocket: string): void {
   early = { socket: kubeletSocket, client }
 }
 
+/** Closes the early client when no resource registered through it (none had devices). */
+export function dropEarlyClient(): void {
+  early?.client.close()
+  early = undefined
+}
+
 function takeEarlyClient(kubeletSocket: string): RegistrationClient | undefined {
   const c = early?.socket === kubeletSocket ? early.client : undefined
   if (early && !c) early.client.close()
