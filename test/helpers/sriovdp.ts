@@ -20,7 +20,8 @@ export interface DpRun {
   exited(): Promise<number | null>
 }
 
-export function dpRun(t: { teardown(fn: () => void): void }, config: object): DpRun {
+/** `devinfoDir`: where device-info files go (default: inside the run's temporary directory). */
+export function dpRun(t: { teardown(fn: () => void): void }, config: object, opts: { devinfoDir?: string } = {}): DpRun {
   if (!fs.existsSync(SRIOVDP_BIN)) throw new Error(`${SRIOVDP_BIN} is missing: run npm run build first`)
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dp-'))
   const run: DpRun = {
@@ -28,7 +29,7 @@ export function dpRun(t: { teardown(fn: () => void): void }, config: object): Dp
     sysfs: path.join(dir, 'sys'),
     dpDir: path.join(dir, 'device-plugins'),
     registryDir: path.join(dir, 'plugins_registry'),
-    devinfoDir: path.join(dir, 'devinfo'),
+    devinfoDir: opts.devinfoDir ?? path.join(dir, 'devinfo'),
     configFile: path.join(dir, 'etc', 'config.json'),
     stderr: '',
     start(args = []) {
