@@ -26,6 +26,9 @@ export async function runDaemon(opts: Options, firstDiscovery?: Promise<PciDevic
     }
     throw e
   }
+  // prom-client loads a second later, not while kubelet connects back for the first lists (/metrics loads it
+  // at once if scraped earlier)
+  setTimeout(() => metrics.load(), 1000).unref()
   log.info({ registration: opts.registration, resources: [...plugin.servers.keys()], msSinceStart: plugin.startup }, 'sriovdp started')
   const store = new StateStore(opts.stateDir ? { root: opts.stateDir } : {})
   const http = opts.httpAddr ? await startHttp(opts.httpAddr.host, opts.httpAddr.port, plugin, metrics, store) : undefined

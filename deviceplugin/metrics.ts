@@ -1,17 +1,77 @@
-// Prometheus metrics of the device plugin (prom-client), served on /metrics.
-import { Counter, Gauge, Registry } from 'prom-client'
+// Prometheus metrics of the device plugin (prom-client), served on /metrics. prom-client is loaded once the
+// first device lists are served (it costs start-up ~10 ms); what happens before is recorded and replayed.
+import type { Counter, Gauge, Registry } from 'prom-client'
 import type { Device } from './api'
 
+interface Collectors {
+  registry: Registry
+  devices: Gauge
+  allocations: Counter
+  registrations: Counter
+  streamSends: Counter
+  repairs: Counter
+}
+
+// start-up records a handful of events; a program that never loads would otherwise queue forever
+const MAX_QUEUED = 1000
+
 export class Metrics {
-  readonly registry = new Registry()
-  readonly deviceGauge = new Gauge({ name: 'sriovdp_devices', help: 'Devices per resource and health', labelNames: ['resource', 'health'], registers: [this.registry] })
-  readonly allocations = new Counter({ name: 'sriovdp_allocations_total', help: 'Containers given devices by Allocate', labelNames: ['resource'], registers: [this.registry] })
-  readonly registrations = new Counter({ name: 'sriovdp_registrations_total', help: 'Successful registrations with kubelet', labelNames: ['resource'], registers: [this.registry] })
-  readonly streamSends = new Counter({ name: 'sriovdp_listandwatch_sends_total', help: 'Device lists sent on ListAndWatch streams', labelNames: ['resource'], registers: [this.registry] })
-  readonly repairs = new Counter({ name: 'sriovdp_reconciler_repairs_total', help: 'Attachments of dead pods undone by the reconciler', labelNames: ['result'], registers: [this.registry] })
+  private collectors?: Collectors
+  private queued: ((c: Collectors) => void)[] = []
+
+  /** The registry that /metrics serves (loads prom-client on first use). */
+  get registry(): Registry {
+    return this.load().registry
+  }
+
+  /** Loads prom-client, creates the metrics and applies everything recorded so far. */
+  load(): Collectors {
+    if (this.collectors) return this.collectors
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const prom = require('prom-client') as typeof import('prom-client')
+    const registry = new prom.Registry()
+    const registers = [registry]
+    const c: Collectors = {
+      registry,
+      devices: new prom.Gauge({ name: 'sriovdp_devices', help: 'Devices per resource and health', labelNames: ['resource', 'health'], registers }),
+      allocations: new prom.Counter({ name: 'sriovdp_allocations_total', help: 'Containers given devices by Allocate', labelNames: ['resource'], registers }),
+      registrations: new prom.Counter({ name: 'sriovdp_registrations_total', help: 'Successful registrations with kubelet', labelNames: ['resource'], registers }),
+      streamSends: new prom.Counter({ name: 'sriovdp_listandwatch_sends_total', help: 'Device lists sent on ListAndWatch streams', labelNames: ['resource'], registers }),
+      repairs: new prom.Counter({ name: 'sriovdp_reconciler_repairs_total', help: 'Attachments of dead pods undone by the reconciler', labelNames: ['result'], registers }),
+    }
+    this.collectors = c
+    for (const q of this.queued) q(c)
+    this.queued = []
+    return c
+  }
+
+  private record(fn: (c: Collectors) => void): void {
+    if (this.collectors) return fn(this.collectors)
+    this.queued.push(fn)
+    if (this.queued.length >= MAX_QUEUED) this.load()
+  }
 
   devices(resource: string, list: Device[]): void {
-    this.deviceGauge.set({ resource, health: 'Healthy' }, list.filter((d) => d.health === 'Healthy').length)
-    this.deviceGauge.set({ resource, health: 'Unhealthy' }, list.filter((d) => d.health === 'Unhealthy').length)
+    const healthy = list.filter((d) => d.health === 'Healthy').length
+    this.record((c) => {
+      c.devices.set({ resource, health: 'Healthy' }, healthy)
+      c.devices.set({ resource, health: 'Unhealthy' }, list.length - healthy)
+    })
+  }
+
+  allocated(resource: string, containers: number): void {
+    this.record((c) => c.allocations.inc({ resource }, containers))
+  }
+
+  registered(resource: string): void {
+    this.record((c) => c.registrations.inc({ resource }))
+  }
+
+  sent(resource: string): void {
+    this.record((c) => c.streamSends.inc({ resource }))
+  }
+
+  repaired(result: 'repaired' | 'failed'): void {
+    this.record((c) => c.repairs.inc({ result }))
   }
 }

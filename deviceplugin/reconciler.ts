@@ -28,7 +28,7 @@ export class Reconciler {
       this.goneSince.set(key, since)
       if (now - since < this.graceMs) continue
       const ok = await this.del(rec.netConf, rec.containerId, rec.ifname)
-      this.metrics.repairs.inc({ result: ok ? 'repaired' : 'failed' })
+      this.metrics.repaired(ok ? 'repaired' : 'failed')
       if (ok) {
         repaired++
         this.goneSince.delete(key)

@@ -57,7 +57,7 @@ export class ResourceServer {
   private send(s: Stream, devices: Device[]): void {
     try {
       s.write({ devices })
-      this.opts.metrics.streamSends.inc({ resource: this.fullName })
+      this.opts.metrics.sent(this.fullName)
     } catch (e) {
       // a broken stream is dropped; kubelet opens a new one
       this.streams.delete(s)
@@ -93,7 +93,7 @@ export class ResourceServer {
             if (sick.length) throw new Error(`${this.fullName}: unhealthy device IDs ${sick.join(', ')}`)
             return allocateContainer(ids.map((id) => this.devices.get(id)!), this.resource, this.opts.devinfoDir)
           })
-          this.opts.metrics.allocations.inc({ resource: this.fullName }, responses.length)
+          this.opts.metrics.allocated(this.fullName, responses.length)
           cb(null, { container_responses: responses })
         } catch (e) {
           this.opts.log.warn({ resource: this.fullName, err: (e as Error).message }, 'Allocate refused')
@@ -115,7 +115,7 @@ export class ResourceServer {
         GetInfo: (_c: unknown, cb: grpc.sendUnaryData<unknown>) => cb(null, { type: 'DevicePlugin', name: this.fullName, endpoint: this.opts.socketPath, supported_versions: ['v1beta1'] }),
         NotifyRegistrationStatus: (call: grpc.ServerUnaryCall<any, unknown>, cb: grpc.sendUnaryData<unknown>) => {
           this.registered = !!call.request.plugin_registered
-          if (this.registered) this.opts.metrics.registrations.inc({ resource: this.fullName })
+          if (this.registered) this.opts.metrics.registered(this.fullName)
           else this.opts.log.error({ resource: this.fullName, err: call.request.error }, 'kubelet refused the registration')
           cb(null, {})
         },
@@ -137,7 +137,7 @@ export class ResourceServer {
         )
       })
       this.registered = true
-      this.opts.metrics.registrations.inc({ resource: this.fullName })
+      this.opts.metrics.registered(this.fullName)
     } finally {
       client.close()
     }
