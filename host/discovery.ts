@@ -1,4 +1,4 @@
-// The first PCI discovery of a daemon, on a worker thread: its ~10,000 sysfs reads for 1,024 VFs then run
+// The first PCI discovery of a daemon, on a worker thread: its ~3,000 sysfs reads for 1,024 VFs then run
 // while the main thread loads gRPC, the protos and netlink, instead of after them.
 import { Worker } from 'node:worker_threads'
 import { listPciDevices, type DiscoveryOptions, type PciDevice } from './pci'
