@@ -180,8 +180,11 @@ export function dropEarlyClient(): void {
 }
 
 function takeEarlyClient(kubeletSocket: string): RegistrationClient | undefined {
-  const c = early?.socket === kubeletSocket ? early.client : undefined
-  if (early && !c) early.client.close()
+  if (early?.socket !== kubeletSocket) {
+    dropEarlyClient()
+    return undefined
+  }
+  const { client } = early
   early = undefined
-  return c
+  return client
 }
