@@ -42,6 +42,10 @@ t.test('the X540 node: registration, 8 healthy VFs with NUMA topology, Allocate,
   const pref = await k.call(RES, 'GetPreferredAllocation', { container_requests: [{ available_deviceIDs: list.map((d) => d.ID), must_include_deviceIDs: ['0000:01:11.7'], allocation_size: 3 }] })
   t.equal(pref.container_responses[0].deviceIDs.length, 3)
   t.equal(pref.container_responses[0].deviceIDs[0], '0000:01:11.7', 'must-include first')
+
+  // the start-up log says where the time went, one mark per step (values are not checked: they are timings)
+  const started = dp.stderr.split('\n').filter(Boolean).map((l) => JSON.parse(l)).find((l) => l.msg === 'sriovdp started')
+  t.same(Object.keys(started?.msSinceStart ?? {}), ['loaded', 'prepared', 'discovered', 'bound', 'registered', 'served'])
 })
 
 t.test('vfio-pci VFs get /dev/vfio DeviceSpecs; the default-route device and PFs with VFs are never offered', async (t) => {
