@@ -3,7 +3,7 @@ import { closeRtnl, linkByName, listAddresses, listRoutes, openRtnl } from '../h
 import { Netns, netnsExists } from '../host/netns'
 import { vfConfigurator } from '../host/vf-config'
 import type { VfState } from '../host/vf-state'
-import { StateStore } from '../ipam/state-store'
+import { StateStore } from '../state/store'
 import { CniError, ErrorCode } from '../protocol/errors'
 import { toVersion } from '../protocol/result'
 import type { PluginContext } from '../protocol/skel'

@@ -2,7 +2,7 @@
 // the field) into typed values.
 import path from 'node:path'
 import type { VlanProto, LinkState, VfState } from '../host/vf-state'
-import { validatePciAddress } from '../ipam/state-store'
+import { validatePciAddress } from '../state/store'
 import type { CniEnv } from '../protocol/env'
 import { CniError, ErrorCode } from '../protocol/errors'
 import type { NetConf } from '../protocol/netconf'

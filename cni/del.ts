@@ -1,12 +1,12 @@
 // DEL: undo the attachment from its record. Idempotent; works without the pod namespace and for records
 // Go sriov-cni wrote before the node was upgraded.
 import { resolveVf } from '../host/vf-device'
-import type { AttachmentRecord } from '../ipam/attachment'
-import { StateStore, type StoredAttachment } from '../ipam/state-store'
+import type { AttachmentRecord } from '../state/attachment'
+import { StateStore, type StoredAttachment } from '../state/store'
 import type { CniEnv } from '../protocol/env'
 import type { PluginContext } from '../protocol/skel'
 import { ipamDel } from './ipam'
-import { fromSriovCniRecord } from './legacy-record'
+import { fromSriovCniRecord } from '../state/sriov-cni-record'
 import { log } from './log'
 import { releaseAttachment } from './release'
 

@@ -1,6 +1,6 @@
 // GC (spec 1.1): undo every attachment of this network that the runtime no longer lists, then let IPAM
 // drop leases the same way. Continues past errors and reports the first.
-import { StateStore } from '../ipam/state-store'
+import { StateStore } from '../state/store'
 import type { PluginContext } from '../protocol/skel'
 import { validAttachments } from '../protocol/skel'
 import { toRecord } from './del'

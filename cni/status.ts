@@ -1,6 +1,6 @@
 // STATUS (spec 1.1): error 50 when an ADD could not succeed now.
 import fs from 'node:fs'
-import { StateStore } from '../ipam/state-store'
+import { StateStore } from '../state/store'
 import { CniError, ErrorCode } from '../protocol/errors'
 import type { PluginContext } from '../protocol/skel'
 import { ipamStatus } from './ipam'

@@ -1,6 +1,6 @@
 // /healthz, /metrics and /status over HTTP.
 import http from 'node:http'
-import type { StateStore } from '../ipam/state-store'
+import type { StateStore } from '../state/store'
 import type { Metrics } from './metrics'
 import type { DevicePlugin } from './plugin'
 

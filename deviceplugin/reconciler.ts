@@ -4,7 +4,7 @@ import { spawn } from 'node:child_process'
 import path from 'node:path'
 import type { Logger } from 'pino'
 import { netnsExists } from '../host/netns'
-import { StateStore } from '../ipam/state-store'
+import { StateStore } from '../state/store'
 import type { Metrics } from './metrics'
 
 export class Reconciler {

@@ -9,9 +9,11 @@ export interface AtomicWriteOptions {
 
 export function writeFileAtomic(file: string, data: string | Buffer, opts: AtomicWriteOptions = {}): void {
   const dir = path.dirname(file)
-  const tmp = path.join(dir, `${TEMP_PREFIX}${path.basename(file)}.${process.pid}.${Math.random().toString(36).slice(2)}`)
-  const fd = fs.openSync(tmp, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL, opts.mode ?? 0o600)
+  const tmp = tempNameFor(file)
+  const mode = opts.mode ?? 0o600
+  const fd = fs.openSync(tmp, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_CLOEXEC, mode)
   try {
+    fs.fchmodSync(fd, mode) // exactly this mode, whatever the umask
     fs.writeSync(fd, typeof data === 'string' ? Buffer.from(data) : data)
     if (opts.fsync) fs.fsyncSync(fd)
   } catch (e) {
@@ -27,6 +29,11 @@ export function writeFileAtomic(file: string, data: string | Buffer, opts: Atomi
     throw e
   }
   if (opts.fsync) fsyncDir(dir)
+}
+
+/** `.tmp-<name>.<pid>.<random>` beside `file`: the pid tells a sweeper whether its writer is still alive. */
+function tempNameFor(file: string): string {
+  return path.join(path.dirname(file), `${TEMP_PREFIX}${path.basename(file)}.${process.pid}.${Math.random().toString(36).slice(2)}`)
 }
 
 export function fsyncDir(dir: string): void {
@@ -45,12 +52,16 @@ export function fsyncDir(dir: string): void {
  */
 export function createExclusive(file: string, data: string, opts: AtomicWriteOptions = {}): boolean {
   const dir = path.dirname(file)
-  const tmp = path.join(dir, `${TEMP_PREFIX}${path.basename(file)}.${process.pid}.${Math.random().toString(36).slice(2)}`)
-  fs.writeFileSync(tmp, data, { mode: opts.mode ?? 0o644, flag: 'wx' })
+  const tmp = tempNameFor(file)
+  const mode = opts.mode ?? 0o644
+  const fd = fs.openSync(tmp, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_CLOEXEC, mode)
   try {
-    if (opts.fsync) {
-      const fd = fs.openSync(tmp, 'r')
-      try { fs.fsyncSync(fd) } finally { fs.closeSync(fd) }
+    try {
+      fs.fchmodSync(fd, mode) // exactly this mode, whatever the umask
+      fs.writeSync(fd, data)
+      if (opts.fsync) fs.fsyncSync(fd)
+    } finally {
+      fs.closeSync(fd)
     }
     fs.linkSync(tmp, file)
   } catch (e) {
@@ -65,3 +76,53 @@ export function createExclusive(file: string, data: string, opts: AtomicWriteOpt
 
 /** Names of temp files this module creates; a crash can leave one behind for the owner's GC to remove. */
 export const TEMP_PREFIX = '.tmp-'
+
+/** Reads `file` without following a symbolic link in its place (ELOOP); undefined when it does not exist. */
+export function readFileNoFollow(file: string): string | undefined {
+  let fd: number
+  try {
+    fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | fs.constants.O_CLOEXEC)
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined
+    throw e
+  }
+  try {
+    return fs.readFileSync(fd, 'utf8')
+  } finally {
+    fs.closeSync(fd)
+  }
+}
+
+/** Removes the temp files left for `file` by writers that were killed (the caller holds the lock writers take). */
+export function removeTempFilesOf(file: string): void {
+  const dir = path.dirname(file)
+  const prefix = `${TEMP_PREFIX}${path.basename(file)}.`
+  for (const name of safeReaddir(dir)) if (name.startsWith(prefix)) fs.rmSync(path.join(dir, name), { force: true })
+}
+
+/** Removes temp files in `dir` whose writer process is gone (their name carries its pid). */
+export function removeOrphanTempFiles(dir: string): void {
+  for (const name of safeReaddir(dir)) {
+    if (!name.startsWith(TEMP_PREFIX)) continue
+    const pid = Number(/\.(\d+)\.[a-z0-9]*$/.exec(name)?.[1])
+    if (pid && processAlive(pid)) continue
+    fs.rmSync(path.join(dir, name), { force: true })
+  }
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM'
+  }
+}
+
+function safeReaddir(dir: string): string[] {
+  try {
+    return fs.readdirSync(dir)
+  } catch {
+    return []
+  }
+}

@@ -1,4 +1,4 @@
-// libc entry points that Node does not expose (flock, setns, unshare), bound once through koffi.
+// libc entry points that Node does not expose (flock, setns, unshare, ioctl), bound once through koffi.
 import { loadKoffi } from './native'
 
 type Koffi = ReturnType<typeof loadKoffi>
@@ -8,6 +8,7 @@ export interface Libc {
   flock: KoffiFunc
   setns: KoffiFunc
   unshare: KoffiFunc
+  ioctl: KoffiFunc
   errno: () => number
 }
 
@@ -21,6 +22,7 @@ export function libc(): Libc {
     flock: lib.func('int flock(int fd, int op)'),
     setns: lib.func('int setns(int fd, int nstype)'),
     unshare: lib.func('int unshare(int flags)'),
+    ioctl: lib.func('int ioctl(int fd, unsigned long request)'),
     errno: () => koffi.errno(),
   }
   return bound
@@ -32,3 +34,12 @@ export const LOCK_UN = 8
 export const EWOULDBLOCK = 11
 export const EINTR = 4
 export const CLONE_NEWNET = 0x40000000
+export const NS_GET_NSTYPE = 0xb703 // ioctl on a namespace fd: its CLONE_NEW* type
+
+/** `EPERM (1)`: errno numbers as their names, which is what people search for. */
+export function errnoName(errno: number): string {
+  // os.constants.errno maps names to numbers on this platform
+  const names = require('node:os').constants.errno as Record<string, number>
+  const name = Object.keys(names).find((k) => names[k] === errno)
+  return name ? `${name} (${errno})` : `errno ${errno}`
+}

@@ -2,20 +2,33 @@
 // so we enter a namespace only long enough to create sockets or touch its /proc/sys, synchronously, and
 // always come back: no await, no libuv thread work and no child process ever runs inside a pod namespace.
 import fs from 'node:fs'
-import { CLONE_NEWNET, libc } from './libc'
+import { CLONE_NEWNET, errnoName, libc, NS_GET_NSTYPE } from './libc'
+
+/** Why a path cannot be used as a network namespace; `missing` when nothing is there (a pod already gone). */
+export class NetnsError extends Error {
+  constructor(readonly path: string, readonly missing: boolean, why: string) {
+    super(`${path} is not a network namespace: ${why}`)
+  }
+}
 
 export class Netns {
   private closed = false
 
   private constructor(readonly path: string, readonly fd: number) {}
 
+  /** Opens `path` and checks that it is a network namespace (not a file, a directory or another namespace type). */
   static open(path: string): Netns {
     let fd: number
     try {
-      fd = fs.openSync(path, 'r')
+      fd = fs.openSync(path, fs.constants.O_RDONLY | fs.constants.O_CLOEXEC)
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code
-      throw Object.assign(new Error(`cannot open network namespace ${path}: ${code ?? (e as Error).message}`), { code })
+      throw new NetnsError(path, code === 'ENOENT' || code === 'ENOTDIR', `cannot open it (${code ?? (e as Error).message})`)
+    }
+    const type = libc().ioctl(fd, NS_GET_NSTYPE) as number
+    if (type !== CLONE_NEWNET) {
+      fs.closeSync(fd)
+      throw new NetnsError(path, false, type === -1 ? 'it is not a namespace file' : `it is a namespace of another type (0x${type.toString(16)})`)
     }
     return new Netns(path, fd)
   }
@@ -29,7 +42,7 @@ export class Netns {
   static createAnonymous(): Netns {
     const host = Netns.current()
     try {
-      if (libc().unshare(CLONE_NEWNET) !== 0) throw new Error(`unshare(CLONE_NEWNET) failed with errno ${libc().errno()}`)
+      if (libc().unshare(CLONE_NEWNET) !== 0) throw new Error(`unshare(CLONE_NEWNET) failed: ${errnoName(libc().errno())}`)
       const ns = Netns.open(`/proc/self/task/${process.pid}/ns/net`)
       enter(host)
       return ns
@@ -75,11 +88,11 @@ export class Netns {
 }
 
 function enter(ns: Netns): void {
-  if (libc().setns(ns.fd, CLONE_NEWNET) !== 0) throw new Error(`setns(${ns.path}) failed with errno ${libc().errno()}`)
+  if (libc().setns(ns.fd, CLONE_NEWNET) !== 0) throw new Error(`setns(${ns.path}) failed: ${errnoName(libc().errno())}`)
 }
 
 /** True when `path` names a live network namespace (a runtime's bind mount or a /proc/<pid>/ns/net). */
-export function netnsExists(path: string): boolean {
+export function netnsExists(path: string | undefined): path is string {
   if (!path) return false
   try {
     const ns = Netns.open(path)

@@ -27,3 +27,17 @@ export function validateIfname(name: string, code: number = ErrorCode.InvalidEnv
   if (name === '.' || name === '..') throw bad('"." and ".." are not allowed')
   if (/[/:\s]/.test(name)) throw bad('"/", ":" and whitespace are not allowed')
 }
+
+// A file name must fit NAME_MAX (255 bytes) with room for a temp-file prefix and suffix.
+const MAX_FILE_NAME = 200
+
+/**
+ * `name` itself when it fits in a file name, else its start and a hash of the whole: container IDs have no
+ * length limit, and a name that fails with ENAMETOOLONG half-way through ADD would leak what was done.
+ */
+export function fileNameFor(name: string): string {
+  if (Buffer.byteLength(name) <= MAX_FILE_NAME) return name
+  // node:crypto only on this rare path: loading it costs every CNI call a few ms
+  const hash = (require('node:crypto') as typeof import('node:crypto')).createHash('sha256').update(name).digest('hex')
+  return `${Buffer.from(name).subarray(0, 120).toString('latin1').replace(/[^\x20-\x7e]/g, '_')}~${hash}`
+}

@@ -6,7 +6,7 @@ import pino from 'pino'
 import t from 'tap'
 import { Metrics } from '../../deviceplugin/metrics'
 import { Reconciler } from '../../deviceplugin/reconciler'
-import { StateStore } from '../../ipam/state-store'
+import { StateStore } from '../../state/store'
 import { addNetns, ip, linkJson } from '../helpers/netns'
 import { SRIOV_BIN, sriovNode } from '../helpers/sriov-node'
 

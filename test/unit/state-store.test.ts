@@ -3,8 +3,8 @@ import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import t from 'tap'
-import { ATTACHMENT_FORMAT, type AttachmentRecord } from '../../ipam/attachment'
-import { StateStore } from '../../ipam/state-store'
+import { ATTACHMENT_FORMAT, type AttachmentRecord } from '../../state/attachment'
+import { StateStore } from '../../state/store'
 import { DEFAULT_VF_STATE } from '../../host/vf-state'
 
 function store(t: any) {

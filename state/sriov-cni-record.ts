@@ -1,7 +1,7 @@
 // Records written by Go sriov-cni (a node upgraded in place): its saved NetConf, turned into our record so
 // that DEL restores a VF that sriov-cni attached.
 import { DEFAULT_VF_STATE, type LinkState, type VfState } from '../host/vf-state'
-import { ATTACHMENT_FORMAT, type AttachmentRecord } from '../ipam/attachment'
+import { ATTACHMENT_FORMAT, type AttachmentRecord } from './attachment'
 
 const LINK_STATES: LinkState[] = ['auto', 'enable', 'disable']
 const num = (v: unknown, d = 0) => (typeof v === 'number' ? v : d)

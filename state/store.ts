@@ -1,15 +1,19 @@
-// The node state shared by the CNI plugin and the device plugin: attachment records, VF allocation marks
-// and per-VF locks under /var/lib/cni/sriov, laid out as sriov-cni lays them out so a node upgrades in place.
+// The node state shared by the CNI plugin and the device plugin: attachment records, VF allocation marks,
+// per-VF and per-attachment locks under /var/lib/cni/sriov, laid out as sriov-cni lays them out so a node
+// upgrades in place. Locks are always taken attachment first, then VF; records and marks change only under
+// the VF's lock.
 import fs from 'node:fs'
 import path from 'node:path'
-import { writeFileAtomic } from '../host/atomic-file'
-import { withRemovableFlock } from '../host/flock'
+import { readFileNoFollow, removeOrphanTempFiles, removeTempFilesOf, writeFileAtomic } from '../host/atomic-file'
+import { removeUnheldLock, withRemovableFlock } from '../host/flock'
 import { CniError, ErrorCode } from '../protocol/errors'
-import { validateContainerId, validateIfname } from '../protocol/names'
+import { fileNameFor, validateContainerId, validateIfname } from '../protocol/names'
 import { ATTACHMENT_FORMAT, type AttachmentRecord } from './attachment'
 
 export const DEFAULT_STATE_DIR = '/var/lib/cni/sriov'
 const PCI_PATTERN = /^[0-9a-fA-F]{4}:[0-9a-fA-F]{2}:[0-9a-fA-F]{2}\.[0-7]$/
+const VF_LOCKS = path.join('pci', 'vf_lock')
+const ATTACHMENT_LOCKS = 'lock'
 
 export type StoredAttachment =
   | { kind: 'ours'; record: AttachmentRecord }
@@ -19,6 +23,11 @@ export function validatePciAddress(pci: string, field = 'deviceID'): void {
   if (!PCI_PATTERN.test(pci)) {
     throw new CniError(ErrorCode.InvalidConfig, `invalid ${field} ${JSON.stringify(pci)}: expected a PCI address such as 0000:01:10.1`)
   }
+}
+
+/** The VF a stored attachment uses, lower case. */
+export function deviceOf(stored: StoredAttachment): string {
+  return stored.kind === 'ours' ? stored.record.deviceID : String(stored.raw.deviceID ?? '').toLowerCase()
 }
 
 export class StateStore {
@@ -31,7 +40,7 @@ export class StateStore {
   private recordPath(containerId: string, ifname: string): string {
     validateContainerId(containerId)
     validateIfname(ifname)
-    return path.join(this.root, `${containerId}-${ifname}`)
+    return path.join(this.root, fileNameFor(`${containerId}-${ifname}`))
   }
 
   private pciPath(pci: string, ...rest: string[]): string {
@@ -39,25 +48,27 @@ export class StateStore {
     return path.join(this.root, 'pci', ...rest, pci)
   }
 
+  /** Creates `dir` (and the root) owner-only, whatever the umask. */
+  private ensureDir(dir: string): void {
+    fs.mkdirSync(dir, { recursive: true, mode: 0o700 })
+  }
+
   async saveAttachment(rec: AttachmentRecord): Promise<void> {
     const file = this.recordPath(rec.containerId, rec.ifname)
-    fs.mkdirSync(this.root, { recursive: true, mode: 0o700 })
+    this.ensureDir(this.root)
     writeFileAtomic(file, JSON.stringify(rec), { fsync: true, mode: 0o600 })
   }
 
   async loadAttachment(containerId: string, ifname: string): Promise<StoredAttachment | undefined> {
-    let text: string
-    try {
-      text = fs.readFileSync(this.recordPath(containerId, ifname), 'utf8')
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined
-      throw e
-    }
-    return parseStored(text, containerId, ifname)
+    const text = readFileNoFollow(this.recordPath(containerId, ifname))
+    return text === undefined ? undefined : parseStored(text, containerId, ifname)
   }
 
+  /** Removes the record and any temp file a killed writer left for it. */
   async removeAttachment(containerId: string, ifname: string): Promise<void> {
-    fs.rmSync(this.recordPath(containerId, ifname), { force: true })
+    const file = this.recordPath(containerId, ifname)
+    fs.rmSync(file, { force: true })
+    removeTempFilesOf(file)
   }
 
   /** Every record in the store; files that do not parse are skipped (they are not ours to judge). */
@@ -71,46 +82,65 @@ export class StateStore {
     const out: StoredAttachment[] = []
     for (const name of names) {
       if (name.startsWith('.')) continue
-      let text: string
       try {
-        text = fs.readFileSync(path.join(this.root, name), 'utf8')
+        const text = readFileNoFollow(path.join(this.root, name))
+        const parsed = text === undefined ? undefined : parseStored(text, undefined, undefined, name)
+        if (parsed) out.push(parsed)
       } catch {
-        continue
+        /* unreadable or not JSON: not a record */
       }
-      let parsed: StoredAttachment | undefined
-      try {
-        parsed = parseStored(text, undefined, undefined, name)
-      } catch {
-        parsed = undefined
-      }
-      if (parsed) out.push(parsed)
     }
     return out
   }
 
+  /** The records (ours and Go sriov-cni's) whose VF is `pci`. */
+  async attachmentsOf(pci: string): Promise<StoredAttachment[]> {
+    return (await this.listAttachments()).filter((a) => deviceOf(a) === pci)
+  }
+
   async markAllocated(pci: string, netns: string): Promise<void> {
     const file = this.pciPath(pci)
-    fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 })
+    this.ensureDir(path.dirname(file))
     writeFileAtomic(file, netns, { fsync: true, mode: 0o600 })
   }
 
   async allocatedTo(pci: string): Promise<string | undefined> {
     try {
-      return fs.readFileSync(this.pciPath(pci), 'utf8').trim() || undefined
+      return readFileNoFollow(this.pciPath(pci))?.trim() || undefined
     } catch {
       return undefined
     }
   }
 
   async clearAllocated(pci: string): Promise<void> {
-    fs.rmSync(this.pciPath(pci), { force: true })
+    const file = this.pciPath(pci)
+    fs.rmSync(file, { force: true })
+    removeTempFilesOf(file)
   }
 
   /** Serialises everything done to one VF across processes; the lock file does not outlive its holders. */
   async withVfLock<T>(pci: string, fn: () => Promise<T>): Promise<T> {
     const file = this.pciPath(pci, 'vf_lock') + '.lock'
-    fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 })
+    this.ensureDir(path.dirname(file))
     return withRemovableFlock(file, fn)
+  }
+
+  /** Serialises the verbs of one attachment (container, interface), also before it has a record. */
+  async withAttachmentLock<T>(containerId: string, ifname: string, fn: () => Promise<T>): Promise<T> {
+    validateContainerId(containerId)
+    validateIfname(ifname)
+    const file = path.join(this.root, ATTACHMENT_LOCKS, `${fileNameFor(`${containerId}-${ifname}`)}.lock`)
+    this.ensureDir(path.dirname(file))
+    return withRemovableFlock(file, fn)
+  }
+
+  /** GC: removes lock files nobody holds and temp files of writers that are gone (leftovers of kill -9). */
+  async sweep(): Promise<void> {
+    for (const dir of [path.join(this.root, VF_LOCKS), path.join(this.root, ATTACHMENT_LOCKS)]) {
+      for (const name of safeReaddir(dir)) if (name.endsWith('.lock')) await removeUnheldLock(path.join(dir, name))
+    }
+    removeOrphanTempFiles(this.root)
+    removeOrphanTempFiles(path.join(this.root, 'pci'))
   }
 }
 
@@ -127,4 +157,12 @@ function parseStored(text: string, containerId?: string, ifname?: string, fileNa
     ifname = fileName!.slice(cut + 1)
   }
   return { kind: 'sriov-cni', containerId, ifname, raw }
+}
+
+function safeReaddir(dir: string): string[] {
+  try {
+    return fs.readdirSync(dir)
+  } catch {
+    return []
+  }
 }

@@ -1,0 +1,46 @@
+// The attachment record: what CNI ADD saves at /var/lib/cni/sriov/<containerID>-<ifname> so that DEL, GC and
+// the device plugin's reconciler can undo the attachment without the original config or netns. ADD writes it
+// before its first change (state "adding": the VF's original state and what ADD is about to do) and again
+// when it is done (state "added", with the result), so a crash at any point leaves enough to roll back.
+import type { VfState } from '../host/vf-state'
+import type { Result } from '../protocol/result'
+
+export const ATTACHMENT_FORMAT = 'sriov-ts/1'
+
+export type AttachmentState = 'adding' | 'added'
+
+export interface OriginalNetdev {
+  mac: string
+  mtu: number
+  index?: number // ifindex on the host before ADD (the kernel keeps it across moves when it can)
+  up?: boolean // admin state on the host before ADD
+}
+
+export interface AttachmentRecord {
+  format: typeof ATTACHMENT_FORMAT
+  state?: AttachmentState // absent in records of earlier versions, which were written complete
+  pid?: number // the ADD process, while the state is "adding"
+  containerId: string
+  ifname: string // CNI_IFNAME: the name inside the pod
+  netns: string // CNI_NETNS at ADD
+  netName: string
+  cniVersion: string
+  deviceID: string // VF PCI address
+  pfName: string
+  vfIndex: number
+  dpdkMode: boolean // VF bound to vfio-pci/uio: configured on the PF, nothing moved
+  hostIfName?: string // the VF netdev's name on the host before ADD (absent in DPDK mode)
+  origNetdev?: OriginalNetdev // absent in DPDK mode
+  origVf: VfState // as read from the PF before ADD's first change
+  appliedVf: Partial<VfState> // what ADD sets on the PF (CHECK compares against this)
+  netConf: Record<string, unknown> // the network config given to ADD (deviceID resolved): stdin for a later DEL
+  ips: string[] // CIDRs assigned in the pod
+  podMac?: string // the MAC ADD sets on the netdev: identifies it wherever the kernel puts it
+  result: Result // what ADD returned (CHECK compares the pod against it)
+  createdAt: string // ISO time
+}
+
+/** True while an ADD has not finished (or was killed before it could). */
+export function isUnfinished(rec: AttachmentRecord): boolean {
+  return rec.state === 'adding'
+}
