@@ -3,6 +3,7 @@ import { closeRtnl, linkByName, listAddresses, listRoutes, openRtnl } from '../h
 import { Netns, netnsExists } from '../host/netns'
 import { vfConfigurator } from '../host/vf-config'
 import type { VfState } from '../host/vf-state'
+import { isUnfinished } from '../state/attachment'
 import { StateStore } from '../state/store'
 import { CniError, ErrorCode } from '../protocol/errors'
 import { toVersion } from '../protocol/result'
@@ -18,6 +19,7 @@ export async function cmdCheck({ env, conf }: PluginContext): Promise<void> {
   const stored = await store.loadAttachment(env.containerId, env.ifname)
   if (!stored || stored.kind !== 'ours') throw fail(`no attachment record for container ${env.containerId} interface ${env.ifname}`)
   const rec = stored.record
+  if (isUnfinished(rec)) throw fail(`the ADD of container ${env.containerId} interface ${env.ifname} did not finish`)
   if (rec.deviceID !== cfg.deviceID) throw fail(`the attachment uses VF ${rec.deviceID}, the config names ${cfg.deviceID}`)
 
   const want = requestedVfState(cfg)

@@ -49,10 +49,28 @@ export function parseMacAddress(v: unknown, field: string): string {
   return v.toLowerCase()
 }
 
+/** The deviceID a config names (runtimeConfig first), lower case; undefined when there is none. */
+function rawDeviceId(conf: NetConf): unknown {
+  const rc = conf.runtimeConfig ?? {}
+  return typeof rc.deviceID === 'string' && rc.deviceID ? rc.deviceID : conf.raw.deviceID
+}
+
+/** For DEL, which must succeed whatever the config: the deviceID if it is a valid PCI address. */
+export function deviceIdOf(conf: NetConf): string | undefined {
+  const id = rawDeviceId(conf)
+  if (typeof id !== 'string') return undefined
+  try {
+    validatePciAddress(id)
+    return id.toLowerCase()
+  } catch {
+    return undefined
+  }
+}
+
 export function parseSriovConfig(conf: NetConf, env: Pick<CniEnv, 'args'>): SriovConfig {
   const raw = conf.raw
   const rc = conf.runtimeConfig ?? {}
-  const deviceID = typeof rc.deviceID === 'string' && rc.deviceID ? rc.deviceID : raw.deviceID
+  const deviceID = rawDeviceId(conf)
   if (deviceID === undefined || deviceID === '') {
     throw new CniError(ErrorCode.InvalidConfig, 'missing deviceID: set "deviceID" to the VF PCI address (Multus passes the one the device plugin allocated)')
   }
@@ -89,8 +107,9 @@ export function parseSriovConfig(conf: NetConf, env: Pick<CniEnv, 'args'>): Srio
   if (out.minTxRate !== undefined && out.maxTxRate !== undefined && out.maxTxRate !== 0 && out.minTxRate > out.maxTxRate) {
     throw invalid('min_tx_rate', `${out.minTxRate} is above max_tx_rate ${out.maxTxRate}`)
   }
-  if (conf.ipam) {
-    if (typeof conf.ipam.type !== 'string' || !conf.ipam.type) throw invalid('ipam.type', 'missing IPAM plugin type')
+  // an ipam object without a type means no IPAM (sriov-network-operator renders "ipam": {}), as in sriov-cni
+  if (conf.ipam && conf.ipam.type !== undefined && conf.ipam.type !== '') {
+    if (typeof conf.ipam.type !== 'string') throw invalid('ipam.type', `${JSON.stringify(conf.ipam.type)} must be the IPAM plugin's name`)
     out.ipamType = conf.ipam.type
   }
   if (raw.logLevel !== undefined && raw.logLevel !== '') {

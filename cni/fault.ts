@@ -1,6 +1,9 @@
-// Fault injection for rollback tests: SRIOV_FAULT=<step> fails ADD at that step, only with SRIOV_TEST_FAULTS=1.
-export function faultPoint(step: string): void {
-  if (process.env.SRIOV_TEST_FAULTS === '1' && process.env.SRIOV_FAULT === step) {
-    throw new Error(`injected fault at ADD step "${step}"`)
-  }
+// Fault injection for rollback and crash tests, only with SRIOV_TEST_FAULTS=1: SRIOV_FAULT=<point> makes ADD
+// fail at that point, SRIOV_FAULT=<point>:kill kills the process there with SIGKILL (a runtime's timeout).
+// Points are the step names (at the start of a step) and after-<step> (once it is done).
+export function faultPoint(point: string): void {
+  if (process.env.SRIOV_TEST_FAULTS !== '1') return
+  const spec = process.env.SRIOV_FAULT
+  if (spec === point) throw new Error(`injected fault at ADD step "${point}"`)
+  if (spec === `${point}:kill`) process.kill(process.pid, 'SIGKILL')
 }

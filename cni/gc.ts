@@ -1,29 +1,39 @@
-// GC (spec 1.1): undo every attachment of this network that the runtime no longer lists, then let IPAM
-// drop leases the same way. Continues past errors and reports the first.
-import { StateStore } from '../state/store'
+// GC (spec 1.1): undo every attachment of this network that the runtime no longer lists, finished or not,
+// remove the lock and temp files of killed processes, then let IPAM drop leases with the same list.
+// Continues past errors and reports them all.
+import { vfConfigurator } from '../host/vf-config'
 import type { PluginContext } from '../protocol/skel'
 import { validAttachments } from '../protocol/skel'
-import { toRecord } from './del'
+import { StateStore } from '../state/store'
+import { detach, toRecord } from './detach'
 import { ipamGc } from './ipam'
 import { log } from './log'
-import { releaseAttachment } from './release'
 
 export async function cmdGc({ env, conf }: PluginContext): Promise<void> {
-  const valid = new Set(validAttachments(conf).map((a) => `${a.containerID}\n${a.ifname}`))
+  const valid = validAttachments(conf) // read once: the same list goes to IPAM
+  const keep = new Set(valid.map((a) => `${a.containerID}\n${a.ifname}`))
   const store = new StateStore()
+  const vfc = vfConfigurator()
   const errors: string[] = []
-  for (const stored of await store.listAttachments()) {
-    const rec = await toRecord(stored, store, { netns: '' })
-    if (rec.netName !== conf.name || valid.has(`${rec.containerId}\n${rec.ifname}`)) continue
+  for (const listed of await store.listAttachments()) {
+    const first = await toRecord(listed, store, { netns: '' })
+    if (first.netName !== conf.name || keep.has(`${first.containerId}\n${first.ifname}`)) continue
     try {
-      await store.withVfLock(rec.deviceID, () => releaseAttachment(rec, store, env))
-      log('info', 'GC released a stale attachment', { containerId: rec.containerId, ifname: rec.ifname, deviceID: rec.deviceID })
+      await store.withAttachmentLock(first.containerId, first.ifname, () =>
+        store.withVfLock(first.deviceID, async () => {
+          const stored = await store.loadAttachment(first.containerId, first.ifname)
+          if (!stored) return // a DEL got there first
+          await detach(await toRecord(stored, store, { netns: '' }), store, env, vfc)
+        }),
+      )
+      log('info', 'GC released a stale attachment', { containerId: first.containerId, ifname: first.ifname, deviceID: first.deviceID })
     } catch (e) {
-      errors.push(`${rec.containerId}/${rec.ifname}: ${(e as Error).message}`)
+      errors.push(`${first.containerId}/${first.ifname}: ${(e as Error).message}`)
     }
   }
+  await store.sweep().catch((e) => errors.push(`state directory: ${(e as Error).message}`))
   try {
-    await ipamGc({ ...conf.raw }, env)
+    await ipamGc({ ...conf.raw }, env, valid)
   } catch (e) {
     errors.push(`IPAM GC: ${(e as Error).message}`)
   }

@@ -6,7 +6,8 @@ import type { CniEnv } from '../protocol/env'
 import { parseNetConf } from '../protocol/netconf'
 import type { Result } from '../protocol/result'
 
-function ipamType(netConf: Record<string, unknown>): string | undefined {
+/** The IPAM plugin's type; an `ipam` object without one (sriov-network-operator renders `{}`) means no IPAM. */
+export function ipamType(netConf: Record<string, unknown>): string | undefined {
   const ipam = netConf.ipam as { type?: unknown } | undefined
   return typeof ipam?.type === 'string' && ipam.type ? ipam.type : undefined
 }
@@ -36,15 +37,16 @@ export async function ipamCheck(netConf: Record<string, unknown>, env: CniEnv): 
   await execPlugin(type, 'CHECK', netConf, env)
 }
 
-export async function ipamGc(netConf: Record<string, unknown>, env: CniEnv): Promise<void> {
+/** GC with the list the caller read once: a delegated plugin gets it under the spec 1.1 key. */
+export async function ipamGc(netConf: Record<string, unknown>, env: CniEnv, valid: { containerID: string; ifname: string }[]): Promise<void> {
   const type = ipamType(netConf)
   if (!type) return
   if (type === 'host-local') {
-    const valid = (netConf['cni.dev/valid-attachments'] ?? []) as { containerID: string; ifname: string }[]
     await hostLocal.gc(hostLocalConfig(netConf, env), valid)
     return
   }
-  await execPlugin(type, 'GC', netConf, env)
+  const { 'cni.dev/attachments': _old, ...rest } = netConf
+  await execPlugin(type, 'GC', { ...rest, 'cni.dev/valid-attachments': valid }, env)
 }
 
 export async function ipamStatus(netConf: Record<string, unknown>, env: CniEnv): Promise<void> {

@@ -22,7 +22,7 @@ function get(): Logger {
   if (!logger) {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const pino = require('pino') as typeof import('pino')
-    const dest = pino.destination({ dest: file ?? 2, sync: true, mkdir: true })
+    const dest = pino.destination({ dest: file ? openLogFile(file) : 2, sync: true })
     logger = pino({ base: { plugin: 'sriov', pid: process.pid, ...bindings }, level: 'debug' }, dest)
   }
   return logger
@@ -31,4 +31,19 @@ function get(): Logger {
 export function log(level: LogLevel, msg: string, fields: Record<string, unknown> = {}): void {
   if (LEVELS[level] < threshold) return
   get()[PINO_LEVEL[level] as 'info'](fields, msg)
+}
+
+/** The log file, created owner-only whatever the umask; an existing file keeps the mode its admin gave it. */
+function openLogFile(file: string): number {
+  const fs = require('node:fs') as typeof import('node:fs')
+  fs.mkdirSync(require('node:path').dirname(file), { recursive: true, mode: 0o755 })
+  const flags = fs.constants.O_WRONLY | fs.constants.O_APPEND | fs.constants.O_CREAT | fs.constants.O_NOFOLLOW
+  try {
+    const fd = fs.openSync(file, flags | fs.constants.O_EXCL, 0o600)
+    fs.fchmodSync(fd, 0o600)
+    return fd
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e
+    return fs.openSync(file, flags)
+  }
 }

@@ -1,145 +1,115 @@
-// Moving a VF netdev between the host and a pod. Renames happen in a private scratch namespace, so neither
-// a host interface nor a pod interface with the same name can get in the way (and udev never sees them).
+// Moving a VF netdev between the host and a pod, by index. A link is renamed where it lands, where udev does
+// not look; only when its current name is taken there does it land first in a private scratch namespace.
 import fs from 'node:fs'
 import type { RtNetlinkSocket } from 'netlink'
-import { closeRtnl, linkByName, moveLink, openRtnl, renameLink, setLinkMac, setLinkMtu, setLinkUp, type LinkInfo } from '../host/link'
+import { closeRtnl, linkByIndex, linkByName, moveLink, openRtnl, renameLink, setLinkMac, setLinkUp, type LinkInfo } from '../host/link'
 import { Netns } from '../host/netns'
 
-const MAC_RETRIES = 20
-
-/** Sets the MAC and reads it back: some drivers apply it asynchronously or answer EBUSY for a moment. */
-export async function setMacVerified(sock: RtNetlinkSocket, name: string, mac: string): Promise<void> {
-  let lastError = ''
-  for (let i = 0; i < MAC_RETRIES; i++) {
-    const link = await linkByName(sock, name)
-    if (!link) throw new Error(`interface ${name} disappeared while setting its MAC`)
-    if (link.mac === mac) return
-    if (i > 0) await new Promise((r) => setTimeout(r, 10 * i)) // only a driver that did not take it yet waits
-    try {
-      await setLinkMac(sock, link.index, mac)
-    } catch (e) {
-      lastError = (e as Error).message
-      if (!/EBUSY|EAGAIN|EADDRNOTAVAIL/.test(lastError)) throw new Error(`setting MAC ${mac} on ${name} failed: ${lastError}`)
-    }
-  }
-  throw new Error(`MAC of ${name} did not become ${mac} (last error: ${lastError || 'none'})`)
+/** A namespace with a rtnetlink socket in it; `label` names it in errors ("the host", "pod /var/run/netns/x"). */
+export interface Place {
+  ns: Netns
+  sock: RtNetlinkSocket
+  label: string
 }
 
-async function inScratch<T>(fn: (scratch: Netns, sock: RtNetlinkSocket) => Promise<T>): Promise<T> {
-  const scratch = Netns.createAnonymous()
-  const sock = openRtnl(scratch)
-  try {
-    return await fn(scratch, sock)
-  } finally {
-    closeRtnl(sock)
-    scratch.close()
-  }
+export function openPlace(ns: Netns, label: string): Place {
+  return { ns, sock: openRtnl(ns), label }
 }
 
-/** After a failed relocation: the link goes back to the caller's namespace under its old name. */
-async function handBack(sock: RtNetlinkSocket, name: string, finalName: string): Promise<void> {
-  const link = (await linkByName(sock, finalName)) ?? (await linkByName(sock, name))
-  if (!link) return
-  if (link.name !== name) await renameLink(sock, link.index, name).catch(() => {})
-  const home = Netns.current()
-  try {
-    await moveLink(sock, link.index, home).catch(() => {})
-  } finally {
-    home.close()
-  }
+export function closePlace(p: Place): void {
+  closeRtnl(p.sock)
+  p.ns.close()
 }
 
-const exists = (e: unknown) => /EEXIST/.test((e as Error).message)
+/** The link, or an error saying which link vanished from where (instead of a null dereference later). */
+export async function mustLink(place: Place, ref: { index?: number; name?: string }): Promise<LinkInfo> {
+  const link = ref.index !== undefined ? await linkByIndex(place.sock, ref.index) : await linkByName(place.sock, ref.name!)
+  if (link && (ref.name === undefined || link.name === ref.name)) return link
+  const what = ref.name ? `interface ${ref.name}` : `interface #${ref.index}`
+  throw new Error(`${what} vanished from ${place.label}`)
+}
+
+/** After a move the kernel keeps the index when it is free in the target, else assigns a new one. */
+async function findMoved(place: Place, index: number, name: string): Promise<LinkInfo> {
+  const same = await linkByIndex(place.sock, index)
+  return same?.name === name ? same : mustLink(place, { name })
+}
 
 /**
- * Moves link `index` (named `name`, in `src`'s namespace) into `target` as `finalName`, with `prepare` run on
- * it (MAC, MTU) before it is renamed. Renaming happens in the target, where udev does not look; only when
- * the current name is taken there does it go through a private scratch namespace (an extra move, ~2x cost).
+ * Moves link `index` from `from` into `to` as `name` and runs `prepare` on it there; returns its index in `to`.
+ * A link already called `name` in `to` is never touched: that is an error.
  */
-async function relocate(src: RtNetlinkSocket, index: number, name: string, target: Netns, finalName: string, prepare: (sock: RtNetlinkSocket, name: string) => Promise<void>): Promise<LinkInfo> {
+export async function relocate(from: Place, index: number, to: Place, name: string, prepare?: (p: Place, index: number) => Promise<void>): Promise<number> {
+  const link = await mustLink(from, { index })
+  if (name !== link.name && (await linkByName(to.sock, name))) throw new Error(`an interface named ${name} already exists in ${to.label}`)
+  const clash = await linkByName(to.sock, link.name)
+  const scratch = clash ? openPlace(Netns.createAnonymous(), 'a scratch namespace') : undefined
+  const landing = scratch ?? to
   try {
-    await moveLink(src, index, target)
-  } catch (e) {
-    if (!exists(e)) throw e
-    return inScratch(async (scratch, sock) => {
-      await moveLink(src, index, scratch)
-      try {
-        const moved = (await linkByName(sock, name))!
-        if (finalName !== name) await renameLink(sock, moved.index, finalName)
-        await prepare(sock, finalName)
-        await moveLink(sock, (await linkByName(sock, finalName))!.index, target)
-      } catch (e) {
-        await handBack(sock, name, finalName)
-        throw exists(e) ? new Error(`an interface named ${finalName} already exists there`) : e
-      }
-      const dst = openRtnl(target)
-      try {
-        return (await linkByName(dst, finalName))!
-      } finally {
-        closeRtnl(dst)
-      }
-    })
-  }
-  const dst = openRtnl(target)
-  try {
-    const moved = (await linkByName(dst, name))!
+    await moveLink(from.sock, index, landing.ns)
+    let here = await findMoved(landing, index, link.name)
     try {
-      if (finalName !== name) await renameLink(dst, moved.index, finalName)
-      await prepare(dst, finalName)
+      if (link.name !== name) await renameLink(landing.sock, here.index, name)
+      await prepare?.(landing, here.index)
+      if (scratch) {
+        await moveLink(scratch.sock, here.index, to.ns)
+        here = await findMoved(to, here.index, name)
+      }
     } catch (e) {
-      await handBack(dst, name, finalName)
-      throw exists(e) ? new Error(`an interface named ${finalName} already exists there`) : e
+      // a scratch namespace dies with this process: hand the link back before it is lost with it
+      if (scratch) await handBack(scratch, here.index, link.name, from).catch(() => {})
+      throw e
     }
-    return (await linkByName(dst, finalName))!
+    return here.index
   } finally {
-    closeRtnl(dst)
+    if (scratch) closePlace(scratch)
   }
 }
 
-export interface PodPlacement {
-  name: string // name in the pod
-  mac: string
-  mtu: number
+async function handBack(place: Place, index: number, name: string, home: Place): Promise<void> {
+  const link = await linkByIndex(place.sock, index)
+  if (!link) return
+  if (link.name !== name) await renameLink(place.sock, index, name)
+  await moveLink(place.sock, index, home.ns)
 }
 
-/** Moves host interface `hostName` into `pod` as `podName`, setting `mac` on the way. */
-export async function moveIntoPod(host: RtNetlinkSocket, hostName: string, pod: Netns, podName: string, mac?: string): Promise<PodPlacement> {
-  const link = await linkByName(host, hostName)
-  if (!link) throw new Error(`VF netdev ${hostName} not found on the host`)
-  if (link.up) await setLinkUp(host, link.index, false)
-  const placed = await relocate(host, link.index, hostName, pod, podName, async (sock, name) => {
-    if (mac) await setMacVerified(sock, name, mac)
-  })
-  return { name: podName, mac: placed.mac, mtu: placed.mtu }
-}
+const MAC_RETRIES = 20
+const REFUSED = /EBUSY|EAGAIN|EADDRNOTAVAIL/
 
-/** Brings interface `name` from `from` (a pod, or the host when the pod is gone) back as `hostName`. */
-export async function returnToHost(from: Netns | undefined, name: string, hostName: string, mac: string | undefined, mtu: number | undefined): Promise<boolean> {
-  const src = openRtnl(from)
+/** One attempt to set the MAC; a refusal is not an error here (the PF may have to be told first). */
+export async function trySetMac(place: Place, index: number, mac: string): Promise<boolean> {
   try {
-    const link = await linkByName(src, name)
-    if (!link) return false
-    if (link.up) await setLinkUp(src, link.index, false)
-    const restore = async (sock: RtNetlinkSocket, n: string) => {
-      if (mac) await setMacVerified(sock, n, mac).catch(() => {}) // a VF may refuse until the PF lets go: not fatal
-      const l = (await linkByName(sock, n))!
-      if (mtu && l.mtu !== mtu) await setLinkMtu(sock, l.index, mtu)
-    }
-    if (!from) {
-      if (name !== hostName) await renameLink(src, link.index, hostName)
-      await restore(src, hostName)
-      return true
-    }
-    const host = Netns.current()
-    try {
-      await relocate(src, link.index, name, host, hostName, restore)
-    } finally {
-      host.close()
-    }
+    await setLinkMac(place.sock, index, mac)
     return true
-  } finally {
-    closeRtnl(src)
+  } catch (e) {
+    if (REFUSED.test((e as Error).message)) return false
+    throw e
   }
+}
+
+/**
+ * Sets the MAC and reads it back: some drivers apply it asynchronously or answer EBUSY for a moment, and
+ * igbvf takes a MAC the PF set only after the VF resets, which taking the (down) link up and down again
+ * makes it do.
+ */
+export async function setMacVerified(place: Place, index: number, mac: string): Promise<void> {
+  let lastError = ''
+  for (let i = 0; i < MAC_RETRIES; i++) {
+    const link = await mustLink(place, { index })
+    if (link.mac === mac) return
+    if (i > 0) await new Promise((r) => setTimeout(r, 10 * i)) // only a driver that did not take it yet waits
+    if (i === 2 && !link.up) {
+      await setLinkUp(place.sock, index, true)
+      await setLinkUp(place.sock, index, false)
+    }
+    try {
+      await setLinkMac(place.sock, index, mac)
+    } catch (e) {
+      lastError = (e as Error).message
+      if (!REFUSED.test(lastError)) throw new Error(`setting MAC ${mac} on ${link.name} in ${place.label} failed: ${lastError}`)
+    }
+  }
+  throw new Error(`MAC of interface #${index} in ${place.label} did not become ${mac} (last error: ${lastError || 'none'})`)
 }
 
 /** Announces the pod's IPv4 addresses when the link comes up (gratuitous ARP, as sriov-cni sends). */

@@ -11,7 +11,7 @@ export function writeFileAtomic(file: string, data: string | Buffer, opts: Atomi
   const dir = path.dirname(file)
   const tmp = tempNameFor(file)
   const mode = opts.mode ?? 0o600
-  const fd = fs.openSync(tmp, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_CLOEXEC, mode)
+  const fd = fs.openSync(tmp, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL, mode)
   try {
     fs.fchmodSync(fd, mode) // exactly this mode, whatever the umask
     fs.writeSync(fd, typeof data === 'string' ? Buffer.from(data) : data)
@@ -54,7 +54,7 @@ export function createExclusive(file: string, data: string, opts: AtomicWriteOpt
   const dir = path.dirname(file)
   const tmp = tempNameFor(file)
   const mode = opts.mode ?? 0o644
-  const fd = fs.openSync(tmp, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_CLOEXEC, mode)
+  const fd = fs.openSync(tmp, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL, mode)
   try {
     try {
       fs.fchmodSync(fd, mode) // exactly this mode, whatever the umask
@@ -81,7 +81,7 @@ export const TEMP_PREFIX = '.tmp-'
 export function readFileNoFollow(file: string): string | undefined {
   let fd: number
   try {
-    fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | fs.constants.O_CLOEXEC)
+    fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW)
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined
     throw e

@@ -31,7 +31,7 @@ function waitLock(fd: number): Promise<void> {
 }
 
 // a symlink planted where a lock file belongs is refused (ELOOP), never followed
-const OPEN_FLAGS = fs.constants.O_RDONLY | fs.constants.O_CREAT | fs.constants.O_NOFOLLOW | fs.constants.O_CLOEXEC
+const OPEN_FLAGS = fs.constants.O_RDONLY | fs.constants.O_CREAT | fs.constants.O_NOFOLLOW
 
 /**
  * Opens (creating with exactly `mode`) `path` and takes LOCK_EX on it, waiting as long as another holder

@@ -2,7 +2,6 @@
 // executable the addons ride as SEA assets: each is written once, content-addressed, to a directory that
 // allows exec (dlopen needs it) and loaded from there.
 import fs from 'node:fs'
-import os from 'node:os'
 import path from 'node:path'
 
 export interface NetlinkApi {
@@ -23,9 +22,12 @@ export function loadKoffi(): typeof import('koffi') {
   return require('koffi')
 }
 
-/** Candidate directories for extracted addons: first one where dlopen works wins (tmpfs may be noexec). */
+/**
+ * Candidate directories for extracted addons, first one that works wins (a tmpfs may be noexec). Never a
+ * world-writable place such as /tmp: whoever can write there could plant a library we would run as root.
+ */
 function addonDirs(): string[] {
-  const dirs = [process.env.SRIOV_ADDON_DIR, '/var/run/sriov-ts', '/var/lib/cni/sriov/.addons', path.join(os.tmpdir(), 'sriov-ts')]
+  const dirs = [process.env.SRIOV_ADDON_DIR, '/var/run/sriov-ts', '/var/lib/cni/sriov/.addons']
   return dirs.filter((d): d is string => !!d)
 }
 
@@ -45,10 +47,17 @@ export function loadSeaAddon(asset: string): unknown {
   for (const dir of addonDirs()) {
     const file = path.join(dir, `${hash}-${asset}`)
     try {
-      if (!fs.existsSync(file)) {
-        fs.mkdirSync(dir, { recursive: true, mode: 0o700 })
+      trustedDir(dir)
+      if (!sameContent(file, content)) {
         const tmp = `${file}.${process.pid}.tmp`
-        fs.writeFileSync(tmp, content(), { mode: 0o700 })
+        fs.rmSync(tmp, { force: true })
+        const fd = fs.openSync(tmp, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW, 0o500)
+        try {
+          fs.fchmodSync(fd, 0o500)
+          fs.writeSync(fd, content())
+        } finally {
+          fs.closeSync(fd)
+        }
         fs.renameSync(tmp, file)
       }
       const mod = { exports: {} as unknown }
@@ -58,5 +67,41 @@ export function loadSeaAddon(asset: string): unknown {
       errors.push(`${dir}: ${(e as Error).message}`)
     }
   }
-  throw new Error(`cannot load native addon ${asset}; set SRIOV_ADDON_DIR to a writable directory that allows exec (${errors.join('; ')})`)
+  throw new Error(`cannot load native addon ${asset}; set SRIOV_ADDON_DIR to a directory owned by ${process.geteuid?.() === 0 ? 'root' : 'this user'}, writable by nobody else, on a filesystem that allows exec (${errors.join('; ')})`)
+}
+
+/**
+ * Creates `dir` if needed and checks that only this user (root) can change what is in it: the directory and
+ * every directory above it owned by root or us, and not writable by others unless sticky (like /tmp's parent).
+ */
+function trustedDir(dir: string): void {
+  fs.mkdirSync(dir, { recursive: true, mode: 0o700 })
+  const me = process.geteuid?.() ?? 0
+  const own = fs.lstatSync(dir)
+  if (!own.isDirectory()) throw new Error(`${dir} is not a directory`)
+  if (own.uid !== me || own.mode & 0o022) throw new Error(`${dir} must be owned by uid ${me} and writable by nobody else (it is uid ${own.uid}, mode ${(own.mode & 0o7777).toString(8)})`)
+  for (let up = path.dirname(dir); ; up = path.dirname(up)) {
+    const st = fs.statSync(up)
+    if ((st.uid !== 0 && st.uid !== me) || (st.mode & 0o022 && !(st.mode & 0o1000))) {
+      throw new Error(`${up} (above ${dir}) can be changed by other users (uid ${st.uid}, mode ${(st.mode & 0o7777).toString(8)})`)
+    }
+    if (up === path.dirname(up)) break
+  }
+}
+
+/** True when `file` is our own regular file (not a link, not writable by others) holding exactly `content`. */
+function sameContent(file: string, content: () => Buffer): boolean {
+  let st: fs.Stats
+  try {
+    st = fs.lstatSync(file)
+  } catch {
+    return false
+  }
+  if (!st.isFile() || st.uid !== (process.geteuid?.() ?? 0) || st.mode & 0o022) {
+    fs.rmSync(file, { force: true })
+    return false
+  }
+  const want = content()
+  if (st.size !== want.length) return false
+  return fs.readFileSync(file).equals(want)
 }

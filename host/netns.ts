@@ -20,7 +20,7 @@ export class Netns {
   static open(path: string): Netns {
     let fd: number
     try {
-      fd = fs.openSync(path, fs.constants.O_RDONLY | fs.constants.O_CLOEXEC)
+      fd = fs.openSync(path, fs.constants.O_RDONLY)
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code
       throw new NetnsError(path, code === 'ENOENT' || code === 'ENOTDIR', `cannot open it (${code ?? (e as Error).message})`)

@@ -42,7 +42,7 @@ export async function allocate(cfg: HostLocalConfig, containerId: string, ifname
       }
     } catch (e) {
       // only what this call reserved: an earlier lease of the same attachment stays
-      for (const got of result.ips!) store.release(got.address.split('/')[0])
+      for (const got of result.ips!) store.unreserve(containerId, ifname, got.address.split('/')[0])
       throw e
     }
   } finally {
@@ -90,7 +90,7 @@ export async function gc(cfg: HostLocalConfig, valid: { containerID: string; ifn
       store.release(l.ip)
       released.push(l.ip)
     }
-    store.pruneIndex((id, ifname) => (ifname === undefined ? keepIds.has(id) : keep.has(`${id}\n${ifname}`)))
+    store.pruneIndex(valid)
   } finally {
     lock.release()
   }

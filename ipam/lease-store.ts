@@ -5,7 +5,7 @@ import path from 'node:path'
 import { createExclusive, TEMP_PREFIX, writeFileAtomic } from '../host/atomic-file'
 import { lockFile, type FileLock } from '../host/flock'
 import { CniError, ErrorCode } from '../protocol/errors'
-import { validateContainerId, validateIfname, validateNetworkName } from '../protocol/names'
+import { fileNameFor, validateContainerId, validateIfname, validateNetworkName } from '../protocol/names'
 import { formatIP, parseIP, type IP } from './ip-address'
 
 export const LINE_BREAK = '\r\n'
@@ -109,13 +109,23 @@ export class LeaseStore {
     return out
   }
 
-  /** Removes every lease of (id, ifname); returns the released IPs. */
+  /** Removes every lease of (id, ifname) and what killed writers left (only call while holding the lock). */
   releaseByID(containerId: string, ifname: string): string[] {
     const released = this.findByID(containerId, ifname)
     for (const ip of released) fs.rmSync(path.join(this.dir, ip), { force: true })
     fs.rmSync(this.indexFile(containerId, ifname), { force: true })
     fs.rmSync(this.indexFile(containerId, undefined), { force: true })
+    this.removeTempFiles()
     return released
+  }
+
+  /** Takes back a reservation this call made (a later range set failed): the lease and its index entry. */
+  unreserve(containerId: string, ifname: string, ip: string): void {
+    this.release(ip)
+    const file = this.indexFile(containerId, ifname)
+    const rest = readOrUndefined(file)?.split('\n').filter((n) => n && n !== ip) ?? []
+    if (rest.length) writeFileAtomic(file, rest.join('\n') + '\n', { mode: 0o644 })
+    else fs.rmSync(file, { force: true })
   }
 
   private verifiedEntries(containerId: string, ifname: string | undefined, want: string): string[] {
@@ -142,21 +152,24 @@ export class LeaseStore {
     }
   }
 
-  /** Drops index entries for attachments that are not in `keep` (GC). */
-  pruneIndex(keep: (containerId: string, ifname: string | undefined) => boolean): void {
+  /** Drops index entries of attachments that are not in `keep` (GC); legacy ID-only entries follow their ID. */
+  pruneIndex(keep: { containerID: string; ifname: string }[]): void {
+    const kept = new Set(keep.flatMap((a) => [this.indexName(a.containerID, a.ifname), this.indexName(a.containerID, undefined)]))
     for (const name of safeReaddir(this.indexDir)) {
-      const at = name.indexOf('@')
-      if (at < 0 || name.startsWith(TEMP_PREFIX)) continue
-      const ifname = name.slice(at + 1)
-      if (!keep(name.slice(0, at), ifname === '' ? undefined : decodeURIComponent(ifname))) fs.rmSync(path.join(this.indexDir, name), { force: true })
+      if (name === STAMP || name.startsWith(TEMP_PREFIX)) continue
+      if (!kept.has(name)) fs.rmSync(path.join(this.indexDir, name), { force: true })
     }
   }
 
-  /** `<id>@<ifname>`, or `<id>@` for legacy ID-only leases ("@" cannot occur in a container ID). */
+  /** `<id>@<ifname>`, or `<id>@` for legacy ID-only leases ("@" cannot occur in a container ID); hashed when too long. */
+  private indexName(containerId: string, ifname: string | undefined): string {
+    return fileNameFor(`${containerId}@${ifname === undefined ? '' : encodeURIComponent(ifname)}`)
+  }
+
   private indexFile(containerId: string, ifname: string | undefined): string {
     validateContainerId(containerId)
     if (ifname !== undefined) validateIfname(ifname)
-    return path.join(this.indexDir, `${containerId}@${ifname === undefined ? '' : encodeURIComponent(ifname)}`)
+    return path.join(this.indexDir, this.indexName(containerId, ifname))
   }
 
   private addToIndex(containerId: string, ifname: string | undefined, ip: string): void {

@@ -103,10 +103,15 @@ function setExit(io: Io, code: number): number {
   return code
 }
 
-/** GC's list of attachments to keep, from `cni.dev/valid-attachments` (spec 1.1). */
+/**
+ * GC's list of attachments to keep: `cni.dev/valid-attachments` (spec 1.1), else `cni.dev/attachments`, which
+ * older libcni releases send. Without either, GC would release everything: that is refused.
+ */
 export function validAttachments(conf: NetConf): { containerID: string; ifname: string }[] {
   const list = conf.raw['cni.dev/valid-attachments'] ?? conf.raw['cni.dev/attachments']
-  if (list === undefined || list === null) return []
+  if (list === undefined || list === null) {
+    throw new CniError(ErrorCode.InvalidConfig, 'missing "cni.dev/valid-attachments": GC needs the list of attachments to keep')
+  }
   if (!Array.isArray(list)) throw new CniError(ErrorCode.InvalidConfig, 'invalid "cni.dev/valid-attachments": expected a list')
   return list.map((a: Record<string, unknown>, i) => {
     if (typeof a?.containerID !== 'string' || typeof a?.ifname !== 'string') {

@@ -1,0 +1,226 @@
+// An attachment as a list of steps: ADD runs them, a failed ADD undoes the ones it started, and DEL, GC and
+// the reclaim of a VF left by a dead pod or a killed ADD undo them all from the record. Every undo works from
+// the record alone and is safe when its step never ran or ran half-way.
+import { addAddress, addRoute, linkByName, renameLink, setLinkMtu, setLinkUp } from '../host/link'
+import { Netns, netnsExists } from '../host/netns'
+import type { VfConfigurator } from '../host/vf-config'
+import { pciOfNetdev, vfNetdev } from '../host/vf-device'
+import type { VfState } from '../host/vf-state'
+import type { CniEnv } from '../protocol/env'
+import type { Result } from '../protocol/result'
+import type { AttachmentRecord } from '../state/attachment'
+import type { StateStore } from '../state/store'
+import { ipamAdd, ipamDel, ipamType } from './ipam'
+import { log } from './log'
+import type { Step } from './steps'
+import { closePlace, enableArpNotify, mustLink, openPlace, relocate, setMacVerified, trySetMac, type Place } from './vf-netdev'
+
+export interface AttachmentContext {
+  rec: AttachmentRecord
+  store: StateStore
+  vfc: VfConfigurator
+  env: CniEnv // CNI_PATH and CNI_ARGS for a delegated IPAM plugin
+  // ADD only: where the netdev is going and what it is called there
+  host?: Place
+  pod?: Place
+  podIndex?: number
+  result?: Result
+}
+
+/** The steps of `rec`'s attachment, in ADD order; DEL undoes them in reverse. */
+export function attachmentSteps(rec: AttachmentRecord): Step<AttachmentContext>[] {
+  const netdev = !rec.dpdkMode && !!rec.hostIfName
+  const mac = netdev && !!rec.podMac && rec.podMac !== rec.origNetdev?.mac
+  const steps: (Step<AttachmentContext> | false)[] = [
+    { name: 'record', run: writeAhead, undo: forget, cleanOnly: true },
+    netdev && { name: 'move', run: moveIntoPod, undo: returnNetdev },
+    // igbvf takes a MAC only before the PF has set one (unless trusted): the netdev first, then the PF
+    mac && { name: 'mac', run: (c) => trySetMac(c.pod!, c.podIndex!, c.rec.podMac!).then(() => {}), undo: restoreNetdevMac },
+    { name: 'apply-vf', run: applyVf, undo: restoreVf },
+    mac && { name: 'mac-verify', run: (c) => setMacVerified(c.pod!, c.podIndex!, c.rec.podMac!) },
+    ipamType(rec.netConf) !== undefined && { name: 'ipam', run: allocateIps, undo: releaseIps },
+    netdev && { name: 'addresses', run: configureAddresses },
+    { name: 'complete', run: complete },
+  ]
+  return steps.filter((s): s is Step<AttachmentContext> => !!s)
+}
+
+// ---- record
+
+async function writeAhead(c: AttachmentContext): Promise<void> {
+  // the mark first: a record never exists without it, so an ADD that finds no mark needs no scan
+  await c.store.markAllocated(c.rec.deviceID, c.rec.netns)
+  await c.store.saveAttachment(c.rec)
+}
+
+async function forget(c: AttachmentContext): Promise<void> {
+  await c.store.removeAttachment(c.rec.containerId, c.rec.ifname)
+  const mark = await c.store.allocatedTo(c.rec.deviceID)
+  if (mark === undefined || mark === c.rec.netns) await c.store.clearAllocated(c.rec.deviceID)
+}
+
+async function complete(c: AttachmentContext): Promise<void> {
+  c.rec.state = 'added'
+  delete c.rec.pid
+  c.rec.result = c.result!
+  c.rec.ips = (c.result!.ips ?? []).map((i) => i.address)
+  await c.store.saveAttachment(c.rec)
+}
+
+// ---- the netdev
+
+async function moveIntoPod(c: AttachmentContext): Promise<void> {
+  const link = await mustLink(c.host!, { index: c.rec.origNetdev!.index, name: c.rec.hostIfName })
+  if (link.up) await setLinkUp(c.host!.sock, link.index, false)
+  c.podIndex = await relocate(c.host!, link.index, c.pod!, c.rec.ifname)
+  const moved = await mustLink(c.pod!, { index: c.podIndex })
+  c.result!.interfaces!.push({ name: c.rec.ifname, mac: c.rec.podMac ?? moved.mac, mtu: moved.mtu, sandbox: c.rec.netns, pciID: c.rec.deviceID })
+}
+
+interface Located {
+  place: Place
+  index: number
+  inPod: boolean
+}
+
+/**
+ * Finds the VF netdev wherever a DEL, a crash or the kernel may have left it: in the pod under the pod or the
+ * host name, or on the host (where the kernel returns it when the pod dies). Only a link that is provably
+ * ours is returned: the VF's PCI address, its host index or one of its MACs.
+ */
+async function locateNetdev(rec: AttachmentRecord): Promise<Located | undefined> {
+  const macs = new Set([rec.origNetdev?.mac, rec.podMac].filter((m): m is string => !!m))
+  const ours = (l: { mac: string; index: number }) => macs.has(l.mac) || (rec.origNetdev?.index !== undefined && l.index === rec.origNetdev.index)
+  const names = (...n: (string | undefined)[]) => [...new Set(n.filter((x): x is string => !!x))]
+  if (netnsExists(rec.netns)) {
+    const pod = openPlace(Netns.open(rec.netns), `pod ${rec.netns}`)
+    for (const name of names(rec.ifname, rec.hostIfName)) {
+      const link = await linkByName(pod.sock, name)
+      if (link && ours(link)) return { place: pod, index: link.index, inPod: true }
+    }
+    closePlace(pod)
+  }
+  const host = openPlace(Netns.current(), 'the host')
+  for (const name of names(vfNetdev(rec.deviceID), rec.hostIfName, rec.ifname)) {
+    const link = await linkByName(host.sock, name)
+    if (link && (pciOfNetdev(name) === rec.deviceID || ours(link))) return { place: host, index: link.index, inPod: false }
+  }
+  closePlace(host)
+  return undefined
+}
+
+async function withNetdev(rec: AttachmentRecord, fn: (at: Located) => Promise<void>): Promise<void> {
+  const at = await locateNetdev(rec)
+  if (!at) {
+    log('warning', 'VF netdev not found in the pod or on the host', { deviceID: rec.deviceID, ifname: rec.ifname, hostIfName: rec.hostIfName })
+    return
+  }
+  try {
+    await fn(at)
+  } finally {
+    closePlace(at.place)
+  }
+}
+
+/** Back on the host under its own name, with its MTU and admin state. */
+async function returnNetdev(c: AttachmentContext): Promise<void> {
+  const rec = c.rec
+  const orig = rec.origNetdev!
+  await withNetdev(rec, async (at) => {
+    const link = await mustLink(at.place, { index: at.index })
+    if (link.up) await setLinkUp(at.place.sock, at.index, false)
+    const restoreMtu = async (p: Place, index: number) => {
+      if (orig.mtu && (await mustLink(p, { index })).mtu !== orig.mtu) await setLinkMtu(p.sock, index, orig.mtu)
+    }
+    let index = at.index
+    let host = at.place
+    if (at.inPod) {
+      host = openPlace(Netns.current(), 'the host')
+      try {
+        index = await relocate(at.place, at.index, host, rec.hostIfName!, restoreMtu)
+        if (orig.up) await setLinkUp(host.sock, index, true)
+      } finally {
+        closePlace(host)
+      }
+      return
+    }
+    if (link.name !== rec.hostIfName) {
+      if (await linkByName(host.sock, rec.hostIfName!)) throw new Error(`cannot rename ${link.name} back to ${rec.hostIfName}: an interface with that name exists on the host`)
+      await renameLink(host.sock, index, rec.hostIfName!)
+    }
+    await restoreMtu(host, index)
+    if (orig.up) await setLinkUp(host.sock, index, true)
+  })
+}
+
+/** The netdev's own MAC back; then the PF's admin MAC as it was (igb lists the MAC the VF just set). */
+async function restoreNetdevMac(c: AttachmentContext): Promise<void> {
+  const rec = c.rec
+  await withNetdev(rec, (at) => setMacVerified(at.place, at.index, rec.origNetdev!.mac))
+  const now = await c.vfc.read(rec.pfName, rec.vfIndex)
+  if (now.mac !== rec.origVf.mac) await applyAdminMac(c, rec.origVf.mac)
+}
+
+// ---- the VF on its PF
+
+async function applyVf(c: AttachmentContext): Promise<void> {
+  if (Object.keys(c.rec.appliedVf).length) await c.vfc.apply(c.rec.pfName, c.rec.vfIndex, c.rec.appliedVf)
+}
+
+/** The original values of the fields ADD set, where they differ now. */
+async function restoreVf(c: AttachmentContext): Promise<void> {
+  const rec = c.rec
+  const fields = Object.keys(rec.appliedVf) as (keyof VfState)[]
+  if (!fields.length) return
+  const now = await c.vfc.read(rec.pfName, rec.vfIndex)
+  const back: Partial<VfState> = {}
+  for (const k of fields) if (now[k] !== rec.origVf[k]) (back as Record<string, unknown>)[k] = rec.origVf[k]
+  const { mac, ...rest } = back
+  if (Object.keys(rest).length) await c.vfc.apply(rec.pfName, rec.vfIndex, rest)
+  if (mac !== undefined) await applyAdminMac(c, mac)
+}
+
+const NO_MAC = '00:00:00:00:00:00'
+
+/** Some drivers refuse an all-zero admin MAC: DEL must not fail forever on that, so it is only logged. */
+async function applyAdminMac(c: AttachmentContext, mac: string): Promise<void> {
+  try {
+    await c.vfc.apply(c.rec.pfName, c.rec.vfIndex, { mac })
+  } catch (e) {
+    if (mac !== NO_MAC) throw e
+    log('warning', 'the PF refused to clear the VF admin MAC', { deviceID: c.rec.deviceID, err: (e as Error).message })
+  }
+}
+
+// ---- IPAM and addresses
+
+function ipamEnv(c: AttachmentContext): CniEnv {
+  return { ...c.env, containerId: c.rec.containerId, ifname: c.rec.ifname, netns: netnsExists(c.rec.netns) ? c.rec.netns : '' }
+}
+
+async function allocateIps(c: AttachmentContext): Promise<void> {
+  const ipam = await ipamAdd(c.rec.netConf, ipamEnv(c))
+  if (!ipam) return
+  c.result!.ips = (ipam.ips ?? []).map((ip) => ({ ...ip, interface: 0 }))
+  c.result!.routes = ipam.routes ?? []
+  if (ipam.dns) c.result!.dns = ipam.dns
+}
+
+async function releaseIps(c: AttachmentContext): Promise<void> {
+  await ipamDel(c.rec.netConf, ipamEnv(c))
+}
+
+async function configureAddresses(c: AttachmentContext): Promise<void> {
+  const pod = c.pod!
+  const result = c.result!
+  enableArpNotify(pod.ns, c.rec.ifname)
+  for (const ip of result.ips ?? []) await addAddress(pod.sock, c.podIndex!, ip.address)
+  await setLinkUp(pod.sock, c.podIndex!, true)
+  for (const r of result.routes ?? []) await addRoute(pod.sock, c.podIndex!, r.dst, r.gw ?? gatewayFor(r.dst, result))
+}
+
+/** Routes without a gateway go via the gateway of the same family, as host-local's users expect. */
+function gatewayFor(dst: string, result: Result): string | undefined {
+  const v6 = dst.includes(':')
+  return result.ips?.find((i) => i.address.includes(':') === v6)?.gateway
+}

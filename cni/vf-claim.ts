@@ -1,0 +1,34 @@
+// Before an ADD reads a VF's original state, the VF must carry no other attachment's changes: under the VF's
+// lock, whatever an earlier attachment left on it is undone (a dead pod's, a killed ADD's, or this same
+// attachment's earlier ADD), and a VF a live pod still holds is refused.
+import { netnsExists } from '../host/netns'
+import type { VfConfigurator } from '../host/vf-config'
+import type { CniEnv } from '../protocol/env'
+import { CniError, ErrorCode } from '../protocol/errors'
+import { isUnfinished } from '../state/attachment'
+import type { StateStore } from '../state/store'
+import { detach, toRecord } from './detach'
+import { log } from './log'
+
+export async function claimVf(store: StateStore, pci: string, env: CniEnv, vfc: VfConfigurator): Promise<void> {
+  const holder = await store.allocatedTo(pci)
+  if (holder === undefined) return // a record is never written without its mark: nothing to look for
+  const stored = await store.attachmentsOf(pci)
+  for (const s of stored) {
+    const rec = await toRecord(s, store, { netns: '' })
+    const same = rec.containerId === env.containerId && rec.ifname === env.ifname
+    const alive = netnsExists(rec.netns)
+    // an unfinished record here is a killed ADD's: a running one would hold the VF lock we hold
+    const why = same ? 'an earlier ADD of this attachment' : isUnfinished(rec) ? 'an ADD that did not finish' : !alive ? 'a pod whose network namespace is gone' : rec.netns === env.netns ? 'an earlier attachment in this pod' : undefined
+    if (!why) {
+      throw new CniError(ErrorCode.InvalidConfig, `VF ${pci} is already allocated to network namespace ${rec.netns} (container ${rec.containerId}, interface ${rec.ifname})`)
+    }
+    log('info', `reclaiming VF ${pci} from ${why}`, { deviceID: pci, containerId: rec.containerId, ifname: rec.ifname, netns: rec.netns })
+    await detach(rec, store, env, vfc)
+  }
+  if (!stored.length) {
+    // a mark without a record: sriov-cni's mark of a live pod, or a leftover
+    if (holder !== env.netns && netnsExists(holder)) throw new CniError(ErrorCode.InvalidConfig, `VF ${pci} is already allocated to network namespace ${holder}`)
+    await store.clearAllocated(pci)
+  }
+}
