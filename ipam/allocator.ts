@@ -2,7 +2,7 @@
 // address, across the set's ranges with wrap-around, the gateway skipped. Caller holds the store lock.
 import { CniError, ErrorCode } from '../protocol/errors'
 import type { IPConfig } from '../protocol/result'
-import { formatIP, parseIP, sameIP, type IP } from './ip-address'
+import { formatIP, parseIP, sameIP, type IP } from '../protocol/ip'
 import type { LeaseStore } from './lease-store'
 import { rangeSetContains, rangeSetToString, type Range, type RangeSet } from './range'
 

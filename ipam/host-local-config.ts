@@ -6,7 +6,7 @@ import { validateNetworkName } from '../protocol/names'
 import type { NetConf } from '../protocol/netconf'
 import type { Route } from '../protocol/result'
 import { compareVersions } from '../protocol/version'
-import { formatIP, parseCidr, parseIP, type IP } from './ip-address'
+import { formatIP, parseCidr, parseIP, type IP } from '../protocol/ip'
 import { parseRangeSet, rangeSetsOverlap, type RangeSet } from './range'
 
 export const DEFAULT_DATA_DIR = '/var/lib/cni/networks'

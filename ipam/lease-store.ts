@@ -6,7 +6,7 @@ import { createExclusive, TEMP_PREFIX, writeFileAtomic } from '../host/atomic-fi
 import { lockFile, type FileLock } from '../host/flock'
 import { CniError, ErrorCode } from '../protocol/errors'
 import { fileNameFor, validateContainerId, validateIfname, validateNetworkName } from '../protocol/names'
-import { formatIP, parseIP, type IP } from './ip-address'
+import { formatIP, parseIP, type IP } from '../protocol/ip'
 
 export const LINE_BREAK = '\r\n'
 const LAST_RESERVED = 'last_reserved_ip.'

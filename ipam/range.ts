@@ -1,6 +1,6 @@
 // Ranges and range sets with the reference host-local's defaults and validations.
 import { CniError, ErrorCode } from '../protocol/errors'
-import { bits, broadcastOf, cidrContains, formatCidr, formatIP, networkOf, parseCidr, parseIP, sameIP, type Cidr, type IP } from './ip-address'
+import { bits, broadcastOf, cidrContains, formatCidr, formatIP, networkOf, parseCidr, parseIP, sameIP, type Cidr, type IP } from '../protocol/ip'
 
 export interface Range {
   subnet: Cidr

@@ -1,6 +1,6 @@
 import t from 'tap'
 import { parseHostLocal } from '../../ipam/host-local'
-import { formatIP, parseIP } from '../../ipam/ip-address'
+import { formatIP, parseIP } from '../../protocol/ip'
 import { parseNetConf } from '../../protocol/netconf'
 
 const conf = (ipam: object, extra: object = {}) => parseNetConf(JSON.stringify({ cniVersion: '1.0.0', name: 'net1', type: 'sriov', ipam: { type: 'host-local', ...ipam }, ...extra }))
