@@ -27,4 +27,6 @@ export async function cmdDel({ env, conf }: PluginContext): Promise<void> {
     // the VF lock also when there is no record: it removes a lock file an ADD killed early left behind
     await (pci ? store.withVfLock(pci, undo) : undo())
   })
+  // lock and temp files of processes killed on this node, whichever attachment they were for
+  await store.sweep().catch((e) => log('warning', 'could not sweep the state directory', { err: (e as Error).message }))
 }

@@ -3,6 +3,7 @@
 import fs from 'node:fs'
 import path from 'node:path'
 import { writeFileAtomic } from './atomic-file'
+import { lockFile } from './flock'
 import { NetlinkVfConfig } from './vf-config-netlink'
 import { DEFAULT_VF_STATE, type VfState } from './vf-state'
 
@@ -52,12 +53,18 @@ export class RecordVfConfig implements VfConfigurator {
   }
 
   async apply(pf: string, vf: number, change: Partial<VfState>): Promise<void> {
-    const all = this.load(pf)
-    const v = { ...(all[String(vf)] ?? {}) }
-    for (const [k, value] of Object.entries(change)) if (value !== undefined) v[RECORD_KEYS[k as keyof VfState]] = value
-    all[String(vf)] = v
     fs.mkdirSync(this.dir, { recursive: true })
-    writeFileAtomic(this.file(pf), JSON.stringify(all, null, 2), { mode: 0o644 })
+    // one file holds every VF of the PF: ADDs on two VFs must not lose each other's update
+    const lock = await lockFile(`${this.file(pf)}.lock`, 0o644)
+    try {
+      const all = this.load(pf)
+      const v = { ...(all[String(vf)] ?? {}) }
+      for (const [k, value] of Object.entries(change)) if (value !== undefined) v[RECORD_KEYS[k as keyof VfState]] = value
+      all[String(vf)] = v
+      writeFileAtomic(this.file(pf), JSON.stringify(all, null, 2), { mode: 0o644 })
+    } finally {
+      lock.release()
+    }
   }
 }
 

@@ -55,6 +55,13 @@ export function parseNetConf(stdin: Buffer | string): NetConf {
     if (typeof v !== 'object' || Array.isArray(v)) throw new CniError(ErrorCode.InvalidConfig, `invalid "${key}": expected an object`)
     conf[key] = v as Record<string, unknown>
   }
-  if (raw.prevResult !== undefined && raw.prevResult !== null) conf.prevResult = fromVersion(raw.prevResult, cniVersion)
+  if (raw.prevResult !== undefined && raw.prevResult !== null) {
+    try {
+      conf.prevResult = fromVersion(raw.prevResult, cniVersion)
+    } catch (e) {
+      if (e instanceof CniError) throw new CniError(e.code, e.message.replace(/^invalid result/, 'invalid prevResult'))
+      throw e
+    }
+  }
   return conf
 }

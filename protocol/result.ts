@@ -1,5 +1,6 @@
 // The result types (spec 1.1 shape, the internal form) and conversion to and from every older version.
 import { CniError, ErrorCode } from './errors'
+import { parseCidr, parseIP } from './ip'
 import { compareVersions, isSupportedVersion } from './version'
 
 export interface Interface {
@@ -121,6 +122,19 @@ function optStr(v: unknown, field: string): string | undefined {
   return v === undefined || v === null || v === '' ? undefined : str(v, field)
 }
 
+// Values the plugin will act on (addresses to configure, routes to add): refused with code 7 when unusable
+function cidr(v: unknown, field: string): string {
+  const text = str(v, field)
+  if (!parseCidr(text)) throw new CniError(ErrorCode.InvalidConfig, `invalid result: ${field} ${JSON.stringify(text)} is not an address with a prefix length`)
+  return text
+}
+
+function optIp(v: unknown, field: string): string | undefined {
+  const text = optStr(v, field)
+  if (text !== undefined && !parseIP(text)) throw new CniError(ErrorCode.InvalidConfig, `invalid result: ${field} ${JSON.stringify(text)} is not an IP address`)
+  return text
+}
+
 function optNum(v: unknown, field: string): number | undefined {
   if (v === undefined || v === null) return undefined
   if (typeof v !== 'number') throw new CniError(ErrorCode.DecodeFailure, `invalid result: ${field} must be a number`)
@@ -131,8 +145,8 @@ function parseRoutes(v: unknown, field: string): Route[] {
   if (v === undefined || v === null) return []
   if (!Array.isArray(v)) throw new CniError(ErrorCode.DecodeFailure, `invalid result: ${field} must be a list`)
   return v.map((r: Json, i) => {
-    const route: Route = { dst: str(r?.dst, `${field}[${i}].dst`) }
-    const gw = optStr(r.gw, `${field}[${i}].gw`)
+    const route: Route = { dst: cidr(r?.dst, `${field}[${i}].dst`) }
+    const gw = optIp(r.gw, `${field}[${i}].gw`)
     if (gw) route.gw = gw
     for (const k of ['mtu', 'advmss', 'priority', 'table', 'scope'] as const) {
       const n = optNum(r[k], `${field}[${i}].${k}`)
@@ -172,8 +186,8 @@ export function fromVersion(obj: unknown, version: string): Result {
     for (const fam of ['ip4', 'ip6']) {
       const block = o[fam] as Json | undefined
       if (!block) continue
-      const ip: IPConfig = { address: str(block.ip, `${fam}.ip`) }
-      const gw = optStr(block.gateway, `${fam}.gateway`)
+      const ip: IPConfig = { address: cidr(block.ip, `${fam}.ip`) }
+      const gw = optIp(block.gateway, `${fam}.gateway`)
       if (gw) ip.gateway = gw
       ips.push(ip)
       routes.push(...parseRoutes(block.routes, `${fam}.routes`))
@@ -201,11 +215,17 @@ export function fromVersion(obj: unknown, version: string): Result {
     if (o.ips !== undefined && o.ips !== null) {
       if (!Array.isArray(o.ips)) throw new CniError(ErrorCode.DecodeFailure, 'invalid result: ips must be a list')
       result.ips = o.ips.map((x: Json, i) => {
-        const ip: IPConfig = { address: str(x?.address, `ips[${i}].address`) }
-        const gw = optStr(x.gateway, `ips[${i}].gateway`)
+        const ip: IPConfig = { address: cidr(x?.address, `ips[${i}].address`) }
+        const gw = optIp(x.gateway, `ips[${i}].gateway`)
         if (gw) ip.gateway = gw
         const itf = optNum(x.interface, `ips[${i}].interface`)
-        if (itf !== undefined) ip.interface = itf
+        if (itf !== undefined) {
+          const count = result.interfaces?.length ?? 0
+          if (!Number.isInteger(itf) || itf < 0 || itf >= count) {
+            throw new CniError(ErrorCode.InvalidConfig, `invalid result: ips[${i}].interface ${itf} is not the index of one of its ${count} interfaces`)
+          }
+          ip.interface = itf
+        }
         return ip
       })
     }

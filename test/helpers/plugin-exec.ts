@@ -28,6 +28,8 @@ export interface ExecOptions {
   path?: string
   env?: Record<string, string>
   onSpawn?: (child: ChildProcess) => void
+  /** Runs the plugin under this umask (through sh), as a runtime started with it would. */
+  umask?: string
 }
 
 export function execPlugin(file: string, conf: object | string, o: ExecOptions): Promise<ExecResult> {
@@ -42,7 +44,9 @@ export function execPlugin(file: string, conf: object | string, o: ExecOptions):
     ...o.env,
   }
   return new Promise((resolve, reject) => {
-    const child = spawn(file, [], { env, stdio: ['pipe', 'pipe', 'pipe'] })
+    const child = o.umask === undefined
+      ? spawn(file, [], { env, stdio: ['pipe', 'pipe', 'pipe'] })
+      : spawn('/bin/sh', ['-c', `umask ${o.umask} && exec "$0"`, file], { env, stdio: ['pipe', 'pipe', 'pipe'] })
     o.onSpawn?.(child)
     let stdout = ''
     let stderr = ''

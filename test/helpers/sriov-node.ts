@@ -4,8 +4,8 @@ import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { buildFakeSysfs, type FakeVf } from './fake-sysfs'
-import { addVeth } from './netns'
-import { execPlugin, ROOT, type ExecResult } from './plugin-exec'
+import { addVeth, linkJson } from './netns'
+import { execPlugin, ROOT, type ExecOptions, type ExecResult } from './plugin-exec'
 
 export interface SriovNode {
   dir: string
@@ -16,8 +16,26 @@ export interface SriovNode {
   dataDir: string
   env: Record<string, string>
   conf(extra?: object, cniVersion?: string): Record<string, unknown>
-  run(command: string, conf: object, o?: { containerId?: string; netns?: string; ifname?: string; env?: Record<string, string>; args?: string }): Promise<ExecResult>
+  run(command: string, conf: object | string, o?: RunOptions): Promise<ExecResult>
   vfConfig(): Record<string, any>
+  /** The VFs as they are now: PF config (defaults filled in) and each netdev's MAC, MTU and admin state. */
+  snapshot(): NodeSnapshot
+  /** Files ADD/DEL/GC must not leave behind: records, marks, lock and temp files, leases, index entries. */
+  leftovers(): string[]
+}
+
+export type RunOptions = { containerId?: string; netns?: string; ifname?: string; env?: Record<string, string>; args?: string } & Pick<ExecOptions, 'onSpawn' | 'umask'>
+
+export interface NodeSnapshot {
+  vfConfig: Record<string, Record<string, unknown>>
+  netdevs: Record<string, { address: string; mtu: number; up: boolean } | undefined>
+}
+
+const VF_DEFAULTS = { mac: '00:00:00:00:00:00', vlan: 0, qos: 0, proto: '802.1q', spoofchk: true, trust: false, link_state: 'auto', min_tx_rate: 0, max_tx_rate: 0 }
+
+function filesUnder(dir: string): string[] {
+  if (!fs.existsSync(dir)) return []
+  return fs.readdirSync(dir, { recursive: true, withFileTypes: true }).filter((d) => !d.isDirectory()).map((d) => path.join(d.parentPath ?? (d as any).path, d.name))
 }
 
 export const SRIOV_BIN = process.env.SRIOV_BIN ?? path.join(ROOT, 'dist', 'bin', 'sriov')
@@ -62,9 +80,28 @@ export function sriovNode(t: { teardown(fn: () => void): void }, prefix: string,
     }),
     run: (command, conf, o = {}) => execPlugin(SRIOV_BIN, conf, {
       command, containerId: o.containerId ?? 'ctr1', netns: o.netns ?? '', ifname: o.ifname ?? 'net1', args: o.args ?? '',
-      env: { ...env, ...o.env },
+      env: { ...env, ...o.env }, onSpawn: o.onSpawn, umask: o.umask,
     }),
     vfConfig: () => (fs.existsSync(node.vfConfigFile) ? JSON.parse(fs.readFileSync(node.vfConfigFile, 'utf8')) : {}),
+    snapshot: () => {
+      const cfg = node.vfConfig()
+      const netdevs: NodeSnapshot['netdevs'] = {}
+      for (const v of vfs) {
+        if (!v.netdev) continue
+        const l = linkJson(v.netdev)
+        netdevs[v.netdev] = l ? { address: l.address, mtu: l.mtu, up: (l.flags as string[]).includes('UP') } : undefined
+      }
+      return { vfConfig: Object.fromEntries(vfs.map((_, i) => [String(i), { ...VF_DEFAULTS, ...(cfg[String(i)] ?? {}) }])), netdevs }
+    },
+    leftovers: () => {
+      const net = path.join(node.dataDir, 'sriov-201')
+      const index = path.join(node.dataDir, '.sriov-index', 'sriov-201')
+      return [
+        ...filesUnder(node.stateDir),
+        ...filesUnder(net).filter((f) => !/\/(lock|last_reserved_ip\.\d+)$/.test(f)),
+        ...filesUnder(index).filter((f) => !f.endsWith('/.stamp')),
+      ]
+    },
   }
   return node
 }
