@@ -1,0 +1,230 @@
+// Races between verbs, as runtimes and the device plugin's reconciler produce them, and hostile or unusual
+// input: each must either work or fail clearly, and never leave the VF, the pod or the stores half-changed.
+import { execFileSync } from 'node:child_process'
+import crypto from 'node:crypto'
+import fs from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import t from 'tap'
+import { addNetns, ip, linkJson } from '../helpers/netns'
+import { ROOT } from '../helpers/plugin-exec'
+import { sriovNode, type SriovNode } from '../helpers/sriov-node'
+
+const leases = (node: SriovNode) => {
+  const dir = path.join(node.dataDir, 'sriov-201')
+  return fs.existsSync(dir) ? fs.readdirSync(dir).filter((f) => /^\d/.test(f)) : []
+}
+const leaseOf = (node: SriovNode, id: string) => leases(node).filter((f) => fs.readFileSync(path.join(node.dataDir, 'sriov-201', f), 'utf8') === `${id}\r\nnet1`)
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+
+t.test('a duplicate DEL racing the next pod\'s ADD on the same VF never restores over the new pod', async (t) => {
+  const node = sriovNode(t, 'trd')
+  const a = addNetns(t, 'trd')
+  const b = addNetns(t, 'trd')
+  const confA = node.conf({ vlan: 201 })
+  const confB = node.conf({ vlan: 202 })
+  for (let i = 0; i < 25; i++) {
+    t.equal((await node.run('ADD', confA, { netns: a.path, containerId: 'a' })).code, 0)
+    // the runtime's DEL and the reconciler's DEL of pod a, and the device plugin hands the VF to pod b
+    const dels = [node.run('DEL', confA, { netns: a.path, containerId: 'a' }), sleep(i % 5 * 8).then(() => node.run('DEL', confA, { netns: a.path, containerId: 'a' }))]
+    await sleep(20 + (i % 7) * 5)
+    let addB = await node.run('ADD', confB, { netns: b.path, containerId: 'b' })
+    const [d1, d2] = await Promise.all(dels)
+    t.same([d1.code, d2.code], [0, 0], 'both DELs succeed')
+    if (addB.code !== 0) {
+      t.match(addB.json, { code: 7, msg: /already allocated/ }, 'ADD b came before the DELs: refused')
+      addB = await node.run('ADD', confB, { netns: b.path, containerId: 'b' })
+    }
+    t.equal(addB.code, 0, addB.stdout)
+    t.match(node.vfConfig()['0'], { vlan: 202 }, `try ${i}: pod b runs with its own VLAN`)
+    t.ok(linkJson('net1', b.name), 'and has the VF')
+    t.equal((await node.run('DEL', confB, { netns: b.path, containerId: 'b' })).code, 0)
+  }
+  t.match(node.vfConfig()['0'], { vlan: 0 })
+  t.same(node.leftovers(), [])
+})
+
+t.test('ADD and DEL of one attachment overlapping: afterwards it is either whole (with its lease) or gone', async (t) => {
+  const node = sriovNode(t, 'tro', { vfs: 2 })
+  const pod = addNetns(t, 'tro')
+  const other = addNetns(t, 'tro')
+  const conf = node.conf()
+  for (let i = 0; i < 20; i++) {
+    const add = node.run('ADD', conf, { netns: pod.path, containerId: 'c' })
+    await sleep(Math.random() * 120)
+    const del = node.run('DEL', conf, { netns: pod.path, containerId: 'c' })
+    const [ra, rd] = await Promise.all([add, del])
+    t.equal(rd.code, 0, rd.stdout)
+    const record = fs.existsSync(path.join(node.stateDir, 'c-net1'))
+    const inPod = !!linkJson('net1', pod.name)
+    t.equal(leaseOf(node, 'c').length, record ? 1 : 0, `try ${i}: a lease exactly when the attachment exists (ADD ${ra.code})`)
+    t.equal(inPod, record, 'the VF is in the pod exactly when the attachment exists')
+    if (record) {
+      // the next ADD on the network must not get the same address
+      const next = await node.run('ADD', node.conf({ deviceID: node.vfs[1].pci }), { netns: other.path, containerId: 'd' })
+      t.equal(next.code, 0, next.stdout)
+      t.not(next.json.ips[0].address, `${leaseOf(node, 'c')[0]}/24`, 'no address handed out twice')
+      t.equal((await node.run('DEL', node.conf({ deviceID: node.vfs[1].pci }), { netns: other.path, containerId: 'd' })).code, 0)
+      t.equal((await node.run('DEL', conf, { netns: pod.path, containerId: 'c' })).code, 0)
+    }
+  }
+  t.same(node.leftovers(), [])
+})
+
+t.test('GC with cni.dev/attachments (older libcni) keeps the listed attachments and their leases', async (t) => {
+  const node = sriovNode(t, 'trg', { vfs: 2 })
+  const keep = addNetns(t, 'trg')
+  const drop = addNetns(t, 'trg')
+  const conf = (i: number) => node.conf({ deviceID: node.vfs[i].pci }, '1.1.0')
+  t.equal((await node.run('ADD', conf(0), { netns: keep.path, containerId: 'keep' })).code, 0)
+  t.equal((await node.run('ADD', conf(1), { netns: drop.path, containerId: 'drop' })).code, 0)
+  const gc = await node.run('GC', { ...node.conf({}, '1.1.0'), 'cni.dev/attachments': [{ containerID: 'keep', ifname: 'net1' }] })
+  t.equal(gc.code, 0, gc.stdout)
+  t.equal(leaseOf(node, 'keep').length, 1, 'the listed attachment keeps its lease')
+  t.equal(leaseOf(node, 'drop').length, 0, 'the other one is released')
+  t.ok(linkJson('net1', keep.name))
+  t.ok(linkJson(node.vfs[1].netdev!), 'the unlisted VF is back on the host')
+  const noList = await node.run('GC', node.conf({}, '1.1.0'))
+  t.match(noList.json, { code: 7, msg: /valid-attachments/ }, 'a GC without any list is refused, not taken as "release everything"')
+  t.equal(leaseOf(node, 'keep').length, 1)
+})
+
+t.test('"ipam": {} (what sriov-network-operator renders without IPAM) means no IPAM', async (t) => {
+  const node = sriovNode(t, 'tri')
+  const pod = addNetns(t, 'tri')
+  const conf = { cniVersion: '1.0.0', name: 'sriov-201', type: 'sriov', deviceID: node.vfs[0].pci, vlan: 201, vlanQoS: 0, logLevel: 'info', ipam: {} }
+  const add = await node.run('ADD', conf, { netns: pod.path })
+  t.equal(add.code, 0, add.stdout)
+  t.same(add.json.ips ?? [], [])
+  t.ok(linkJson('net1', pod.name))
+  t.equal((await node.run('DEL', conf, { netns: pod.path })).code, 0)
+  t.same(node.leftovers(), [])
+})
+
+t.test('a CNI_NETNS that is not a network namespace is refused with code 4 before anything changes', async (t) => {
+  const node = sriovNode(t, 'trn')
+  const before = node.snapshot()
+  const file = path.join(node.dir, 'regular-file')
+  fs.writeFileSync(file, '')
+  for (const netns of [file, node.dir, '/dev/null', '/proc/self/ns/mnt', path.join(node.dir, 'missing')]) {
+    const add = await node.run('ADD', node.conf({ vlan: 201, mac: '02:00:00:00:00:09' }), { netns })
+    t.match(add.json, { code: 4, msg: /CNI_NETNS/ }, `${netns}: ${add.stdout}`)
+    t.same(node.snapshot(), before, 'VF and its netdev untouched')
+    t.same(node.leftovers(), [], 'no state written')
+  }
+})
+
+t.test('a CNI_IFNAME that already exists in the pod (eth0, lo) is refused; the pod keeps its interface', async (t) => {
+  const node = sriovNode(t, 'trx')
+  const pod = addNetns(t, 'trx')
+  ip('-n', pod.name, 'link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', 'trxpeer')
+  const podEth0 = linkJson('eth0', pod.name)
+  const before = node.snapshot()
+  for (const ifname of ['eth0', 'lo']) {
+    const add = await node.run('ADD', node.conf({ vlan: 201 }), { netns: pod.path, ifname })
+    t.match(add.json, { code: 4, msg: new RegExp(`CNI_IFNAME.*${ifname} already exists`) }, add.stdout)
+    t.same(node.snapshot(), before, 'the VF is untouched and on the host')
+    t.equal(linkJson('eth0', pod.name)?.address, podEth0.address, 'the pod\'s own eth0 stays in the pod')
+    t.equal((await node.run('DEL', node.conf({ vlan: 201 }), { netns: pod.path, ifname })).code, 0, 'DEL succeeds')
+    t.equal(linkJson('eth0', pod.name)?.address, podEth0.address, 'and leaves the pod\'s eth0 alone')
+  }
+  t.same(node.leftovers(), [])
+  const add = await node.run('ADD', node.conf({ vlan: 201 }), { netns: pod.path })
+  t.equal(add.code, 0, `the next ADD on the VF works: ${add.stdout}`)
+})
+
+t.test('under umask 000 nothing the plugin creates is writable by others', async (t) => {
+  const node = sriovNode(t, 'tru')
+  const pod = addNetns(t, 'tru')
+  fs.rmSync(node.stateDir, { recursive: true, force: true })
+  const logFile = path.join(node.dir, 'log', 'sriov.log')
+  const conf = node.conf({ vlan: 201, logLevel: 'debug', logFile })
+  const add = await node.run('ADD', conf, { netns: pod.path, umask: '000' })
+  t.equal(add.code, 0, add.stdout)
+  const worldWritable = (root: string) => fs.readdirSync(root, { recursive: true }).map((f) => path.join(root, String(f))).concat(root)
+    .filter((f) => fs.lstatSync(f).mode & 0o002).map((f) => `${f} ${(fs.lstatSync(f).mode & 0o777).toString(8)}`)
+  t.same(worldWritable(node.stateDir), [], 'state directory, records, marks')
+  t.same(worldWritable(path.join(node.dataDir)), [], 'IPAM store')
+  t.same(worldWritable(path.dirname(logFile)), [], 'log file')
+  t.equal(fs.statSync(logFile).mode & 0o777, 0o600, 'the log file is owner-only')
+  t.equal((await node.run('DEL', conf, { netns: pod.path, umask: '000' })).code, 0)
+})
+
+t.test('a symbolic link planted where a lock file goes is refused, never followed', async (t) => {
+  const node = sriovNode(t, 'trs')
+  const pod = addNetns(t, 'trs')
+  const victim = path.join(node.dir, 'victim')
+  const lock = path.join(node.stateDir, 'pci', 'vf_lock', `${node.vfs[0].pci}.lock`)
+  fs.mkdirSync(path.dirname(lock), { recursive: true })
+  fs.symlinkSync(victim, lock)
+  const add = await node.run('ADD', node.conf(), { netns: pod.path })
+  t.not(add.code, 0)
+  t.match(add.json.msg, /symbolic link/)
+  t.notOk(fs.existsSync(victim), 'the link target was not created')
+  t.ok(linkJson(node.vfs[0].netdev!), 'the VF stays on the host')
+})
+
+t.test('native addons are never loaded from a directory others can write', async (t) => {
+  const node = sriovNode(t, 'tra')
+  const pod = addNetns(t, 'tra')
+  const marker = path.join(node.dir, 'planted-ran')
+  const src = path.join(node.dir, 'planted.c')
+  fs.writeFileSync(src, `#include <fcntl.h>\n__attribute__((constructor)) static void planted(void) { open("${marker}", O_CREAT | O_WRONLY, 0644); }\n`)
+  const lib = path.join(node.dir, 'planted.so')
+  execFileSync('cc', ['-shared', '-fPIC', '-o', lib, src])
+  // the names the single executable looks for: <content hash>-<asset>
+  const hash = (f: string) => crypto.createHash('sha256').update(fs.readFileSync(f)).digest('hex').slice(0, 16)
+  const netlink = hash(path.join(ROOT, 'node_modules/netlink/prebuilds/linux-x64/node.napi.node'))
+  const koffi = hash(path.join(path.dirname(require.resolve('@koromix/koffi-linux-x64/package.json')), 'linux_x64', 'koffi.node'))
+  const worldWritable = fs.mkdtempSync(path.join(os.tmpdir(), 'planted-'))
+  fs.chmodSync(worldWritable, 0o777)
+  const otherOwner = fs.mkdtempSync(path.join(os.tmpdir(), 'planted-'))
+  fs.chownSync(otherOwner, 65534, 65534)
+  t.teardown(() => [worldWritable, otherOwner].forEach((d) => fs.rmSync(d, { recursive: true, force: true })))
+  for (const dir of [worldWritable, otherOwner]) {
+    for (const name of [`${netlink}-netlink.node`, `${koffi}-koffi.node`]) fs.copyFileSync(lib, path.join(dir, name))
+    const add = await node.run('ADD', node.conf(), { netns: pod.path, env: { SRIOV_ADDON_DIR: dir } })
+    t.equal(add.code, 0, `ADD works from the default directory: ${add.stdout}`)
+    t.notOk(fs.existsSync(marker), `nothing planted in ${dir} ran`)
+    t.equal((await node.run('DEL', node.conf(), { netns: pod.path, env: { SRIOV_ADDON_DIR: dir } })).code, 0)
+  }
+})
+
+t.test('a container ID too long for a file name works, and DEL frees its lease', async (t) => {
+  const node = sriovNode(t, 'trl')
+  const pod = addNetns(t, 'trl')
+  const id = 'c'.repeat(240)
+  const add = await node.run('ADD', node.conf(), { netns: pod.path, containerId: id })
+  t.equal(add.code, 0, add.stdout)
+  t.equal(leaseOf(node, id).length, 1)
+  t.equal((await node.run('DEL', node.conf(), { netns: pod.path, containerId: id })).code, 0)
+  t.equal(leaseOf(node, id).length, 0, 'lease released')
+  t.same(node.leftovers(), [])
+})
+
+t.test('a failed requested-IP allocation leaves no lease and no index entry', async (t) => {
+  const node = sriovNode(t, 'trq')
+  const pod = addNetns(t, 'trq')
+  const conf = node.conf({ runtimeConfig: { ips: ['192.168.201.50/24', '10.99.0.1/24'] } })
+  const add = await node.run('ADD', conf, { netns: pod.path })
+  t.match(add.json, { code: 7, msg: /10\.99\.0\.1/ })
+  t.same(node.leftovers(), [])
+  t.ok(linkJson(node.vfs[0].netdev!), 'VF home')
+})
+
+t.test('a prevResult with an unusable address or interface index is refused with code 7', async (t) => {
+  const node = sriovNode(t, 'trp')
+  const pod = addNetns(t, 'trp')
+  const before = node.snapshot()
+  const prev = [
+    { interfaces: [{ name: 'eth0' }], ips: [{ address: 'not-an-address', interface: 0 }] },
+    { interfaces: [{ name: 'eth0' }], ips: [{ address: '10.0.0.2/24', interface: 4 }] },
+    { ips: [{ address: '10.0.0.2/24', gateway: '10.0.0.999' }] },
+  ]
+  for (const p of prev) {
+    const add = await node.run('ADD', node.conf({ prevResult: { cniVersion: '1.0.0', ...p } }), { netns: pod.path })
+    t.match(add.json, { code: 7, msg: /prevResult/ }, add.stdout)
+    t.same(node.snapshot(), before)
+  }
+  t.same(node.leftovers(), [])
+})
