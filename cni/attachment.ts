@@ -122,7 +122,7 @@ async function withNetdev(rec: AttachmentRecord, fn: (at: Located) => Promise<vo
   }
 }
 
-/** Back on the host under its own name, with its MTU and admin state. */
+/** Back on the host under its own name, with its MTU and admin state; then the PF's view of its MAC as before. */
 async function returnNetdev(c: AttachmentContext): Promise<void> {
   const rec = c.rec
   const orig = rec.origNetdev!
@@ -132,12 +132,10 @@ async function returnNetdev(c: AttachmentContext): Promise<void> {
     const restoreMtu = async (p: Place, index: number) => {
       if (orig.mtu && (await mustLink(p, { index })).mtu !== orig.mtu) await setLinkMtu(p.sock, index, orig.mtu)
     }
-    let index = at.index
-    let host = at.place
     if (at.inPod) {
-      host = openPlace(Netns.current(), 'the host')
+      const host = openPlace(Netns.current(), 'the host')
       try {
-        index = await relocate(at.place, at.index, host, rec.hostIfName!, restoreMtu)
+        const index = await relocate(at.place, at.index, host, rec.hostIfName!, restoreMtu)
         if (orig.up) await setLinkUp(host.sock, index, true)
       } finally {
         closePlace(host)
@@ -145,20 +143,39 @@ async function returnNetdev(c: AttachmentContext): Promise<void> {
       return
     }
     if (link.name !== rec.hostIfName) {
-      if (await linkByName(host.sock, rec.hostIfName!)) throw new Error(`cannot rename ${link.name} back to ${rec.hostIfName}: an interface with that name exists on the host`)
-      await renameLink(host.sock, index, rec.hostIfName!)
+      if (await linkByName(at.place.sock, rec.hostIfName!)) throw new Error(`cannot rename ${link.name} back to ${rec.hostIfName}: an interface with that name exists on the host`)
+      await renameLink(at.place.sock, at.index, rec.hostIfName!)
     }
-    await restoreMtu(host, index)
-    if (orig.up) await setLinkUp(host.sock, index, true)
+    await restoreMtu(at.place, at.index)
+    if (orig.up) await setLinkUp(at.place.sock, at.index, true)
   })
+  await restoreListedMac(c)
 }
 
-/** The netdev's own MAC back; then the PF's admin MAC as it was (igb lists the MAC the VF just set). */
-async function restoreNetdevMac(c: AttachmentContext): Promise<void> {
+/**
+ * A VF netdev that is set down, moved or given a MAC reports its MAC to the PF (igb then lists it as the VF's
+ * MAC): once the netdev is home, the PF's listing goes back to what it was. When the PF listed the netdev's own
+ * MAC before, that is what the VF reports again: nothing to force.
+ */
+async function restoreListedMac(c: AttachmentContext): Promise<void> {
   const rec = c.rec
-  await withNetdev(rec, (at) => setMacVerified(at.place, at.index, rec.origNetdev!.mac))
+  if (rec.origVf.mac === rec.origNetdev?.mac) return
   const now = await c.vfc.read(rec.pfName, rec.vfIndex)
   if (now.mac !== rec.origVf.mac) await applyAdminMac(c, rec.origVf.mac)
+}
+
+/** The netdev's own MAC back (the PF's admin MAC was cleared by the undo of apply-vf, which runs first). */
+async function restoreNetdevMac(c: AttachmentContext): Promise<void> {
+  const rec = c.rec
+  await withNetdev(rec, async (at) => {
+    try {
+      await setMacVerified(at.place, at.index, rec.origNetdev!.mac)
+    } catch (e) {
+      // a PF that still enforces an admin MAC refuses it: DEL must not fail forever on that
+      if (!/EADDRNOTAVAIL|EBUSY|EAGAIN|did not become/.test((e as Error).message)) throw e
+      log('warning', 'the VF refused its own MAC back', { deviceID: rec.deviceID, err: (e as Error).message })
+    }
+  })
 }
 
 // ---- the VF on its PF
@@ -177,7 +194,16 @@ async function restoreVf(c: AttachmentContext): Promise<void> {
   for (const k of fields) if (now[k] !== rec.origVf[k]) (back as Record<string, unknown>)[k] = rec.origVf[k]
   const { mac, ...rest } = back
   if (Object.keys(rest).length) await c.vfc.apply(rec.pfName, rec.vfIndex, rest)
-  if (mac !== undefined) await applyAdminMac(c, mac)
+  if (mac !== undefined) await applyAdminMac(c, adminMacBefore(rec))
+}
+
+/**
+ * A PF lists one MAC per VF, set by the admin or reported by the VF itself. When it listed the netdev's own MAC,
+ * it was the VF's: clearing the admin MAC (and the netdev taking its MAC back) restores that; setting it as an
+ * admin MAC would pin a MAC that nobody pinned (and igb would then refuse the VF any other MAC).
+ */
+function adminMacBefore(rec: AttachmentRecord): string {
+  return !rec.dpdkMode && rec.origVf.mac === rec.origNetdev?.mac ? NO_MAC : rec.origVf.mac
 }
 
 const NO_MAC = '00:00:00:00:00:00'

@@ -8,14 +8,19 @@ import { StateStore } from '../state/store'
 import { CniError, ErrorCode } from '../protocol/errors'
 import { toVersion } from '../protocol/result'
 import type { PluginContext } from '../protocol/skel'
-import { parseSriovConfig, requestedVfState } from './config'
+import { parseSriovConfig, requestedVfState, type SriovConfig } from './config'
 import { ipamCheck } from './ipam'
 
 const fail = (msg: string) => new CniError(ErrorCode.Internal, `CHECK failed: ${msg}`)
 
-export async function cmdCheck({ env, conf }: PluginContext): Promise<void> {
-  const cfg = parseSriovConfig(conf, env)
+export async function cmdCheck(ctx: PluginContext): Promise<void> {
+  const cfg = parseSriovConfig(ctx.conf, ctx.env)
   const store = new StateStore()
+  // under the same locks as ADD and DEL: a CHECK never sees an attachment half-way through either
+  await store.withAttachmentLock(ctx.env.containerId, ctx.env.ifname, () => store.withVfLock(cfg.deviceID, () => check(ctx, cfg, store)))
+}
+
+async function check({ env, conf }: PluginContext, cfg: SriovConfig, store: StateStore): Promise<void> {
   const stored = await store.loadAttachment(env.containerId, env.ifname)
   if (!stored || stored.kind !== 'ours') throw fail(`no attachment record for container ${env.containerId} interface ${env.ifname}`)
   const rec = stored.record

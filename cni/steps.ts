@@ -5,7 +5,7 @@ import { faultPoint } from './fault'
 
 export interface Step<C> {
   name: string
-  /** Absent when the step does not apply to this attachment (DPDK mode, no MAC asked for, ...). */
+  /** A step without `run` is only undone by a full undo (of a record whose step may have run). */
   run?: (c: C) => Promise<void>
   undo?: (c: C) => Promise<void>
   /** Undo only when every later undo succeeded (the record: it stays for a retry to finish the job). */
@@ -14,18 +14,18 @@ export interface Step<C> {
 
 /** Runs the steps in order; on a failure undoes every started step in reverse and rethrows, with `rollback` set to the undo failures. */
 export async function runSteps<C>(steps: Step<C>[], c: C, onStep?: (name: string) => void): Promise<void> {
-  let started = 0
+  const started: Step<C>[] = []
   try {
     for (const step of steps) {
       if (!step.run) continue
       onStep?.(step.name)
       faultPoint(step.name)
-      started = steps.indexOf(step) + 1
+      started.push(step)
       await step.run(c)
       faultPoint(`after-${step.name}`)
     }
   } catch (e) {
-    const failures = await undoSteps(steps.slice(0, started), c)
+    const failures = await undoSteps(started, c)
     throw Object.assign(e as Error, { rollback: failures })
   }
 }

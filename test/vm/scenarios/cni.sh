@@ -1,4 +1,5 @@
-# Scenarios 2-4 on real igb VFs: ADD with the users' NAD through libcni, the VF config on the PF, DEL
+# Scenarios 2-4 on real igb VFs: the seeds' NAD with its defaults (trust off) through ADD, DEL, ADD with another
+# MAC, DEL; kill -9 mid-ADD then DEL; ADD with the users' NAD through libcni, the VF config on the PF, DEL
 # restoring it, ADD/DEL/ADD with another MAC on one VF, DEL after the pod namespace is gone, link_state.
 . /mnt/test/vm/scenarios/lib.sh
 vfs_up 2
@@ -8,12 +9,47 @@ ORIGMAC=$(cat /sys/class/net/$HOSTNAME0/address)
 echo "# PF $PF, VF0 $VF0 ($HOSTNAME0, $ORIGMAC)"
 echo "# before: $(vf_line 0)"
 mkdir -p /tmp/net.d
+export NETCONFPATH=/tmp/net.d CNI_PATH=/mnt/dist/bin CNI_IFNAME=net1 CNI_CACHE_DIR=/tmp/cnicache
+$IP netns add pod
+
+# the seeds' NAD verbatim, as Multus passes it: deviceID added, the MAC from the pod as runtime config
+SEED=/mnt/test/fixtures/seed-configs/nad-sriov-201.json
+node -e 'const n = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")); n.deviceID = process.argv[2]; n.capabilities = { mac: true }; console.log(JSON.stringify({ cniVersion: n.cniVersion, name: n.name, plugins: [n] }))' $SEED $VF0 > /tmp/net.d/seed.conflist
+INITIAL=$(vf_line 0)
+clean_state() { [ -z "$(find /var/lib/cni/sriov -type f 2>/dev/null)" ] && [ -z "$(ls /var/lib/cni/networks/sriov-201 2>/dev/null | grep -v -e '^lock$' -e '^last_reserved_ip')" ]; }
+as_before() { [ "$(vf_line 0)" = "$INITIAL" ] && [ "$(cat /sys/class/net/$HOSTNAME0/address 2>/dev/null)" = "$ORIGMAC" ] && clean_state; }
+for M in 02:00:00:00:5e:0a 02:00:00:00:5e:0b; do
+  CAP_ARGS="{\"mac\":\"$M\"}" $CNITOOL add sriov-201 /var/run/netns/pod > /tmp/seed.out 2>&1 && src=0 || src=$?
+  echo "# seed NAD ADD with $M: rc $src; PF: $(vf_line 0)"
+  ok "seed NAD (trust off): ADD with MAC $M" "[ $src -eq 0 ] && $IP -n pod link show net1 | grep -q $M"
+  ok "  PF shows vlan 201 and $M for vf 0" "vf_line 0 | grep -q 'vlan 201' && vf_line 0 | grep -q $M"
+  CAP_ARGS="{\"mac\":\"$M\"}" $CNITOOL del sriov-201 /var/run/netns/pod
+  echo "# after DEL: $(vf_line 0)"
+  ok "  DEL leaves the VF as before: PF line, netdev name and MAC, no state" "as_before"
+done
+
+# kill -9 mid-ADD on a real VF (a runtime's timeout), then DEL
+for P in after-move after-apply-vf after-mac-verify after-ipam; do
+  SRIOV_TEST_FAULTS=1 SRIOV_FAULT=$P:kill CAP_ARGS='{"mac":"02:00:00:00:5e:0c"}' $CNITOOL add sriov-201 /var/run/netns/pod > /tmp/kill.out 2>&1 && krc=0 || krc=$?
+  ok "ADD killed at $P fails" "[ $krc -ne 0 ]"
+  CAP_ARGS='{"mac":"02:00:00:00:5e:0c"}' $CNITOOL del sriov-201 /var/run/netns/pod > /tmp/killdel.out 2>&1
+  echo "# killed at $P, then DEL: $(vf_line 0); $($IP -br link | grep -v '^lo' | tr '\n' ' ')"
+  ok "  DEL after the kill leaves the VF as before" "as_before"
+done
+# ... and at a moment a timer picks, running the plugin as a runtime does
+node -e 'const n = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")); n.deviceID = process.argv[2]; n.runtimeConfig = { mac: "02:00:00:00:5e:0d" }; console.log(JSON.stringify(n))' $SEED $VF0 > /tmp/direct.json
+for D in 1.5 3 4.5; do
+  env CNI_COMMAND=ADD CNI_CONTAINERID=timer CNI_NETNS=/var/run/netns/pod /mnt/dist/bin/sriov < /tmp/direct.json > /tmp/direct.out 2>&1 & apid=$!
+  sleep $D; kill -9 $apid 2>/dev/null; wait $apid 2>/dev/null
+  env CNI_COMMAND=DEL CNI_CONTAINERID=timer CNI_NETNS=/var/run/netns/pod /mnt/dist/bin/sriov < /tmp/direct.json > /tmp/direct-del.out 2>&1 && drc=0 || drc=$?
+  ok "ADD killed after ${D} s, then DEL: DEL succeeds and the VF is as before" "[ $drc -eq 0 ] && as_before"
+done
+
 conflist() {
   echo "{\"cniVersion\":\"1.0.0\",\"name\":\"$1\",\"plugins\":[{\"type\":\"sriov\",\"deviceID\":\"$VF0\"$2,\"capabilities\":{\"ips\":true,\"mac\":true},\"ipam\":{\"type\":\"host-local\",\"dataDir\":\"/tmp/ipam\",\"ranges\":[[{\"subnet\":\"192.168.201.0/24\"}]]}}]}" > /tmp/net.d/$1.conflist
 }
+rm /tmp/net.d/seed.conflist
 conflist sriov-201 ',"vlan":201,"spoofchk":"off","trust":"on","max_tx_rate":100'
-export NETCONFPATH=/tmp/net.d CNI_PATH=/mnt/dist/bin CNI_IFNAME=net1 CNI_CACHE_DIR=/tmp/cnicache
-$IP netns add pod
 
 t0=$(uptime_s)
 CAP_ARGS='{"ips":["192.168.201.2/24"],"mac":"02:00:00:00:c9:02"}' $CNITOOL add sriov-201 /var/run/netns/pod > /tmp/add.json
