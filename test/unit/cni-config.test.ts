@@ -35,10 +35,16 @@ t.test('every invalid field is code 7 and named', async (t) => {
     [{ link_state: 'up' }, /invalid link_state: "up"/],
     [{ min_tx_rate: 200, max_tx_rate: 100 }, /invalid min_tx_rate: 200 is above max_tx_rate 100/],
     [{ max_tx_rate: 1.5 }, /invalid max_tx_rate/],
-    [{ ipam: { dataDir: '/x' } }, /invalid ipam\.type/],
+    [{ ipam: { type: 5 } }, /invalid ipam\.type/],
     [{ logLevel: 'loud' }, /invalid logLevel/],
     [{ logFile: 'relative.log' }, /invalid logFile/],
   ]
   for (const [extra, msg] of cases) t.throws(() => parse(extra), { code: 7, message: msg }, msg.source)
   t.throws(() => parse({}, { MAC: 'nope' }), { code: 7, message: /CNI_ARGS MAC/ })
+})
+
+t.test('an ipam object without a type means no IPAM, as in sriov-cni (the operator renders "ipam": {})', async (t) => {
+  t.equal(parse({ ipam: {} }).ipamType, undefined)
+  t.equal(parse({ ipam: { type: '' } }).ipamType, undefined)
+  t.equal(parse({ ipam: { dataDir: '/x' } }).ipamType, undefined)
 })
