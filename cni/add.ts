@@ -114,8 +114,18 @@ async function writeAheadRecord(c: AttachmentContext, cfg: SriovConfig, vf: VfDe
     })
     rec.hostIfName = link.name
     rec.origNetdev = { mac: link.mac, mtu: link.mtu, index: link.index, up: link.up }
+    if (cfg.mtu !== undefined) rec.podMtu = await mtuWithinPf(c.host!, cfg.mtu, vf.pfName)
   }
   return rec
+}
+
+/** A VF cannot carry frames larger than its PF: refused before anything changes, naming both. */
+async function mtuWithinPf(host: Place, mtu: number, pfName: string): Promise<number> {
+  const pf = await mustLink(host, { name: pfName })
+  if (mtu > pf.mtu) {
+    throw new CniError(ErrorCode.InvalidConfig, `invalid mtu: ${mtu} is above the MTU ${pf.mtu} of the VF's PF ${pfName}; raise the PF's MTU first`)
+  }
+  return mtu
 }
 
 /** The step's error, with the rollback's outcome when an undo did not complete. */

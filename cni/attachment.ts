@@ -1,19 +1,22 @@
 // An attachment as a list of steps: ADD runs them, a failed ADD undoes the ones it started, and DEL, GC and
 // the reclaim of a VF left by a dead pod or a killed ADD undo them all from the record. Every undo works from
 // the record alone and is safe when its step never ran or ran half-way.
-import { addAddress, addRoute, linkByName, renameLink, setLinkMtu, setLinkUp } from '../host/link'
+import { announceAddresses } from '../host/announce'
+import { addAddress, addRoute, linkByName, parseMac, renameLink, setLinkMtu, setLinkUp } from '../host/link'
+import { setLinkSysctls } from '../host/link-sysctl'
 import { Netns, netnsExists } from '../host/netns'
 import type { VfConfigurator } from '../host/vf-config'
 import { pciOfNetdev, vfNetdev } from '../host/vf-device'
 import type { VfState } from '../host/vf-state'
 import type { CniEnv } from '../protocol/env'
+import { ipBytes, parseCidr } from '../protocol/ip'
 import type { Result } from '../protocol/result'
 import type { AttachmentRecord } from '../state/attachment'
 import type { StateStore } from '../state/store'
 import { ipamAdd, ipamDel, ipamType } from './ipam'
 import { log } from './log'
 import type { Step } from './steps'
-import { closePlace, enableArpNotify, mustLink, openPlace, relocate, setMacVerified, trySetMac, type Place } from './vf-netdev'
+import { closePlace, mustLink, openPlace, relocate, setMacVerified, trySetMac, type Place } from './vf-netdev'
 
 export interface AttachmentContext {
   rec: AttachmentRecord
@@ -35,11 +38,12 @@ export function attachmentSteps(rec: AttachmentRecord): Step<AttachmentContext>[
     { name: 'record', run: writeAhead, undo: forget, cleanOnly: true },
     netdev && { name: 'move', run: moveIntoPod, undo: returnNetdev },
     // igbvf takes a MAC only before the PF has set one (unless trusted): the netdev first, then the PF
-    mac && { name: 'mac', run: (c) => trySetMac(c.pod!, c.podIndex!, c.rec.podMac!).then(() => {}), undo: restoreNetdevMac },
+    mac && { name: 'mac', run: (c) => trySetMac(c.pod!, c.podIndex!, c.rec.podMac!).then(() => {}) },
     { name: 'apply-vf', run: applyVf, undo: restoreVf },
     mac && { name: 'mac-verify', run: (c) => setMacVerified(c.pod!, c.podIndex!, c.rec.podMac!) },
     ipamType(rec.netConf) !== undefined && { name: 'ipam', run: allocateIps, undo: releaseIps },
     netdev && { name: 'addresses', run: configureAddresses },
+    netdev && { name: 'announce', run: announce },
     { name: 'complete', run: complete },
   ]
   return steps.filter((s): s is Step<AttachmentContext> => !!s)
@@ -73,6 +77,7 @@ async function moveIntoPod(c: AttachmentContext): Promise<void> {
   const link = await mustLink(c.host!, { index: c.rec.origNetdev!.index, name: c.rec.hostIfName })
   if (link.up) await setLinkUp(c.host!.sock, link.index, false)
   c.podIndex = await relocate(c.host!, link.index, c.pod!, c.rec.ifname)
+  if (c.rec.podMtu !== undefined) await setLinkMtu(c.pod!.sock, c.podIndex, c.rec.podMtu)
   const moved = await mustLink(c.pod!, { index: c.podIndex })
   c.result!.interfaces!.push({ name: c.rec.ifname, mac: c.rec.podMac ?? moved.mac, mtu: moved.mtu, sandbox: c.rec.netns, pciID: c.rec.deviceID })
 }
@@ -122,13 +127,18 @@ async function withNetdev(rec: AttachmentRecord, fn: (at: Located) => Promise<vo
   }
 }
 
-/** Back on the host under its own name, with its MTU and admin state; then the PF's view of its MAC as before. */
+/**
+ * Back on the host under its own name, with its own MAC (whoever changed it: ADD or the pod), MTU and admin
+ * state; then the PF's view of its MAC as before. Runs after the undo of apply-vf, so the PF no longer holds
+ * the pod's admin MAC, which igb would hold against the netdev's own.
+ */
 async function returnNetdev(c: AttachmentContext): Promise<void> {
   const rec = c.rec
   const orig = rec.origNetdev!
   await withNetdev(rec, async (at) => {
     const link = await mustLink(at.place, { index: at.index })
     if (link.up) await setLinkUp(at.place.sock, at.index, false)
+    if (link.mac !== orig.mac) await restoreNetdevMac(rec, at)
     const restoreMtu = async (p: Place, index: number) => {
       if (orig.mtu && (await mustLink(p, { index })).mtu !== orig.mtu) await setLinkMtu(p.sock, index, orig.mtu)
     }
@@ -164,18 +174,14 @@ async function restoreListedMac(c: AttachmentContext): Promise<void> {
   if (now.mac !== rec.origVf.mac) await applyAdminMac(c, rec.origVf.mac)
 }
 
-/** The netdev's own MAC back (the PF's admin MAC was cleared by the undo of apply-vf, which runs first). */
-async function restoreNetdevMac(c: AttachmentContext): Promise<void> {
-  const rec = c.rec
-  await withNetdev(rec, async (at) => {
-    try {
-      await setMacVerified(at.place, at.index, rec.origNetdev!.mac)
-    } catch (e) {
-      // a PF that still enforces an admin MAC refuses it: DEL must not fail forever on that
-      if (!/EADDRNOTAVAIL|EBUSY|EAGAIN|did not become/.test((e as Error).message)) throw e
-      log('warning', 'the VF refused its own MAC back', { deviceID: rec.deviceID, err: (e as Error).message })
-    }
-  })
+async function restoreNetdevMac(rec: AttachmentRecord, at: Located): Promise<void> {
+  try {
+    await setMacVerified(at.place, at.index, rec.origNetdev!.mac)
+  } catch (e) {
+    // a PF that still enforces an admin MAC refuses it: DEL must not fail forever on that
+    if (!/EADDRNOTAVAIL|EBUSY|EAGAIN|did not become/.test((e as Error).message)) throw e
+    log('warning', 'the VF refused its own MAC back', { deviceID: rec.deviceID, err: (e as Error).message })
+  }
 }
 
 // ---- the VF on its PF
@@ -184,11 +190,10 @@ async function applyVf(c: AttachmentContext): Promise<void> {
   if (Object.keys(c.rec.appliedVf).length) await c.vfc.apply(c.rec.pfName, c.rec.vfIndex, c.rec.appliedVf)
 }
 
-/** The original values of the fields ADD set, where they differ now. */
+/** The original values of the fields ADD set, and of the admin MAC in any case, where they differ now. */
 async function restoreVf(c: AttachmentContext): Promise<void> {
   const rec = c.rec
-  const fields = Object.keys(rec.appliedVf) as (keyof VfState)[]
-  if (!fields.length) return
+  const fields = [...new Set([...(Object.keys(rec.appliedVf) as (keyof VfState)[]), 'mac' as const])]
   const now = await c.vfc.read(rec.pfName, rec.vfIndex)
   const back: Partial<VfState> = {}
   for (const k of fields) if (now[k] !== rec.origVf[k]) (back as Record<string, unknown>)[k] = rec.origVf[k]
@@ -239,10 +244,30 @@ async function releaseIps(c: AttachmentContext): Promise<void> {
 async function configureAddresses(c: AttachmentContext): Promise<void> {
   const pod = c.pod!
   const result = c.result!
-  enableArpNotify(pod.ns, c.rec.ifname)
+  // announce on every later up or MAC change too; IPv6 addresses usable while DAD runs, as sriov-cni does
+  setLinkSysctls(pod.ns, c.rec.ifname, { arpNotify: true, ndiscNotify: true, optimisticDad: true })
   for (const ip of result.ips ?? []) await addAddress(pod.sock, c.podIndex!, ip.address)
   await setLinkUp(pod.sock, c.podIndex!, true)
   for (const r of result.routes ?? []) await addRoute(pod.sock, c.podIndex!, r.dst, r.gw ?? gatewayFor(r.dst, result))
+}
+
+const CARRIER_WAIT_MS = 200
+
+/**
+ * One gratuitous ARP or unsolicited NA per address: an address reused by a new pod has a new MAC, which peers
+ * would otherwise learn only when their entry times out. Sent once the link has carrier (waiting briefly, as
+ * sriov-cni does); failures are logged, never fatal.
+ */
+async function announce(c: AttachmentContext): Promise<void> {
+  const ips = (c.result!.ips ?? []).map((i) => parseCidr(i.address)).filter((x) => !!x)
+  if (!ips.length) return
+  let link = await mustLink(c.pod!, { index: c.podIndex })
+  for (let waited = 0; !link.running && waited < CARRIER_WAIT_MS; waited += 10) {
+    await new Promise((r) => setTimeout(r, 10))
+    link = await mustLink(c.pod!, { index: c.podIndex })
+  }
+  const failures = announceAddresses(c.pod!.ns, link.index, parseMac(link.mac), ips.map((x) => ipBytes(x.ip)))
+  if (failures.length) log('warning', 'could not announce every address', { ifname: c.rec.ifname, carrier: link.running, failures })
 }
 
 /** Routes without a gateway go via the gateway of the same family, as host-local's users expect. */

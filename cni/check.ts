@@ -41,6 +41,7 @@ async function check({ env, conf }: PluginContext, cfg: SriovConfig, store: Stat
       const link = await linkByName(sock, env.ifname)
       if (!link) throw fail(`interface ${env.ifname} is missing from the pod`)
       if (rec.podMac && link.mac !== rec.podMac) throw fail(`interface ${env.ifname} has MAC ${link.mac}, expected ${rec.podMac}`)
+      if (rec.podMtu && link.mtu !== rec.podMtu) throw fail(`interface ${env.ifname} has MTU ${link.mtu}, expected ${rec.podMtu}`)
       const addrs = await listAddresses(sock, link.index)
       for (const ip of rec.ips) if (!addrs.includes(ip)) throw fail(`address ${ip} is missing from ${env.ifname}`)
       const routes = await listRoutes(sock)

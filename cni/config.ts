@@ -1,19 +1,17 @@
 // The sriov network config: every sriov-cni field, same names and meaning, validated strictly (code 7 naming
 // the field) into typed values.
-import path from 'node:path'
 import type { VlanProto, LinkState, VfState } from '../host/vf-state'
 import { validatePciAddress } from '../state/store'
 import type { CniEnv } from '../protocol/env'
 import { CniError, ErrorCode } from '../protocol/errors'
 import type { NetConf } from '../protocol/netconf'
 
-export type LogLevel = 'panic' | 'error' | 'warning' | 'info' | 'debug'
-
 export interface SriovConfig {
   netConf: NetConf
   deviceID: string
   vlan?: number
   vlanQoS?: number
+  mtu?: number
   vlanProto?: VlanProto
   mac?: string
   spoofchk?: boolean
@@ -22,8 +20,6 @@ export interface SriovConfig {
   minTxRate?: number
   maxTxRate?: number
   ipamType?: string
-  logLevel: LogLevel
-  logFile?: string
 }
 
 const invalid = (field: string, why: string) => new CniError(ErrorCode.InvalidConfig, `invalid ${field}: ${why}`)
@@ -76,11 +72,15 @@ export function parseSriovConfig(conf: NetConf, env: Pick<CniEnv, 'args'>): Srio
   }
   if (typeof deviceID !== 'string') throw invalid('deviceID', 'must be a string')
   validatePciAddress(deviceID)
-  const out: SriovConfig = { netConf: conf, deviceID: deviceID.toLowerCase(), logLevel: 'info' }
+  const out: SriovConfig = { netConf: conf, deviceID: deviceID.toLowerCase() }
 
   out.vlan = int(raw, 'vlan', 0, 4094)
   out.vlanQoS = int(raw, 'vlanQoS', 0, 7)
   if (out.vlanQoS !== undefined && out.vlan === undefined) throw invalid('vlanQoS', 'needs "vlan" to be set')
+  // a priority tag without a VLAN is refused by sriov-cni too (the PF would silently drop the QoS)
+  if (out.vlanQoS && out.vlan === 0) throw invalid('vlanQoS', `${out.vlanQoS} needs a non-zero vlan`)
+  // 68 is the smallest MTU IPv4 allows; the PF's own MTU is the upper bound, checked against the PF at ADD
+  out.mtu = int(raw, 'mtu', 68, 65535)
   if (raw.vlanProto !== undefined && raw.vlanProto !== null) {
     const p = typeof raw.vlanProto === 'string' ? raw.vlanProto.toLowerCase() : ''
     if (p !== '802.1q' && p !== '802.1ad') throw invalid('vlanProto', `${JSON.stringify(raw.vlanProto)} must be "802.1q" or "802.1ad"`)
@@ -112,15 +112,7 @@ export function parseSriovConfig(conf: NetConf, env: Pick<CniEnv, 'args'>): Srio
     if (typeof conf.ipam.type !== 'string') throw invalid('ipam.type', `${JSON.stringify(conf.ipam.type)} must be the IPAM plugin's name`)
     out.ipamType = conf.ipam.type
   }
-  if (raw.logLevel !== undefined && raw.logLevel !== '') {
-    const levels: LogLevel[] = ['panic', 'error', 'warning', 'info', 'debug']
-    if (!levels.includes(raw.logLevel as LogLevel)) throw invalid('logLevel', `${JSON.stringify(raw.logLevel)} must be one of ${levels.join(', ')}`)
-    out.logLevel = raw.logLevel as LogLevel
-  }
-  if (raw.logFile !== undefined && raw.logFile !== '') {
-    if (typeof raw.logFile !== 'string' || !path.isAbsolute(raw.logFile)) throw invalid('logFile', 'must be an absolute path')
-    out.logFile = raw.logFile
-  }
+  // logLevel and logFile never fail a call (as in sriov-cni): see log-settings.ts
   return out
 }
 

@@ -1,7 +1,7 @@
 // pino JSON logs to stderr or `logFile`, never stdout. pino costs ~27 ms to load, more than the plugin's own
 // work, so it is loaded only when a line at or above the configured level is actually written.
 import type { Logger } from 'pino'
-import type { LogLevel } from './config'
+import type { LogLevel } from './log-settings'
 
 const LEVELS: Record<LogLevel, number> = { panic: 60, error: 50, warning: 40, info: 30, debug: 20 }
 const PINO_LEVEL: Record<LogLevel, string> = { panic: 'fatal', error: 'error', warning: 'warn', info: 'info', debug: 'debug' }

@@ -4,15 +4,15 @@ import { cmdAdd } from './add'
 import { cmdCheck } from './check'
 import { cmdDel } from './del'
 import { cmdGc } from './gc'
-import type { LogLevel } from './config'
 import { configureLog, log } from './log'
+import { logSettings } from './log-settings'
 import { cmdStatus } from './status'
 
 function logged<T>(verb: string, fn: (c: PluginContext) => Promise<T>): (c: PluginContext) => Promise<T> {
   return async (c) => {
-    const raw = c.conf.raw
-    const level = (['panic', 'error', 'warning', 'info', 'debug'] as const).includes(raw.logLevel as LogLevel) ? (raw.logLevel as LogLevel) : 'info'
-    configureLog(level, typeof raw.logFile === 'string' && raw.logFile ? raw.logFile : undefined, { containerId: c.env.containerId, ifname: c.env.ifname, netns: c.env.netns })
+    const settings = logSettings(c.conf.raw)
+    configureLog(settings.level, settings.file, { containerId: c.env.containerId, ifname: c.env.ifname, netns: c.env.netns })
+    for (const w of settings.warnings) log('warning', w)
     try {
       return await fn(c)
     } catch (e) {

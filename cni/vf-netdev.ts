@@ -1,6 +1,5 @@
 // Moving a VF netdev between the host and a pod, by index. A link is renamed where it lands, where udev does
 // not look; only when its current name is taken there does it land first in a private scratch namespace.
-import fs from 'node:fs'
 import type { RtNetlinkSocket } from 'netlink'
 import { closeRtnl, linkByIndex, linkByName, moveLink, openRtnl, renameLink, setLinkMac, setLinkUp, type LinkInfo } from '../host/link'
 import { Netns } from '../host/netns'
@@ -110,15 +109,4 @@ export async function setMacVerified(place: Place, index: number, mac: string): 
     }
   }
   throw new Error(`MAC of interface #${index} in ${place.label} did not become ${mac} (last error: ${lastError || 'none'})`)
-}
-
-/** Announces the pod's IPv4 addresses when the link comes up (gratuitous ARP, as sriov-cni sends). */
-export function enableArpNotify(pod: Netns, ifname: string): void {
-  pod.run(() => {
-    try {
-      fs.writeFileSync(`/proc/sys/net/ipv4/conf/${ifname}/arp_notify`, '1')
-    } catch {
-      /* no IPv4 on this link: nothing to announce */
-    }
-  })
 }

@@ -9,6 +9,11 @@ export interface Libc {
   setns: KoffiFunc
   unshare: KoffiFunc
   ioctl: KoffiFunc
+  socket: KoffiFunc
+  sendto: KoffiFunc
+  setsockopt: KoffiFunc
+  bind: KoffiFunc
+  close: KoffiFunc
   errno: () => number
 }
 
@@ -23,6 +28,11 @@ export function libc(): Libc {
     setns: lib.func('int setns(int fd, int nstype)'),
     unshare: lib.func('int unshare(int flags)'),
     ioctl: lib.func('int ioctl(int fd, unsigned long request)'),
+    socket: lib.func('int socket(int domain, int type, int protocol)'),
+    sendto: lib.func('long sendto(int fd, const void *buf, unsigned long len, int flags, const void *addr, uint32_t addrlen)'),
+    setsockopt: lib.func('int setsockopt(int fd, int level, int name, const void *value, uint32_t len)'),
+    bind: lib.func('int bind(int fd, const void *addr, uint32_t addrlen)'),
+    close: lib.func('int close(int fd)'),
     errno: () => koffi.errno(),
   }
   return bound

@@ -9,6 +9,7 @@ export interface LinkInfo {
   mac: string
   mtu: number
   up: boolean
+  running: boolean // up with carrier (IFF_RUNNING)
 }
 
 const AF_INET = 2
@@ -58,13 +59,14 @@ export function closeRtnl(sock: RtNetlinkSocket): void {
   sock.socket.close()
 }
 
-function toInfo(msg: { data: { index?: number; flags?: { up?: true } }; attrs: { ifname?: string; address?: Buffer; mtu?: number } }): LinkInfo {
+function toInfo(msg: { data: { index?: number; flags?: { up?: true; running?: true } }; attrs: { ifname?: string; address?: Buffer; mtu?: number } }): LinkInfo {
   return {
     index: msg.data.index ?? 0,
     name: msg.attrs.ifname ?? '',
     mac: formatMac(msg.attrs.address),
     mtu: msg.attrs.mtu ?? 0,
     up: !!msg.data.flags?.up,
+    running: !!msg.data.flags?.running,
   }
 }
 

@@ -62,6 +62,17 @@ export function parseIP(text: string): IP | undefined {
   return { family: 6, value }
 }
 
+/** The address in network byte order: 4 bytes for IPv4, 16 for IPv6 (what the kernel's structs hold). */
+export function ipBytes(ip: IP): Buffer {
+  const out = Buffer.alloc(ip.family === 4 ? 4 : 16)
+  let v = ip.value
+  for (let i = out.length - 1; i >= 0; i--) {
+    out[i] = Number(v & 0xffn)
+    v >>= 8n
+  }
+  return out
+}
+
 export function formatIP(ip: IP): string {
   if (ip.family === 4) {
     const v = Number(ip.value)

@@ -19,7 +19,7 @@ echo "== npm ci"
 npm ci --no-audit --no-fund --loglevel=error >/dev/null || { echo "npm ci failed" >&2; exit 1; }
 for t in "${tiers[@]}"; do
   case $t in
-    netns) need_root netns; install_debs iproute2 ;;
+    netns) need_root netns; install_debs iproute2 tcpdump gcc ;;
     e2e) need_root e2e; install_debs iproute2 containernetworking-plugins golang-go golang-github-appc-cni-dev ;;
     vm) need_root vm; install_debs iproute2 golang-go golang-github-appc-cni-dev ;;  # scripts/vm/run.sh installs QEMU, the kernel and busybox itself
   esac

@@ -36,6 +36,7 @@ export interface AttachmentRecord {
   netConf: Record<string, unknown> // the network config given to ADD (deviceID resolved): stdin for a later DEL
   ips: string[] // CIDRs assigned in the pod
   podMac?: string // the MAC ADD sets on the netdev: identifies it wherever the kernel puts it
+  podMtu?: number // the MTU ADD sets on the netdev in the pod (the NAD's mtu)
   result: Result // what ADD returned (CHECK compares the pod against it)
   createdAt: string // ISO time
 }

@@ -65,7 +65,7 @@ t.test('MAC precedence: runtimeConfig.mac over CNI_ARGS MAC over mac', async (t)
   t.equal(add2.json.interfaces[0].mac, '02:00:00:00:00:02')
 })
 
-for (const step of ['record', 'move', 'mac', 'apply-vf', 'mac-verify', 'ipam', 'addresses', 'complete']) {
+for (const step of ['record', 'move', 'mac', 'apply-vf', 'mac-verify', 'ipam', 'addresses', 'announce', 'complete']) {
   t.test(`a failure at ADD step "${step}" rolls every earlier step back`, async (t) => {
     const node = sriovNode(t, 'tcf')
     const pod = addNetns(t, 'tcf')

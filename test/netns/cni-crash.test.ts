@@ -6,7 +6,7 @@ import { addNetns, linkJson } from '../helpers/netns'
 import type { ExecResult } from '../helpers/plugin-exec'
 import { sriovNode, type SriovNode } from '../helpers/sriov-node'
 
-const STEPS = ['record', 'move', 'mac', 'apply-vf', 'mac-verify', 'ipam', 'addresses', 'complete']
+const STEPS = ['record', 'move', 'mac', 'apply-vf', 'mac-verify', 'ipam', 'addresses', 'announce', 'complete']
 const POINTS = STEPS.flatMap((s) => [s, `after-${s}`])
 const REPAIRS = ['DEL', 'GC', 'ADD elsewhere'] as const
 // the seeds' NAD (vlan 201, host-local) with a MAC from the runtime and trust/spoofchk at their defaults

@@ -1,4 +1,5 @@
 import t from 'tap'
+import { logSettings } from '../../cni/log-settings'
 import { parseSriovConfig, requestedVfState } from '../../cni/config'
 import { parseNetConf } from '../../protocol/netconf'
 
@@ -28,6 +29,9 @@ t.test('every invalid field is code 7 and named', async (t) => {
     [{ vlanProto: '802.1q' }, /invalid vlanProto: needs "vlan"/],
     [{ vlan: 1, vlanProto: 'qinq' }, /invalid vlanProto: "qinq"/],
     [{ vlan: 0, vlanProto: '802.1ad' }, /802\.1ad needs a non-zero vlan/],
+    [{ vlan: 0, vlanQoS: 3 }, /invalid vlanQoS: 3 needs a non-zero vlan/],
+    [{ mtu: 67 }, /invalid mtu: 67 must be an integer from 68 to 65535/],
+    [{ mtu: '9000' }, /invalid mtu/],
     [{ mac: '02:00:00:00:00' }, /invalid mac: "02:00:00:00:00" is not a MAC address/],
     [{ runtimeConfig: { mac: 'zz' } }, /invalid runtimeConfig\.mac/],
     [{ spoofchk: 'yes' }, /invalid spoofchk: "yes" must be "on" or "off"/],
@@ -36,15 +40,30 @@ t.test('every invalid field is code 7 and named', async (t) => {
     [{ min_tx_rate: 200, max_tx_rate: 100 }, /invalid min_tx_rate: 200 is above max_tx_rate 100/],
     [{ max_tx_rate: 1.5 }, /invalid max_tx_rate/],
     [{ ipam: { type: 5 } }, /invalid ipam\.type/],
-    [{ logLevel: 'loud' }, /invalid logLevel/],
-    [{ logFile: 'relative.log' }, /invalid logFile/],
   ]
   for (const [extra, msg] of cases) t.throws(() => parse(extra), { code: 7, message: msg }, msg.source)
   t.throws(() => parse({}, { MAC: 'nope' }), { code: 7, message: /CNI_ARGS MAC/ })
+})
+
+t.test('vlan 0 with vlanQoS 0 (the seeds\' KubeVirt NAD) is accepted; mtu is read', async (t) => {
+  t.match(parse({ vlan: 0, vlanQoS: 0 }), { vlan: 0, vlanQoS: 0 })
+  t.equal(parse({ mtu: 9000 }).mtu, 9000)
 })
 
 t.test('an ipam object without a type means no IPAM, as in sriov-cni (the operator renders "ipam": {})', async (t) => {
   t.equal(parse({ ipam: {} }).ipamType, undefined)
   t.equal(parse({ ipam: { type: '' } }).ipamType, undefined)
   t.equal(parse({ ipam: { dataDir: '/x' } }).ipamType, undefined)
+})
+
+t.test('logLevel and logFile as sriov-cni reads them: any case, unknown level is info, relative file is stderr; never an error', async (t) => {
+  t.match(logSettings({ logLevel: 'DEBUG' }), { level: 'debug', warnings: [] })
+  t.match(logSettings({ logLevel: 'Warning' }), { level: 'warning', warnings: [] })
+  t.match(logSettings({ logLevel: 'verbose' }), { level: 'debug' })
+  t.match(logSettings({ logLevel: 'loud' }), { level: 'info', warnings: [/logLevel "loud".*info/] })
+  t.match(logSettings({ logLevel: 3 }), { level: 'info', warnings: [/logLevel 3/] })
+  t.match(logSettings({ logFile: 'relative.log' }), { file: undefined, warnings: [/not an absolute path: logging to stderr/] })
+  t.match(logSettings({ logFile: '/var/log/sriov.log' }), { file: '/var/log/sriov.log', warnings: [] })
+  t.match(logSettings({}), { level: 'info', file: undefined, warnings: [] })
+  t.doesNotThrow(() => parse({ logLevel: 'loud', logFile: 'x.log' }))
 })

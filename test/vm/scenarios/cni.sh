@@ -45,6 +45,26 @@ for D in 1.5 3 4.5; do
   ok "ADD killed after ${D} s, then DEL: DEL succeeds and the VF is as before" "[ $drc -eq 0 ] && as_before"
 done
 
+# issue-14 rules on igb: DEL restores the VF's MACs whoever changed them; the NAD's mtu within the PF's
+CAP_ARGS='{}' $CNITOOL add sriov-201 /var/run/netns/pod > /tmp/nomac.out 2>&1
+$IP -n pod link set net1 address 02:00:00:00:5e:0e
+echo "# pod changed its MAC: $(vf_line 0)"
+$CNITOOL del sriov-201 /var/run/netns/pod
+ok "ADD without a MAC, the pod changes it, DEL: the VF is as before" "as_before"
+node -e 'const n = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")); n.deviceID = process.argv[2]; n.mtu = 9000; console.log(JSON.stringify({ cniVersion: n.cniVersion, name: "mtu", plugins: [n] }))' $SEED $VF0 > /tmp/net.d/mtu.conflist
+ORIGMTU=$(cat /sys/class/net/$HOSTNAME0/mtu)
+$CNITOOL add mtu /var/run/netns/pod > /tmp/mtu.out 2>&1 && mrc=0 || mrc=$?
+echo "# mtu 9000 with the PF at $(cat /sys/class/net/$PF/mtu): rc $mrc $(cat /tmp/mtu.out)"
+ok "mtu 9000 above the PF's MTU is refused, naming both" "[ $mrc -ne 0 ] && grep -q 'above the MTU 1500 of the VF.s PF $PF' /tmp/mtu.out && as_before"
+$IP link set $PF mtu 9000
+$CNITOOL add mtu /var/run/netns/pod > /tmp/mtu.out 2>&1 && mrc=0 || mrc=$?
+echo "# mtu 9000 with the PF at 9000: rc $mrc; pod: $($IP -n pod -d link show net1 | head -1)"
+ok "mtu 9000 once the PF allows it: the VF in the pod has it" "[ $mrc -eq 0 ] && $IP -n pod link show net1 | grep -q 'mtu 9000'"
+$CNITOOL del mtu /var/run/netns/pod
+ok "  DEL puts the VF netdev's MTU back" "[ \"\$(cat /sys/class/net/$HOSTNAME0/mtu)\" = $ORIGMTU ] && as_before"
+$IP link set $PF mtu 1500
+rm /tmp/net.d/mtu.conflist
+
 conflist() {
   echo "{\"cniVersion\":\"1.0.0\",\"name\":\"$1\",\"plugins\":[{\"type\":\"sriov\",\"deviceID\":\"$VF0\"$2,\"capabilities\":{\"ips\":true,\"mac\":true},\"ipam\":{\"type\":\"host-local\",\"dataDir\":\"/tmp/ipam\",\"ranges\":[[{\"subnet\":\"192.168.201.0/24\"}]]}}]}" > /tmp/net.d/$1.conflist
 }
