@@ -12,6 +12,7 @@ import { ATTACHMENT_FORMAT, type AttachmentRecord } from '../state/attachment'
 import { StateStore } from '../state/store'
 import { attachmentSteps, type AttachmentContext } from './attachment'
 import { parseSriovConfig, requestedVfState, type SriovConfig } from './config'
+import { ipamPrecheck } from './ipam'
 import { log } from './log'
 import { mergePrevResult } from './prev-result'
 import { runSteps } from './steps'
@@ -20,6 +21,7 @@ import { closePlace, mustLink, openPlace, type Place } from './vf-netdev'
 
 export async function cmdAdd({ env, conf }: PluginContext): Promise<Result> {
   const cfg = parseSriovConfig(conf, env)
+  ipamPrecheck(conf.raw, env)
   const podNs = openPodNetns(env.netns)
   try {
     const vf = lookUpVf(cfg.deviceID)

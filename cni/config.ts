@@ -42,6 +42,9 @@ function onOff(raw: Record<string, unknown>, field: string): boolean | undefined
 
 export function parseMacAddress(v: unknown, field: string): string {
   if (typeof v !== 'string' || !MAC.test(v)) throw invalid(field, `${JSON.stringify(v)} is not a MAC address such as 02:00:00:00:00:01`)
+  // a NIC takes only a unicast, non-zero address: refused here rather than by the driver half-way through ADD
+  if (parseInt(v.slice(0, 2), 16) & 1) throw invalid(field, `${v} is a multicast address; a VF needs a unicast one (first octet even)`)
+  if (/^(00:){5}00$/.test(v)) throw invalid(field, `${v} is all zeros`)
   return v.toLowerCase()
 }
 

@@ -1,10 +1,11 @@
 // IPAM for the sriov plugin: host-local runs in-process (no second exec per ADD); any other IPAM plugin is
 // executed from CNI_PATH exactly as the spec says.
 import * as hostLocal from '../ipam/host-local'
-import { execPlugin } from '../protocol/delegate'
+import { execPlugin, findPlugin } from '../protocol/delegate'
 import type { CniEnv } from '../protocol/env'
 import { parseNetConf } from '../protocol/netconf'
 import type { Result } from '../protocol/result'
+import { log } from './log'
 
 /** The IPAM plugin's type; an `ipam` object without one (sriov-network-operator renders `{}`) means no IPAM. */
 export function ipamType(netConf: Record<string, unknown>): string | undefined {
@@ -23,10 +24,32 @@ export async function ipamAdd(netConf: Record<string, unknown>, env: CniEnv): Pr
   return execPlugin(type, 'ADD', netConf, env)
 }
 
+/** ADD checks the IPAM config before anything changes: a config the IPAM step would refuse changes nothing. */
+export function ipamPrecheck(netConf: Record<string, unknown>, env: CniEnv): void {
+  const type = ipamType(netConf)
+  if (!type) return
+  if (type === 'host-local') hostLocalConfig(netConf, env)
+  else findPlugin(type, env.path)
+}
+
+/**
+ * Releases what IPAM holds for the attachment. It never fails forever on what cannot change: host-local
+ * needs only the store's location; a delegated plugin that is not installed (any more) has nothing to run.
+ */
 export async function ipamDel(netConf: Record<string, unknown>, env: CniEnv): Promise<void> {
   const type = ipamType(netConf)
   if (!type) return
-  if (type === 'host-local') return hostLocal.release(hostLocalConfig(netConf, env), env.containerId, env.ifname)
+  if (type === 'host-local') {
+    const where = hostLocal.leaseStoreOf(parseNetConf(JSON.stringify(netConf)))
+    if (where) await hostLocal.release(where, env.containerId, env.ifname)
+    return
+  }
+  try {
+    findPlugin(type, env.path)
+  } catch (e) {
+    log('warning', `IPAM plugin ${type} cannot be run, so nothing it holds can be released`, { err: (e as Error).message })
+    return
+  }
   await execPlugin(type, 'DEL', netConf, env)
 }
 

@@ -19,7 +19,8 @@ export async function claimVf(store: StateStore, pci: string, env: CniEnv, vfc: 
     const same = rec.containerId === env.containerId && rec.ifname === env.ifname
     const alive = netnsExists(rec.netns)
     // an unfinished record here is a killed ADD's: a running one would hold the VF lock we hold
-    const why = same ? 'an earlier ADD of this attachment' : isUnfinished(rec) ? 'an ADD that did not finish' : !alive ? 'a pod whose network namespace is gone' : rec.netns === env.netns ? 'an earlier attachment in this pod' : undefined
+    // a finished attachment in a live namespace is never taken over, whoever asks (even from the same pod)
+    const why = same ? 'an earlier ADD of this attachment' : isUnfinished(rec) ? 'an ADD that did not finish' : !alive ? 'a pod whose network namespace is gone' : undefined
     if (!why) {
       throw new CniError(ErrorCode.InvalidConfig, `VF ${pci} is already allocated to network namespace ${rec.netns} (container ${rec.containerId}, interface ${rec.ifname})`)
     }

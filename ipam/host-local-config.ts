@@ -52,6 +52,17 @@ function parseRoutes(v: unknown): Route[] {
   })
 }
 
+export type LeaseStoreLocation = Pick<HostLocalConfig, 'dataDir' | 'name'>
+
+/**
+ * Where this network's leases are, which is all a release needs: a DEL with a config that ADD refuses (bad
+ * ranges, routes or requested IPs) still releases. Undefined when no store can exist: nothing was allocated.
+ */
+export function leaseStoreOf(conf: NetConf): LeaseStoreLocation | undefined {
+  const dataDir = conf.ipam?.dataDir === undefined || conf.ipam.dataDir === '' ? DEFAULT_DATA_DIR : conf.ipam.dataDir
+  return typeof dataDir === 'string' && path.isAbsolute(dataDir) ? { dataDir, name: conf.name } : undefined
+}
+
 export function parseHostLocal(conf: NetConf, env: Pick<CniEnv, 'args'>): HostLocalConfig {
   validateNetworkName(conf.name)
   const ipam = conf.ipam

@@ -1,16 +1,17 @@
 // host-local IPAM in-process: ADD, DEL, CHECK and GC against the reference-compatible lease store.
 import { CniError, ErrorCode } from '../protocol/errors'
 import fs from 'node:fs'
+import path from 'node:path'
 import { validateContainerId, validateIfname } from '../protocol/names'
 import type { Result } from '../protocol/result'
 import { allocateFromSet } from './allocator'
-import type { HostLocalConfig } from './host-local-config'
+import type { HostLocalConfig, LeaseStoreLocation } from './host-local-config'
 import { formatIP, type IP } from '../protocol/ip'
 import { LeaseStore } from './lease-store'
 import { rangeSetContains } from './range'
 import { readResolvConf } from './resolv-conf'
 
-export { parseHostLocal, type HostLocalConfig } from './host-local-config'
+export { leaseStoreOf, parseHostLocal, type HostLocalConfig } from './host-local-config'
 
 function checkIds(containerId: string, ifname: string): void {
   validateContainerId(containerId)
@@ -51,8 +52,9 @@ export async function allocate(cfg: HostLocalConfig, containerId: string, ifname
   return result
 }
 
-export async function release(cfg: HostLocalConfig, containerId: string, ifname: string): Promise<void> {
+export async function release(cfg: LeaseStoreLocation, containerId: string, ifname: string): Promise<void> {
   checkIds(containerId, ifname)
+  if (!fs.existsSync(path.join(cfg.dataDir, cfg.name))) return // no store: nothing was ever allocated there
   const store = new LeaseStore(cfg.dataDir, cfg.name)
   const lock = await store.lock()
   try {

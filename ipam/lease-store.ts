@@ -48,14 +48,33 @@ export class LeaseStore {
       fd: lock.fd,
       release: () => {
         try {
-          if (this.indexCurrent) {
-            fs.mkdirSync(this.indexDir, { recursive: true, mode: 0o755 })
-            writeFileAtomic(path.join(this.indexDir, STAMP), this.dirStamp(), { mode: 0o644 })
-          }
+          this.stampIndex()
         } finally {
           lock.release()
         }
       },
+    }
+  }
+
+  /**
+   * Records that the index is complete for the directory as it is now. The index is only a hint: failing to
+   * stamp it (disk full, read-only) costs a rescan later, never the operation. An empty index leaves no files.
+   */
+  private stampIndex(): void {
+    const stamp = path.join(this.indexDir, STAMP)
+    try {
+      if (!this.indexCurrent) return
+      if (safeReaddir(this.indexDir).every((n) => n === STAMP || n.startsWith(TEMP_PREFIX))) {
+        fs.rmSync(this.indexDir, { recursive: true, force: true })
+        return
+      }
+      writeFileAtomic(stamp, this.dirStamp(), { mode: 0o644 })
+    } catch {
+      try {
+        fs.rmSync(stamp, { force: true }) // a stale stamp would make the next call trust the index
+      } catch {
+        /* read-only: the stamp no longer matches the directory's mtime, so the next call rescans anyway */
+      }
     }
   }
 
@@ -74,9 +93,23 @@ export class LeaseStore {
   reserve(containerId: string, ifname: string, ip: IP, rangeSet: number): boolean {
     const name = formatIP(ip)
     if (!createExclusive(path.join(this.dir, name), leaseContent(containerId, ifname), { mode: 0o644 })) return false
-    writeFileAtomic(path.join(this.dir, LAST_RESERVED + rangeSet), name, { mode: 0o644 })
-    this.addToIndex(containerId, ifname, name)
+    try {
+      writeFileAtomic(path.join(this.dir, LAST_RESERVED + rangeSet), name, { mode: 0o644 })
+    } catch (e) {
+      this.release(name) // a lease no caller knows about would leak
+      throw e
+    }
+    this.tryIndex(() => this.addToIndex(containerId, ifname, name))
     return true
+  }
+
+  /** The index is a hint: when it cannot be written (disk full), it is rebuilt by a later scan. */
+  private tryIndex(write: () => void): void {
+    try {
+      write()
+    } catch {
+      this.indexCurrent = false
+    }
   }
 
   lastReserved(rangeSet: number): IP | undefined {
@@ -89,7 +122,12 @@ export class LeaseStore {
 
   /** The IPs leased to (id, ifname), from the index (resynced first if someone else changed the store). */
   findByID(containerId: string, ifname: string): string[] {
-    this.syncIndex()
+    try {
+      this.syncIndex()
+    } catch {
+      // the index cannot be brought up to date (disk full, read-only): the lease files themselves decide
+      return this.leases().filter((l) => l.containerId === containerId.trim() && (l.ifname === undefined || l.ifname === ifname)).map((l) => l.ip)
+    }
     const current = this.verifiedEntries(containerId, ifname, leaseContent(containerId, ifname))
     // files of old host-local versions hold only the container ID and count for any ifname
     const legacy = this.verifiedEntries(containerId, undefined, containerId.trim())
@@ -124,8 +162,7 @@ export class LeaseStore {
     this.release(ip)
     const file = this.indexFile(containerId, ifname)
     const rest = readOrUndefined(file)?.split('\n').filter((n) => n && n !== ip) ?? []
-    if (rest.length) writeFileAtomic(file, rest.join('\n') + '\n', { mode: 0o644 })
-    else fs.rmSync(file, { force: true })
+    this.tryIndex(() => (rest.length ? writeFileAtomic(file, rest.join('\n') + '\n', { mode: 0o644 }) : fs.rmSync(file, { force: true })))
   }
 
   private verifiedEntries(containerId: string, ifname: string | undefined, want: string): string[] {

@@ -48,9 +48,22 @@ export class StateStore {
     return path.join(this.root, 'pci', ...rest, pci)
   }
 
-  /** Creates `dir` (and the root) owner-only, whatever the umask. */
+  /**
+   * Creates `dir` (and the root) owner-only. Below the root (which may be a link an admin set up), a directory
+   * of ours replaced by a symbolic link is refused before anything is created through it.
+   */
   private ensureDir(dir: string): void {
-    fs.mkdirSync(dir, { recursive: true, mode: 0o700 })
+    fs.mkdirSync(this.root, { recursive: true, mode: 0o700 })
+    let d = this.root
+    for (const part of path.relative(this.root, dir).split(path.sep).filter(Boolean)) {
+      d = path.join(d, part)
+      try {
+        fs.mkdirSync(d, { mode: 0o700 })
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e
+        if (!fs.lstatSync(d).isDirectory()) throw new Error(`${d} is not a directory (a symbolic link?); the state directory's own directories must be real ones: remove it`)
+      }
+    }
   }
 
   async saveAttachment(rec: AttachmentRecord): Promise<void> {

@@ -30,6 +30,7 @@ export interface ExecOptions {
   onSpawn?: (child: ChildProcess) => void
   /** Runs the plugin under this umask (through sh), as a runtime started with it would. */
   umask?: string
+  cwd?: string
 }
 
 export function execPlugin(file: string, conf: object | string, o: ExecOptions): Promise<ExecResult> {
@@ -45,8 +46,8 @@ export function execPlugin(file: string, conf: object | string, o: ExecOptions):
   }
   return new Promise((resolve, reject) => {
     const child = o.umask === undefined
-      ? spawn(file, [], { env, stdio: ['pipe', 'pipe', 'pipe'] })
-      : spawn('/bin/sh', ['-c', `umask ${o.umask} && exec "$0"`, file], { env, stdio: ['pipe', 'pipe', 'pipe'] })
+      ? spawn(file, [], { env, stdio: ['pipe', 'pipe', 'pipe'], cwd: o.cwd })
+      : spawn('/bin/sh', ['-c', `umask ${o.umask} && exec "$0"`, file], { env, stdio: ['pipe', 'pipe', 'pipe'], cwd: o.cwd })
     o.onSpawn?.(child)
     let stdout = ''
     let stderr = ''

@@ -20,11 +20,11 @@ export interface SriovNode {
   vfConfig(): Record<string, any>
   /** The VFs as they are now: PF config (defaults filled in) and each netdev's MAC, MTU and admin state. */
   snapshot(): NodeSnapshot
-  /** Files ADD/DEL/GC must not leave behind: records, marks, lock and temp files, leases, index entries. */
+  /** Files ADD/DEL/GC must not leave behind: records, marks, lock and temp files, leases, index entries and stamp. */
   leftovers(): string[]
 }
 
-export type RunOptions = { containerId?: string; netns?: string; ifname?: string; env?: Record<string, string>; args?: string } & Pick<ExecOptions, 'onSpawn' | 'umask'>
+export type RunOptions = { containerId?: string; netns?: string; ifname?: string; env?: Record<string, string>; args?: string } & Pick<ExecOptions, 'onSpawn' | 'umask' | 'cwd'>
 
 export interface NodeSnapshot {
   vfConfig: Record<string, Record<string, unknown>>
@@ -80,7 +80,7 @@ export function sriovNode(t: { teardown(fn: () => void): void }, prefix: string,
     }),
     run: (command, conf, o = {}) => execPlugin(SRIOV_BIN, conf, {
       command, containerId: o.containerId ?? 'ctr1', netns: o.netns ?? '', ifname: o.ifname ?? 'net1', args: o.args ?? '',
-      env: { ...env, ...o.env }, onSpawn: o.onSpawn, umask: o.umask,
+      env: { ...env, ...o.env }, onSpawn: o.onSpawn, umask: o.umask, cwd: o.cwd,
     }),
     vfConfig: () => (fs.existsSync(node.vfConfigFile) ? JSON.parse(fs.readFileSync(node.vfConfigFile, 'utf8')) : {}),
     snapshot: () => {
@@ -99,7 +99,7 @@ export function sriovNode(t: { teardown(fn: () => void): void }, prefix: string,
       return [
         ...filesUnder(node.stateDir),
         ...filesUnder(net).filter((f) => !/\/(lock|last_reserved_ip\.\d+)$/.test(f)),
-        ...filesUnder(index).filter((f) => !f.endsWith('/.stamp')),
+        ...filesUnder(index),
       ]
     },
   }

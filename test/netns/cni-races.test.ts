@@ -228,3 +228,106 @@ t.test('a prevResult with an unusable address or interface index is refused with
   }
   t.same(node.leftovers(), [])
 })
+
+t.test('an IPAM config the IPAM step would refuse is refused before anything changes; DEL of it always succeeds', async (t) => {
+  const node = sriovNode(t, 'trb')
+  const pod = addNetns(t, 'trb')
+  const before = node.snapshot()
+  const hl = (ipam: object) => node.conf({ vlan: 10, ipam: { type: 'host-local', dataDir: node.dataDir, ...ipam } })
+  const bad: [string, object, { env?: Record<string, string>; args?: string }?][] = [
+    ['rangeStart outside the subnet', hl({ ranges: [[{ subnet: '10.9.0.0/24', rangeStart: '10.8.0.5' }]] })],
+    ['relative dataDir', hl({ dataDir: 'rel/dir', ranges: [[{ subnet: '10.9.0.0/24' }]] })],
+    ['a /33 subnet', hl({ ranges: [[{ subnet: '10.9.0.0/33' }]] })],
+    ['no ranges', hl({})],
+    ['overlapping range sets', hl({ ranges: [[{ subnet: '10.9.0.0/24' }], [{ subnet: '10.9.0.0/25' }]] })],
+    ['a route that is not a CIDR', hl({ ranges: [[{ subnet: '10.9.0.0/24' }]], routes: [{ dst: 'garbage' }] })],
+    ['an IPAM plugin not in CNI_PATH', node.conf({ ipam: { type: 'no-such-ipam' } })],
+    ['a requested IP that is no IP', hl({ ranges: [[{ subnet: '10.9.0.0/24' }]] }), { args: 'IP=300.0.0.1' }],
+  ]
+  for (const [what, conf, o] of bad) {
+    const add = await node.run('ADD', conf, { netns: pod.path, ...o })
+    t.equal(add.json?.code, 7, `${what}: code 7 (${add.stdout.trim()})`)
+    t.same(node.snapshot(), before, `${what}: VF untouched`)
+    t.same(node.leftovers(), [], `${what}: nothing written`)
+    t.equal((await node.run('DEL', conf, { netns: pod.path, ...o })).code, 0, `${what}: DEL succeeds`)
+  }
+  t.equal((await node.run('ADD', node.conf(), { netns: pod.path, containerId: 'next' })).code, 0, 'the VF is usable')
+})
+
+t.test('a finished attachment in a live pod is never taken over, even by another container of the same pod', async (t) => {
+  const node = sriovNode(t, 'trt')
+  const pod = addNetns(t, 'trt')
+  t.equal((await node.run('ADD', node.conf({ vlan: 11 }), { netns: pod.path, containerId: 'first' })).code, 0)
+  const cfg = node.vfConfig()
+  for (const [id, ifname] of [['second', 'net1'], ['first', 'net2']]) {
+    const add = await node.run('ADD', node.conf({ vlan: 12 }), { netns: pod.path, containerId: id, ifname })
+    t.match(add.json, { code: 7, msg: /already allocated/ }, `${id}/${ifname}: ${add.stdout}`)
+    t.same(node.vfConfig(), cfg, 'the first attachment keeps its VF config')
+    t.ok(linkJson('net1', pod.name), 'and its interface')
+    t.equal(leaseOf(node, 'first').length, 1, 'and its lease')
+  }
+  t.equal((await node.run('DEL', node.conf({ vlan: 11 }), { netns: pod.path, containerId: 'first' })).code, 0)
+  t.same(node.leftovers(), [])
+})
+
+t.test('a full or read-only IPAM store fails ADD cleanly: nothing is left, DEL succeeds', async (t) => {
+  const node = sriovNode(t, 'trf')
+  const pod = addNetns(t, 'trf')
+  const before = node.snapshot()
+  const small = path.join(node.dir, 'small')
+  fs.mkdirSync(small)
+  execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=16k', 'tmpfs', small])
+  t.teardown(() => execFileSync('umount', ['-l', small]))
+  const conf = node.conf({ ipam: { type: 'host-local', dataDir: small, ranges: [[{ subnet: '10.9.0.0/24' }]] } })
+  // fill it, leaving no room for a lease and its index
+  for (let i = 0; ; i++) {
+    try {
+      fs.writeFileSync(path.join(small, `fill${i}`), Buffer.alloc(4096))
+    } catch {
+      break
+    }
+  }
+  const full = await node.run('ADD', conf, { netns: pod.path })
+  t.not(full.code, 0, `ADD fails on a full store: ${full.stdout.trim()}`)
+  t.same(node.snapshot(), before, 'VF untouched')
+  t.same(node.leftovers(), [], 'no record or mark')
+  const leftIn = (dir: string): string[] => fs.readdirSync(dir, { withFileTypes: true }).flatMap((d) => (d.isDirectory() ? leftIn(path.join(dir, d.name)) : d.name.startsWith('fill') || d.name === 'lock' ? [] : [d.name]))
+  t.same(leftIn(small), [], 'no lease, index or temp file')
+  t.equal((await node.run('DEL', conf, { netns: pod.path })).code, 0)
+  execFileSync('mount', ['-o', 'remount,ro', small])
+  const ro = await node.run('ADD', conf, { netns: pod.path })
+  t.not(ro.code, 0, `ADD fails on a read-only store: ${ro.stdout.trim()}`)
+  t.same(node.snapshot(), before)
+  t.same(node.leftovers(), [])
+  t.equal((await node.run('DEL', conf, { netns: pod.path })).code, 0)
+})
+
+t.test('a relative logFile is never written (logging goes to stderr, as in sriov-cni)', async (t) => {
+  const node = sriovNode(t, 'trw')
+  const pod = addNetns(t, 'trw')
+  const cwd = fs.mkdtempSync(path.join(os.tmpdir(), 'cwd-'))
+  t.teardown(() => fs.rmSync(cwd, { recursive: true, force: true }))
+  const conf = node.conf({ logLevel: 'DEBUG', logFile: 'evil.log' })
+  const add = await node.run('ADD', conf, { netns: pod.path, cwd })
+  t.equal(add.code, 0, add.stdout)
+  t.same(fs.readdirSync(cwd), [], 'nothing created in the working directory')
+  t.match(add.stderr, /logFile \\"evil\.log\\" is not an absolute path/)
+  t.match(add.stderr, /"level":20/, 'logLevel DEBUG in upper case is debug')
+  t.equal((await node.run('DEL', conf, { netns: pod.path, cwd })).code, 0)
+})
+
+t.test('directories of the state directory replaced by symbolic links are refused', async (t) => {
+  const node = sriovNode(t, 'trk')
+  const pod = addNetns(t, 'trk')
+  const elsewhere = path.join(node.dir, 'elsewhere')
+  fs.mkdirSync(elsewhere)
+  for (const sub of ['lock', 'pci']) {
+    fs.rmSync(node.stateDir, { recursive: true, force: true })
+    fs.mkdirSync(node.stateDir, { recursive: true })
+    fs.symlinkSync(elsewhere, path.join(node.stateDir, sub))
+    const add = await node.run('ADD', node.conf(), { netns: pod.path })
+    t.match(add.json?.msg, /not a directory \(a symbolic link\?\)/, `${sub}: ${add.stdout}`)
+    t.same(fs.readdirSync(elsewhere), [], `nothing created through ${sub}`)
+    t.ok(linkJson(node.vfs[0].netdev!), 'the VF stays home')
+  }
+})
