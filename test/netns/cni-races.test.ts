@@ -288,7 +288,7 @@ t.test('a full or read-only IPAM store fails ADD cleanly: nothing is left, DEL s
     }
   }
   const full = await node.run('ADD', conf, { netns: pod.path })
-  t.not(full.code, 0, `ADD fails on a full store: ${full.stdout.trim()}`)
+  t.equal(full.json?.code, 5, `ADD fails on a full store with an I/O failure: ${full.stdout.trim()}`)
   t.same(node.snapshot(), before, 'VF untouched')
   t.same(node.leftovers(), [], 'no record or mark')
   const leftIn = (dir: string): string[] => fs.readdirSync(dir, { withFileTypes: true }).flatMap((d) => (d.isDirectory() ? leftIn(path.join(dir, d.name)) : d.name.startsWith('fill') || d.name === 'lock' ? [] : [d.name]))
@@ -296,7 +296,7 @@ t.test('a full or read-only IPAM store fails ADD cleanly: nothing is left, DEL s
   t.equal((await node.run('DEL', conf, { netns: pod.path })).code, 0)
   execFileSync('mount', ['-o', 'remount,ro', small])
   const ro = await node.run('ADD', conf, { netns: pod.path })
-  t.not(ro.code, 0, `ADD fails on a read-only store: ${ro.stdout.trim()}`)
+  t.equal(ro.json?.code, 5, `ADD fails on a read-only store with an I/O failure: ${ro.stdout.trim()}`)
   t.same(node.snapshot(), before)
   t.same(node.leftovers(), [])
   t.equal((await node.run('DEL', conf, { netns: pod.path })).code, 0)
