@@ -24,6 +24,8 @@ const ns = `bcni${process.pid}`
 const veth = `bcni${process.pid % 10000}`
 ipcmd('netns', 'add', ns)
 ipcmd('link', 'add', veth, 'type', 'veth', 'peer', 'name', `${veth}p`)
+// the wire is connected: the VF has carrier as soon as it is up (ADD announces the pod's addresses then)
+ipcmd('link', 'set', `${veth}p`, 'up')
 buildFakeSysfs(path.join(work, 'sys'), [{ pci: '0000:01:00.0', name: 'benchpf', vfs: [{ pci: '0000:01:10.0', netdev: veth }] }])
 
 const env = (command, id) => ({

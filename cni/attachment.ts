@@ -254,20 +254,26 @@ async function configureAddresses(c: AttachmentContext): Promise<void> {
 const CARRIER_WAIT_MS = 200
 
 /**
- * One gratuitous ARP or unsolicited NA per address: an address reused by a new pod has a new MAC, which peers
- * would otherwise learn only when their entry times out. Sent once the link has carrier (waiting briefly, as
- * sriov-cni does); failures are logged, never fatal.
+ * Every address announced on the new link: an address reused by a new pod has a new MAC, which peers would
+ * otherwise learn only when their entry times out. With arp_notify set before the link came up, the kernel sent
+ * a gratuitous ARP for each IPv4 address then; that reached the wire only if the link had carrier. IPv6
+ * addresses get an unsolicited NA here at once (the kernel's, with ndisc_notify, follows DAD a second later).
+ * Without carrier yet, this waits briefly for it (as sriov-cni does) and then sends the gratuitous ARPs itself.
+ * Failures are logged, never fatal: announcing only speeds up what neighbour discovery does anyway.
  */
 async function announce(c: AttachmentContext): Promise<void> {
-  const ips = (c.result!.ips ?? []).map((i) => parseCidr(i.address)).filter((x) => !!x)
+  const ips = (c.result!.ips ?? []).map((i) => parseCidr(i.address)).filter((x) => !!x).map((x) => ipBytes(x.ip))
   if (!ips.length) return
   let link = await mustLink(c.pod!, { index: c.podIndex })
+  const hadCarrier = link.running
   for (let waited = 0; !link.running && waited < CARRIER_WAIT_MS; waited += 10) {
     await new Promise((r) => setTimeout(r, 10))
     link = await mustLink(c.pod!, { index: c.podIndex })
   }
-  const failures = announceAddresses(c.pod!.ns, link.index, parseMac(link.mac), ips.map((x) => ipBytes(x.ip)))
-  if (failures.length) log('warning', 'could not announce every address', { ifname: c.rec.ifname, carrier: link.running, failures })
+  // the kernel's ARPs went out with carrier; a packet socket costs its close a few ms (synchronize_net)
+  const send = hadCarrier ? ips.filter((ip) => ip.length === 16) : ips
+  const failures = link.running ? announceAddresses(c.pod!.ns, link.index, parseMac(link.mac), send) : ['no carrier']
+  if (failures.length) log('warning', 'could not announce every address', { ifname: c.rec.ifname, failures })
 }
 
 /** Routes without a gateway go via the gateway of the same family, as host-local's users expect. */
