@@ -20,29 +20,36 @@ import { claimVf } from './vf-claim'
 import { closePlace, mustLink, openPlace, type Place } from './vf-netdev'
 
 export async function cmdAdd({ env, conf }: PluginContext): Promise<Result> {
+  // time since process start at each point, for the debug log (where an ADD spends its time)
+  const timings: Record<string, number> = {}
+  const mark = (name: string) => (timings[name] = Math.round(performance.now()))
+  mark('started')
   const cfg = parseSriovConfig(conf, env)
   ipamPrecheck(conf.raw, env)
   const podNs = openPodNetns(env.netns)
+  mark('checked')
   try {
     const vf = lookUpVf(cfg.deviceID)
     const store = new StateStore()
     return await store.withAttachmentLock(env.containerId, env.ifname, () =>
       store.withVfLock(vf.pci, async () => {
+        mark('locked')
         const pod = openPlace(podNs, `pod ${env.netns}`)
         const host = vf.dpdk ? undefined : openPlace(Netns.current(), 'the host')
+        mark('sockets')
         try {
           const c: AttachmentContext = { rec: undefined as never, store, vfc: vfConfigurator(), env, pod, host }
           await claimVf(store, vf.pci, env, c.vfc)
           c.rec = await writeAheadRecord(c, cfg, vf, conf.raw)
           c.result = { cniVersion: conf.cniVersion, interfaces: [], ips: [], routes: [] }
           if (vf.dpdk) c.result.interfaces!.push({ name: env.ifname, ...(cfg.mac ? { mac: cfg.mac } : {}), sandbox: env.netns, pciID: vf.pci })
-          const timings: Record<string, number> = { locked: Math.round(performance.now()) }
+          mark('original-state')
           try {
-            await runSteps(attachmentSteps(c.rec), c, (name) => (timings[name] = Math.round(performance.now())))
+            await runSteps(attachmentSteps(c.rec), c, mark)
           } catch (e) {
             throw addFailed(e, vf)
           }
-          timings.done = Math.round(performance.now())
+          mark('done')
           log('debug', 'ADD done', { deviceID: vf.pci, pf: vf.pfName, vf: vf.vfIndex, msSinceStart: timings })
           return mergePrevResult(conf.prevResult, c.result)
         } finally {

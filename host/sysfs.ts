@@ -4,10 +4,11 @@ import fs from 'node:fs'
 import path from 'node:path'
 
 export class Sysfs {
-  readonly root: string
+  constructor(private readonly explicitRoot?: string) {}
 
-  constructor(root: string = process.env.SRIOV_SYSFS_ROOT || '/sys') {
-    this.root = root
+  /** Read from the environment when first needed, not at import: the CNI's start-up snapshot is built elsewhere. */
+  get root(): string {
+    return this.explicitRoot ?? (process.env.SRIOV_SYSFS_ROOT || '/sys')
   }
 
   /** Absolute path of a sysfs-relative path such as `bus/pci/devices/0000:01:10.1/vendor`. */
@@ -70,5 +71,5 @@ export class Sysfs {
   }
 }
 
-/** The process-wide sysfs, rooted from the environment once. */
+/** The process-wide sysfs, rooted from the environment. */
 export const sysfs = new Sysfs()
