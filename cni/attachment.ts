@@ -9,7 +9,7 @@ import type { VfConfigurator } from '../host/vf-config'
 import { pciOfNetdev, vfNetdev } from '../host/vf-device'
 import type { VfState } from '../host/vf-state'
 import type { CniEnv } from '../protocol/env'
-import { ipBytes, parseCidr } from '../protocol/ip'
+import { familyOf, ipBytes, parseCidr } from '../protocol/ip'
 import type { Result } from '../protocol/result'
 import type { AttachmentRecord } from '../state/attachment'
 import type { StateStore } from '../state/store'
@@ -278,6 +278,6 @@ async function announce(c: AttachmentContext): Promise<void> {
 
 /** Routes without a gateway go via the gateway of the same family, as host-local's users expect. */
 function gatewayFor(dst: string, result: Result): string | undefined {
-  const v6 = dst.includes(':')
-  return result.ips?.find((i) => i.address.includes(':') === v6)?.gateway
+  const family = familyOf(dst)
+  return result.ips?.find((i) => familyOf(i.address) === family)?.gateway
 }

@@ -1,6 +1,7 @@
 // Links, addresses and routes over rtnetlink (node-netlink), in whichever namespace the socket belongs to.
 import type { RtNetlinkSocket } from 'netlink'
 import { loadNetlink } from './native'
+import { formatIP, ipBytes, ipFromBytes, parseCidr, parseIP } from '../protocol/ip'
 import type { Netns } from './netns'
 
 export interface LinkInfo {
@@ -23,30 +24,6 @@ export function formatMac(buf: Buffer | undefined): string {
 
 export function parseMac(mac: string): Buffer {
   return Buffer.from(mac.split(':').map((h) => parseInt(h, 16)))
-}
-
-// node:net only for IPv6 text, loaded on first use (it is not needed on an IPv4-only ADD)
-const net = (): typeof import('node:net') => require('node:net')
-
-function ipBytes(ip: string): Buffer {
-  if (!ip.includes(':')) return Buffer.from(ip.split('.').map(Number))
-  const sock = new (net().SocketAddress)({ address: ip, family: 'ipv6' })
-  const full = sock.address
-  // expand "::" then pack 8 groups of 16 bits
-  const [l, r] = full.includes('::') ? full.split('::') : [full, undefined]
-  const left = l ? l.split(':') : []
-  const right = r ? r.split(':') : []
-  const groups = r === undefined ? left : [...left, ...Array(8 - left.length - right.length).fill('0'), ...right]
-  const out = Buffer.alloc(16)
-  groups.forEach((g, i) => out.writeUInt16BE(parseInt(g || '0', 16), i * 2))
-  return out
-}
-
-function ipText(buf: Buffer): string {
-  if (buf.length === 4) return [...buf].join('.')
-  const groups: string[] = []
-  for (let i = 0; i < 16; i += 2) groups.push(buf.readUInt16BE(i).toString(16))
-  return new (net().SocketAddress)({ address: groups.join(':'), family: 'ipv6' }).address
 }
 
 /** A rtnetlink socket in `ns` (created inside it), or in the caller's namespace. */
@@ -111,12 +88,19 @@ export async function moveLink(sock: RtNetlinkSocket, index: number, target: Net
   await sock.setLink({ index }, { netNsFd: target.descriptor() })
 }
 
+/** The kernel's address family of a valid address or CIDR, and the address's bytes. */
+function kernelIp(text: string): { family: number; bytes: Buffer; prefix?: number } {
+  const cidr = parseCidr(text)
+  const ip = cidr?.ip ?? parseIP(text)
+  if (!ip) throw new Error(`${JSON.stringify(text)} is not an IP address`)
+  return { family: ip.family === 6 ? AF_INET6 : AF_INET, bytes: ipBytes(ip), prefix: cidr?.prefix }
+}
+
 export async function addAddress(sock: RtNetlinkSocket, index: number, cidr: string): Promise<void> {
-  const [ip, len] = cidr.split('/')
-  const v6 = ip.includes(':')
-  const bytes = ipBytes(ip)
+  const { family, bytes, prefix } = kernelIp(cidr)
+  const v6 = family === AF_INET6
   await sock.newAddress(
-    { family: v6 ? AF_INET6 : AF_INET, prefixlen: Number(len), index },
+    { family, prefixlen: prefix ?? (v6 ? 128 : 32), index },
     v6 ? { address: bytes } : { address: bytes, local: bytes },
     { flags: flagsNew().CREATE | flagsNew().EXCL },
   )
@@ -127,17 +111,16 @@ export async function listAddresses(sock: RtNetlinkSocket, index: number): Promi
   const msgs = await sock.getAddresses()
   return msgs
     .filter((m) => m.data.index === index && (m.data.scope ?? 0) === 0)
-    .map((m) => `${ipText((m.attrs.local ?? m.attrs.address) as Buffer)}/${m.data.prefixlen}`)
+    .map((m) => `${formatIP(ipFromBytes((m.attrs.local ?? m.attrs.address) as Buffer))}/${m.data.prefixlen}`)
 }
 
 export async function addRoute(sock: RtNetlinkSocket, index: number, dst: string, gw?: string): Promise<void> {
-  const [dstIp, len] = dst.split('/')
-  const v6 = dstIp.includes(':')
+  const to = kernelIp(dst)
   const attrs: Record<string, unknown> = { oif: index }
-  if (Number(len) > 0) attrs.dst = ipBytes(dstIp)
-  if (gw) attrs.gateway = ipBytes(gw)
+  if (to.prefix) attrs.dst = to.bytes
+  if (gw) attrs.gateway = kernelIp(gw).bytes
   await sock.newRoute(
-    { family: v6 ? AF_INET6 : AF_INET, dstLen: Number(len), table: RT_TABLE_MAIN, protocol: 'BOOT', scope: gw ? 'UNIVERSE' : 'LINK', type: 'UNICAST' },
+    { family: to.family, dstLen: to.prefix ?? 0, table: RT_TABLE_MAIN, protocol: 'BOOT', scope: gw ? 'UNIVERSE' : 'LINK', type: 'UNICAST' },
     attrs,
     { flags: flagsNew().CREATE | flagsNew().EXCL },
   )
@@ -154,9 +137,9 @@ export async function listRoutes(sock: RtNetlinkSocket): Promise<RouteInfo[]> {
   for (const m of await sock.getRoutes()) {
     if ((m.attrs.table ?? m.data.table) !== RT_TABLE_MAIN) continue
     const v6 = m.data.family === AF_INET6
-    const dst = m.attrs.dst ? `${ipText(m.attrs.dst)}/${m.data.dstLen}` : v6 ? '::/0' : '0.0.0.0/0'
+    const dst = m.attrs.dst ? `${formatIP(ipFromBytes(m.attrs.dst))}/${m.data.dstLen}` : v6 ? '::/0' : '0.0.0.0/0'
     const r: RouteInfo = { dst }
-    if (m.attrs.gateway) r.gw = ipText(m.attrs.gateway)
+    if (m.attrs.gateway) r.gw = formatIP(ipFromBytes(m.attrs.gateway))
     if (m.attrs.oif !== undefined) r.oif = m.attrs.oif
     out.push(r)
   }

@@ -62,6 +62,19 @@ export function parseIP(text: string): IP | undefined {
   return { family: 6, value }
 }
 
+/** The address family of an address or CIDR already known to be valid (4 when it is not an address at all). */
+export function familyOf(addressOrCidr: string): Family {
+  const slash = addressOrCidr.indexOf('/')
+  return parseIP(slash < 0 ? addressOrCidr : addressOrCidr.slice(0, slash))?.family ?? 4
+}
+
+/** The address in network byte order: what the kernel's structs hold (4 or 16 bytes). */
+export function ipFromBytes(buf: Buffer): IP {
+  let value = 0n
+  for (const b of buf) value = (value << 8n) | BigInt(b)
+  return { family: buf.length === 4 ? 4 : 6, value }
+}
+
 /** The address in network byte order: 4 bytes for IPv4, 16 for IPv6 (what the kernel's structs hold). */
 export function ipBytes(ip: IP): Buffer {
   const out = Buffer.alloc(ip.family === 4 ? 4 : 16)

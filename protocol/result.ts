@@ -1,6 +1,6 @@
 // The result types (spec 1.1 shape, the internal form) and conversion to and from every older version.
 import { CniError, ErrorCode } from './errors'
-import { parseCidr, parseIP } from './ip'
+import { familyOf, parseCidr, parseIP } from './ip'
 import { compareVersions, isSupportedVersion } from './version'
 
 export interface Interface {
@@ -40,10 +40,6 @@ export interface Result {
 }
 
 type Json = Record<string, unknown>
-
-function familyOf(cidrOrIp: string): 4 | 6 {
-  return cidrOrIp.includes(':') ? 6 : 4 // values here are already valid addresses
-}
 
 function compactDns(dns: DNS | undefined): DNS {
   const out: DNS = {}
