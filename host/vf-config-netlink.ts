@@ -9,7 +9,7 @@ const ETH_P_8021Q = 0x8100
 const ETH_P_8021AD = 0x88a8
 const LINK_STATES: LinkState[] = ['auto', 'enable', 'disable']
 
-type VfAttrs = Record<string, Buffer | undefined>
+export type VfAttrs = Record<string, Buffer | undefined>
 
 function u32s(...values: number[]): Buffer {
   const b = Buffer.alloc(values.length * 4)
@@ -30,7 +30,8 @@ function vlanList(vf: number, vlan: number, qos: number, proto: string): Buffer 
   return Buffer.concat([hdr, info])
 }
 
-function decode(vf: VfAttrs): { index: number; state: VfState } {
+/** One VF's attributes from IFLA_VFINFO_LIST, as the kernel's structs lay them out. */
+export function decodeVfInfo(vf: VfAttrs): { index: number; state: VfState } {
   const mac = vf.mac!
   const index = mac.readUInt32LE(0)
   const vlan = vf.vlan ? vf.vlan.readUInt32LE(4) : 0
@@ -54,12 +55,37 @@ function decode(vf: VfAttrs): { index: number; state: VfState } {
   }
 }
 
+/** Whether encoding `change` needs the VF's current state (fields the kernel sets together with others). */
+export function needsCurrent(change: Partial<VfState>): boolean {
+  return change.minTxRate !== undefined || change.maxTxRate !== undefined || change.vlan !== undefined || change.qos !== undefined || change.proto !== undefined
+}
+
+/** The IFLA_VF_* attributes that set `change` on VF `vf`, one per request, named for errors. */
+export function vfAttributeSteps(vf: number, change: Partial<VfState>, current?: VfState): [string, VfAttrs][] {
+  const steps: [string, VfAttrs][] = []
+  if (change.mac !== undefined) steps.push(['mac', { mac: Buffer.concat([u32s(vf), parseMac(change.mac), Buffer.alloc(26)]) }])
+  if (change.vlan !== undefined || change.qos !== undefined || change.proto !== undefined) {
+    const vlan = change.vlan ?? current!.vlan
+    const qos = change.qos ?? current!.qos
+    const proto = change.proto ?? current!.proto
+    // plain IFLA_VF_VLAN is what every driver takes; the list form only when 802.1ad is asked for
+    steps.push(['vlan', proto === '802.1ad' ? { vlanList: vlanList(vf, vlan, qos, proto) } : { vlan: u32s(vf, vlan, qos) }])
+  }
+  if (change.spoofchk !== undefined) steps.push(['spoofchk', { spoofchk: u32s(vf, change.spoofchk ? 1 : 0) }])
+  if (change.trust !== undefined) steps.push(['trust', { trust: u32s(vf, change.trust ? 1 : 0) }])
+  if (change.linkState !== undefined) steps.push(['link_state', { linkState: u32s(vf, LINK_STATES.indexOf(change.linkState)) }])
+  if (change.minTxRate !== undefined || change.maxTxRate !== undefined) {
+    steps.push(['tx rate', { rate: u32s(vf, change.minTxRate ?? current!.minTxRate, change.maxTxRate ?? current!.maxTxRate) }])
+  }
+  return steps
+}
+
 export class NetlinkVfConfig {
   async read(pf: string, vf: number): Promise<VfState> {
     const sock = openRtnl()
     try {
       const [msg] = await sock.getLink({}, { ifname: pf, extMask: u32s(RTEXT_FILTER_VF) })
-      const list = ((msg?.attrs.vfinfoList as { x?: VfAttrs[] } | undefined)?.x ?? []).map(decode)
+      const list = ((msg?.attrs.vfinfoList as { x?: VfAttrs[] } | undefined)?.x ?? []).map(decodeVfInfo)
       const found = list.find((v) => v.index === vf)
       if (!found) throw new Error(`PF ${pf} reports no VF ${vf} (it lists ${list.length} VFs)`)
       return found.state
@@ -69,22 +95,8 @@ export class NetlinkVfConfig {
   }
 
   async apply(pf: string, vf: number, change: Partial<VfState>): Promise<void> {
-    const current = change.minTxRate !== undefined || change.maxTxRate !== undefined || change.vlan !== undefined ? await this.read(pf, vf) : undefined
-    const steps: [string, VfAttrs][] = []
-    if (change.mac !== undefined) steps.push(['mac', { mac: Buffer.concat([u32s(vf), parseMac(change.mac), Buffer.alloc(26)]) }])
-    if (change.vlan !== undefined || change.qos !== undefined || change.proto !== undefined) {
-      const vlan = change.vlan ?? current!.vlan
-      const qos = change.qos ?? current!.qos
-      const proto = change.proto ?? current!.proto
-      // plain IFLA_VF_VLAN is what every driver takes; the list form only when 802.1ad is asked for
-      steps.push(['vlan', proto === '802.1ad' ? { vlanList: vlanList(vf, vlan, qos, proto) } : { vlan: u32s(vf, vlan, qos) }])
-    }
-    if (change.spoofchk !== undefined) steps.push(['spoofchk', { spoofchk: u32s(vf, change.spoofchk ? 1 : 0) }])
-    if (change.trust !== undefined) steps.push(['trust', { trust: u32s(vf, change.trust ? 1 : 0) }])
-    if (change.linkState !== undefined) steps.push(['link_state', { linkState: u32s(vf, LINK_STATES.indexOf(change.linkState)) }])
-    if (change.minTxRate !== undefined || change.maxTxRate !== undefined) {
-      steps.push(['tx rate', { rate: u32s(vf, change.minTxRate ?? current!.minTxRate, change.maxTxRate ?? current!.maxTxRate) }])
-    }
+    const current = needsCurrent(change) ? await this.read(pf, vf) : undefined
+    const steps = vfAttributeSteps(vf, change, current)
     const sock = openRtnl()
     try {
       for (const [what, attrs] of steps) {

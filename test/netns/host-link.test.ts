@@ -37,7 +37,7 @@ t.test('move, rename, MAC, MTU, up, address and route through sockets bound to e
   t.same(addrs('net1', pod.name).sort(), ['10.77.0.2/24', 'fd77::2/64'], 'ip(8) agrees')
   const routes = await listRoutes(inPod)
   for (const want of [{ dst: '10.77.0.0/24', oif: p!.index }, { dst: '10.78.0.0/16', gw: '10.77.0.1', oif: p!.index }, { dst: '0.0.0.0/0', gw: '10.77.0.1' }, { dst: 'fd78::/48', gw: 'fd77::1' }]) {
-    t.ok(routes.some((r) => Object.entries(want).every(([k, v]) => (r as Record<string, unknown>)[k] === v)), `route ${JSON.stringify(want)} listed`)
+    t.ok(routes.some((r) => Object.entries(want).every(([k, v]) => (r as unknown as Record<string, unknown>)[k] === v)), `route ${JSON.stringify(want)} listed`)
   }
   t.ok(linkJson('net1', pod.name).flags.includes('UP'), 'ip(8) sees net1 up')
   t.match(await linkByName(inPod, 'net1'), { up: true })
