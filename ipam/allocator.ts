@@ -37,8 +37,11 @@ function ipConfig(ip: IP, r: Range): IPConfig {
   return { address: `${formatIP(ip)}/${r.subnet.prefix}`, gateway: formatIP(r.gateway) }
 }
 
+/** What the allocator needs of a store (the lease files, or a map in a test), as host-local's allocator does. */
+export type AllocatorStore = Pick<LeaseStore, 'reserve' | 'findByID' | 'lastReserved'>
+
 /** Reserves one address of `set` for (id, ifname): `requested` if given, else the next free one. */
-export function allocateFromSet(store: LeaseStore, set: RangeSet, setIndex: number, containerId: string, ifname: string, requested?: IP): IPConfig {
+export function allocateFromSet(store: AllocatorStore, set: RangeSet, setIndex: number, containerId: string, ifname: string, requested?: IP): IPConfig {
   if (requested) {
     const r = rangeSetContains(set, requested)
     if (!r) throw new CniError(ErrorCode.InvalidConfig, `${formatIP(requested)} not in range set ${rangeSetToString(set)}`)
