@@ -18,10 +18,14 @@ export interface DpRun {
   stderr: string
   start(args?: string[]): ChildProcess
   exited(): Promise<number | null>
+  /** Replaces the config file in one rename, as kubelet updates a mounted ConfigMap. */
+  writeConfig(config: object | string): void
+  /** The daemon's JSON log lines so far. */
+  logs(): { msg: string; [k: string]: unknown }[]
 }
 
 /** `devinfoDir`: where device-info files go (default: inside the run's temporary directory). */
-export function dpRun(t: { teardown(fn: () => void): void }, config: object, opts: { devinfoDir?: string } = {}): DpRun {
+export function dpRun(t: { teardown(fn: () => void): void }, config: object | string, opts: { devinfoDir?: string } = {}): DpRun {
   if (!fs.existsSync(SRIOVDP_BIN)) throw new Error(`${SRIOVDP_BIN} is missing: run npm run build first`)
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dp-'))
   const run: DpRun = {
@@ -41,6 +45,14 @@ export function dpRun(t: { teardown(fn: () => void): void }, config: object, opt
       run.child = child
       return child
     },
+    writeConfig(config) {
+      const tmp = `${run.configFile}.tmp`
+      fs.writeFileSync(tmp, typeof config === 'string' ? config : JSON.stringify(config))
+      fs.renameSync(tmp, run.configFile)
+    },
+    logs() {
+      return run.stderr.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l))
+    },
     exited() {
       const c = run.child!
       if (c.exitCode !== null || c.signalCode !== null) return Promise.resolve(c.exitCode)
@@ -49,7 +61,7 @@ export function dpRun(t: { teardown(fn: () => void): void }, config: object, opt
   }
   fs.mkdirSync(path.dirname(run.configFile), { recursive: true })
   fs.mkdirSync(run.dpDir, { recursive: true })
-  fs.writeFileSync(run.configFile, JSON.stringify(config))
+  fs.writeFileSync(run.configFile, typeof config === 'string' ? config : JSON.stringify(config))
   t.teardown(() => {
     run.child?.kill('SIGKILL')
     fs.rmSync(dir, { recursive: true, force: true })
