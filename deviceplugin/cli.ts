@@ -20,6 +20,8 @@ export interface Options {
   stateDir?: string
 }
 
+export const DEFAULT_HTTP_PORT = 10298
+
 export class UsageError extends Error {}
 
 export function parseOptions(argv: string[], env: NodeJS.ProcessEnv = process.env): Options {
@@ -36,7 +38,8 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv = process.en
         'device-plugin-path': { type: 'string', default: '/var/lib/kubelet/device-plugins/' },
         'plugins-registry-path': { type: 'string', default: '/var/lib/kubelet/plugins_registry/' },
         registration: { type: 'string', default: 'auto' },
-        'http-addr': { type: 'string', default: ':9808' },
+        // 10298: no common node agent's port (CSI livenessprobe has 9808), outside Prometheus' exporter range
+        'http-addr': { type: 'string', default: `:${DEFAULT_HTTP_PORT}` },
         'cni-bin-dir': { type: 'string', default: '/opt/cni/bin' },
         'allocation-policy': { type: 'string', default: 'pack' },
         'rescan-interval': { type: 'string', default: '30' },

@@ -9,7 +9,11 @@ import { dpRun } from '../helpers/sriovdp'
 
 const RES = 'intel.com/intel_sriov_netdevice'
 const SEED = { resourceList: [{ resourceName: 'intel_sriov_netdevice', selectors: { vendors: ['8086'], devices: ['1515'], drivers: ['ixgbevf'] } }] }
-const inode = (file: string) => (fs.existsSync(file) ? fs.statSync(file).ino : undefined)
+// inode and birth time: a file system may give a re-created file the inode number just freed
+const identity = (file: string) => {
+  const s = fs.statSync(file, { bigint: true, throwIfNoEntry: false })
+  return s && `${s.ino}:${s.birthtimeNs}`
+}
 
 t.test('classic: kubelet killed -9 and restarted, plugin sockets left in place or cleaned: registered again each time', async (t) => {
   const dp = dpRun(t, SEED)
@@ -21,22 +25,23 @@ t.test('classic: kubelet killed -9 and restarted, plugin sockets left in place o
   await k.waitForList(RES, (l) => l.length === 8)
   const ours = () => fs.readdirSync(dp.dpDir).filter((f) => f.startsWith('sriov_'))
   for (const clean of [false, false, true, false]) {
-    const registrations = k.registrations.length
+    await k.waitForAdmissions() // the pod waiting on the last connection, before kubelet dies
+    const connections = k.connections.length
     await k.kill9()
     t.ok(fs.existsSync(path.join(dp.dpDir, 'kubelet.sock')), 'kill -9 leaves kubelet.sock behind')
     t.equal(ours().length, 1, 'and our socket')
     await k.start({ clean })
-    await k.waitForRegistrations(registrations + 1, 20000)
+    await k.waitFor(() => k.connections.length > connections && k.latest(RES)!.lists.length > 0, 'registered and connected again', 20000)
     await k.waitForList(RES, (l) => l.length === 8)
     t.equal(ours().length, 1, `served again after a restart that ${clean ? 'deleted' : 'left'} our socket`)
   }
   t.equal(k.registrations.length, 5, 'one registration per kubelet')
   t.same(k.firstLists(RES).map((l) => l.length), [8, 8, 8, 8, 8], 'each new connection first answers the full list')
-  await k.waitFor(() => k.admissions.length === 5, 'every waiting pod decided')
+  await k.waitForAdmissions()
   t.same(k.admissions.filter((a) => !a.ok), [])
 })
 
-t.test('watcher mode: kubelet killed -9 and restarted: the socket is served anew and registered again', async (t) => {
+t.test('watcher mode: a restarted kubelet that finds the socket keeps its connection: no stream broken, full first answers', async (t) => {
   const dp = dpRun(t, SEED)
   buildFakeSysfs(dp.sysfs, [x540()])
   fs.mkdirSync(dp.registryDir, { recursive: true })
@@ -45,17 +50,39 @@ t.test('watcher mode: kubelet killed -9 and restarted: the socket is served anew
   t.teardown(() => k.stop())
   dp.start(['--registration', 'auto'])
   await k.waitForList(RES, (l) => l.length === 8, 20000)
-  const sock = path.join(dp.registryDir, 'intel.com_intel_sriov_netdevice.sock')
   for (let i = 0; i < 3; i++) {
-    const before = inode(sock)
+    await k.waitForAdmissions()
     const connections = k.connections.length
     await k.restart()
-    // kubelet's plugin watcher finds a socket created after it started: that is what registers us again
-    await k.waitFor(() => inode(sock) !== undefined && inode(sock) !== before, `restart ${i + 1}: our socket re-created`, 20000)
     await k.waitFor(() => k.connections.length > connections && k.latest(RES)!.lists.length > 0, `restart ${i + 1}: kubelet connected again`, 20000)
     await k.waitForList(RES, (l) => l.length === 8)
   }
+  await k.waitForAdmissions()
+  t.same(k.connections.filter((c) => c.lists.length === 0).length, 0, 'every connection kubelet made got its answer: none was cut by serving anew')
   t.same(k.firstLists(RES).filter((l) => l.length !== 8), [], 'every connection first answers the full list')
-  await k.waitFor(() => k.admissions.length === k.connections.filter((c) => c.lists.length > 0).length, 'every waiting pod decided')
+  t.equal(k.allocatable(RES), 8)
+  t.same(k.admissions.filter((a) => !a.ok), [])
+})
+
+t.test('watcher mode: a restarted kubelet whose watcher sees only new sockets: the socket is served anew and registered', async (t) => {
+  const dp = dpRun(t, SEED)
+  buildFakeSysfs(dp.sysfs, [x540()])
+  fs.mkdirSync(dp.registryDir, { recursive: true })
+  const k = new KubeletProcess(dp.dpDir, { registryDir: dp.registryDir, traverse: false, admitOnFirstList: 1 })
+  await k.start()
+  t.teardown(() => k.stop())
+  dp.start(['--registration', 'auto'])
+  await k.waitForList(RES, (l) => l.length === 8, 20000)
+  const sock = path.join(dp.registryDir, 'intel.com_intel_sriov_netdevice.sock')
+  for (let i = 0; i < 3; i++) {
+    await k.waitForAdmissions()
+    const before = identity(sock)
+    const connections = k.connections.length
+    await k.restart()
+    await k.waitFor(() => identity(sock) !== undefined && identity(sock) !== before, `restart ${i + 1}: our socket re-created`, 20000)
+    await k.waitFor(() => k.connections.length > connections && k.latest(RES)!.lists.length > 0, `restart ${i + 1}: kubelet connected again`, 20000)
+  }
+  await k.waitForAdmissions()
+  t.same(k.firstLists(RES).map((l) => l.length), [8, 8, 8, 8], 'every connection first answers the full list')
   t.same(k.admissions.filter((a) => !a.ok), [])
 })

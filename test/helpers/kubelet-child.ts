@@ -6,7 +6,7 @@ import { KubeletStandIn, type Connection } from './kubelet'
 
 type Request = { type: 'call'; id: number; resource: string; method: string; req: object }
 
-const { KUBELET_DIR: dir, KUBELET_REGISTRY: registry, KUBELET_CLEAN: clean, KUBELET_ADMIT: admit } = process.env
+const { KUBELET_DIR: dir, KUBELET_REGISTRY: registry, KUBELET_TRAVERSE: traverse, KUBELET_CLEAN: clean, KUBELET_ADMIT: admit } = process.env
 const send = (m: object) => process.send!(m)
 
 async function main(): Promise<void> {
@@ -28,7 +28,7 @@ async function main(): Promise<void> {
     )
   })
   await k.start()
-  if (registry) k.watchRegistry(registry)
+  if (registry) k.watchRegistry(registry, traverse !== '0')
   send({ type: 'ready' })
 }
 

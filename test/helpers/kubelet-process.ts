@@ -11,6 +11,8 @@ import { ROOT } from './plugin-exec'
 export interface KubeletProcessOptions {
   /** watcher mode: the plugins_registry directory kubelet's plugin watcher looks at */
   registryDir?: string
+  /** false: the plugin watcher misses the sockets already there when it starts, and sees only new ones */
+  traverse?: boolean
   admitOnFirstList?: number
 }
 
@@ -50,6 +52,7 @@ export class KubeletProcess extends KubeletView {
     fs.mkdirSync(this.dir, { recursive: true })
     const env: NodeJS.ProcessEnv = { ...process.env, KUBELET_DIR: this.dir, KUBELET_CLEAN: o.clean ? '1' : '' }
     if (this.options.registryDir) env.KUBELET_REGISTRY = this.options.registryDir
+    if (this.options.traverse === false) env.KUBELET_TRAVERSE = '0'
     if (this.options.admitOnFirstList) env.KUBELET_ADMIT = String(this.options.admitOnFirstList)
     const child = fork(script, [], { env, execArgv: [], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
     this.child = child

@@ -33,6 +33,12 @@ export interface KubeletOptions {
 
 const healthyIds = (l: Device[]) => l.filter((d) => d.health === 'Healthy').map((d) => d.ID)
 
+// kubelet dials plugins blocking, with a timeout: a socket file that exists before its server listens is fine
+const DIAL_TIMEOUT_MS = 10000
+function ready(client: grpc.Client): Promise<void> {
+  return new Promise((resolve, reject) => client.waitForReady(Date.now() + DIAL_TIMEOUT_MS, (e) => (e ? reject(e) : resolve())))
+}
+
 /** What kubelet knows about plugins, and waiting on it; the in-process stand-in and the child process share it. */
 export class KubeletView extends EventEmitter {
   registrations: string[] = []
@@ -98,6 +104,11 @@ export class KubeletView extends EventEmitter {
     })
   }
 
+  /** Waits until kubelet has decided on the pod waiting on each connection that answered (admitOnFirstList). */
+  waitForAdmissions(ms = 10000): Promise<void> {
+    return this.waitFor(() => this.admissions.length >= this.connections.filter((c) => c.lists.length > 0).length, 'every waiting pod admitted or refused', ms)
+  }
+
   waitForRegistrations(n: number, ms = 10000): Promise<void> {
     return this.waitFor(() => this.registrations.length >= n, `${n} registrations (have ${this.registrations.length})`, ms)
   }
@@ -144,6 +155,7 @@ export class KubeletStandIn extends KubeletView {
     this.plugins.get(resource)?.client.close()
     const { DevicePlugin } = api()
     const client = new DevicePlugin(`unix://${socketPath}`, grpc.credentials.createInsecure()) as PluginConn['client']
+    await ready(client)
     const conn: PluginConn = { resource, client, lists: [] }
     this.plugins.set(resource, conn)
     this.connections.push(conn)
@@ -177,6 +189,7 @@ export class KubeletStandIn extends KubeletView {
     const { Watcher } = api()
     const reg = new Watcher(`unix://${sock}`, grpc.credentials.createInsecure()) as grpc.Client & Record<string, any>
     try {
+      await ready(reg)
       const info: any = await new Promise((resolve, reject) => reg.GetInfo({}, (e: Error | null, r: unknown) => (e ? reject(e) : resolve(r))))
       await new Promise((resolve, reject) => reg.NotifyRegistrationStatus({ plugin_registered: true }, (e: Error | null, r: unknown) => (e ? reject(e) : resolve(r))))
       this.registrations.push(info.name)
@@ -187,21 +200,26 @@ export class KubeletStandIn extends KubeletView {
     }
   }
 
-  /** kubelet's plugin watcher: the sockets already in `dir` when it starts, then every socket created there. */
-  watchRegistry(dir: string): void {
+  /**
+   * kubelet's plugin watcher: the sockets already in `dir` when it starts (unless `traverse` is false: a
+   * watcher that missed them), then every socket created there.
+   */
+  watchRegistry(dir: string, traverse = true): void {
     fs.mkdirSync(dir, { recursive: true })
+    // fs.watch reports creations and removals alike: a socket file counts once (fsnotify's Create)
+    const known = new Map<string, string>()
     const seen = (file: string) => {
       if (!file.endsWith('.sock')) return
-      try {
-        if (!fs.statSync(path.join(dir, file)).isSocket()) return
-      } catch {
-        return // removed again
-      }
+      const st = fs.statSync(path.join(dir, file), { bigint: true, throwIfNoEntry: false })
+      if (!st?.isSocket()) return // removed again
+      const id = `${st.ino}:${st.birthtimeNs}`
+      if (known.get(file) === id) return
+      known.set(file, id)
       this.discover(dir, file).catch(() => {}) // a socket nobody serves (a plugin that died)
     }
     const watcher = fs.watch(dir, (event, file) => event === 'rename' && file && seen(String(file)))
     this.registry = { dir, watcher }
-    for (const f of fs.readdirSync(dir)) seen(f)
+    if (traverse) for (const f of fs.readdirSync(dir)) seen(f)
   }
 
   call(resource: string, method: string, req: object): Promise<any> {
