@@ -7,6 +7,7 @@ import type { PciDevice } from '../host/pci'
 import { StateStore } from '../ipam/state-store'
 import type { Options } from './cli'
 import { ConfigError } from './config'
+import { keepHeapSmall } from './heap'
 import { startHttp } from './http'
 import { Metrics } from './metrics'
 import { DevicePlugin } from './plugin'
@@ -26,6 +27,7 @@ export async function runDaemon(opts: Options, firstDiscovery?: Promise<PciDevic
     }
     throw e
   }
+  keepHeapSmall() // after the first discovery, whose worker thread would reset V8's flags
   // prom-client loads a second later, not while kubelet connects back for the first lists (/metrics loads it
   // at once if scraped earlier)
   setTimeout(() => metrics.tryLoad() || log.error({ err: metrics.failed }, 'metrics unavailable; devices are still served'), 1000).unref()

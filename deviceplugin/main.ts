@@ -1,7 +1,6 @@
 // Entry of the `sriovdp` executable: flags, then the first PCI discovery on a worker thread, started before
 // the daemon's heavy modules (gRPC, protobuf, pino, prom-client) load, so that both happen at once.
 import fs from 'node:fs'
-import v8 from 'node:v8'
 import { discoverInBackground } from '../host/discovery'
 import type { PciDevice } from '../host/pci'
 import { parseOptions, UsageError, type Options } from './cli'
@@ -14,9 +13,6 @@ export async function main(argv = process.argv.slice(2)): Promise<void> {
     const { runExplain } = require('./explain-command') as typeof import('./explain-command')
     process.exit(await runExplain(argv.slice(1)))
   }
-  // V8 grows its young generation to 32 MiB over a long-running process's life; a daemon that lives for
-  // months keeps it at its initial 2 MiB (semi-space growth is the only flag V8 still reads after start)
-  v8.setFlagsFromString('--semi-space-growth-factor=1')
   let opts
   try {
     opts = parseOptions(argv)
