@@ -24,14 +24,19 @@ export const DEFAULT_HTTP_PORT = 10298
 
 export class UsageError extends Error {}
 
+/** The flags that say which config to read, shared by the daemon and `sriovdp explain`. */
+export const CONFIG_FLAGS = {
+  'config-file': { type: 'string', default: '/etc/pcidp/config.json' },
+  'resource-prefix': { type: 'string', default: 'intel.com' },
+} as const
+
 export function parseOptions(argv: string[], env: NodeJS.ProcessEnv = process.env): Options {
   let values
   try {
     ;({ values } = parseArgs({
       args: argv,
       options: {
-        'config-file': { type: 'string', default: '/etc/pcidp/config.json' },
-        'resource-prefix': { type: 'string', default: 'intel.com' },
+        ...CONFIG_FLAGS,
         'log-level': { type: 'string', default: 'info' },
         'log-dir': { type: 'string' }, // accepted for compatibility: logs go to stderr
         v: { type: 'string' },

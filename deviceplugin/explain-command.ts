@@ -2,6 +2,7 @@
 import fs from 'node:fs'
 import { parseArgs } from 'node:util'
 import { listPciDevices } from '../host/pci'
+import { CONFIG_FLAGS } from './cli'
 import { ConfigError, parseConfig } from './config'
 import { explain, formatExplanation } from './explain'
 import { observeNode } from './node-view'
@@ -14,11 +15,7 @@ export async function runExplain(argv: string[], out: NodeJS.WritableStream = pr
   try {
     ;({ values } = parseArgs({
       args: argv,
-      options: {
-        'config-file': { type: 'string', default: '/etc/pcidp/config.json' },
-        'resource-prefix': { type: 'string', default: 'intel.com' },
-        json: { type: 'boolean', default: false },
-      },
+      options: { ...CONFIG_FLAGS, json: { type: 'boolean', default: false } },
       strict: true,
     }))
   } catch (e) {

@@ -2,13 +2,12 @@
 // first reason it is not; the same explanation under /status of the running daemon.
 import { spawnSync } from 'node:child_process'
 import fs from 'node:fs'
-import net from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
 import t from 'tap'
 import { buildFakeSysfs, fourPorts2019, x540 } from '../helpers/fake-sysfs'
 import { KubeletStandIn } from '../helpers/kubelet'
-import { dpRun, SRIOVDP_BIN } from '../helpers/sriovdp'
+import { dpRun, freePort, SRIOVDP_BIN } from '../helpers/sriovdp'
 
 const X540_VFS = x540().vfs.map((v) => v.pci)
 
@@ -87,10 +86,7 @@ t.test('/status of the running daemon carries the same explanation', async (t) =
   const k = new KubeletStandIn(dp.dpDir)
   await k.start()
   t.teardown(() => k.stop())
-  const s = net.createServer()
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r))
-  const port = (s.address() as net.AddressInfo).port
-  await new Promise((r) => s.close(r))
+  const port = await freePort()
   dp.start(['--http-addr', `127.0.0.1:${port}`])
   await k.waitForList('intel.com/first', (l) => l.length === 8)
   await k.waitFor(() => dp.logs().some((l) => l.msg === 'HTTP endpoints listening'), 'HTTP up')

@@ -3,10 +3,10 @@
 import t from 'tap'
 import { buildFakeSysfs, manyPfs, x540 } from '../helpers/fake-sysfs'
 import { KubeletStandIn } from '../helpers/kubelet'
-import { dpRun, type DpRun } from '../helpers/sriovdp'
+import { dpRun, servingX540, X540_RESOURCE, X540_SEED, type DpRun } from '../helpers/sriovdp'
 
-const RES = 'intel.com/intel_sriov_netdevice'
-const SEED = { resourceList: [{ resourceName: 'intel_sriov_netdevice', selectors: { vendors: ['8086'], devices: ['1515'], drivers: ['ixgbevf'] } }] }
+const RES = X540_RESOURCE
+const SEED = X540_SEED
 
 /** Starts sriovdp `starts` times against a fresh kubelet each time; the first answer of each start. */
 async function firstAnswers(t: tap.Test, dp: DpRun, starts: number, size: number): Promise<{ lengths: number[]; admissions: KubeletStandIn['admissions'] }> {
@@ -44,13 +44,7 @@ t.test('16 PFs x 64 VFs: the first answer of 5 starts is the full list', async (
 })
 
 t.test('after each of 10 kubelet restarts the new connection first answers the full list', async (t) => {
-  const dp = dpRun(t, SEED)
-  buildFakeSysfs(dp.sysfs, [x540()])
-  const k = new KubeletStandIn(dp.dpDir, { admitOnFirstList: 1 })
-  await k.start()
-  t.teardown(() => k.stop())
-  dp.start()
-  await k.waitForList(RES, (l) => l.length === 8)
+  const { k } = await servingX540(t, (dp) => new KubeletStandIn(dp.dpDir, { admitOnFirstList: 1 }))
   for (let i = 0; i < 10; i++) {
     await k.waitForAdmissions() // the pod admitted on the last connection, before kubelet goes away
     const connections = k.connections.length
@@ -63,13 +57,7 @@ t.test('after each of 10 kubelet restarts the new connection first answers the f
 })
 
 t.test('100 resources added by config reloads: each registration first answers its full list', async (t) => {
-  const dp = dpRun(t, SEED)
-  buildFakeSysfs(dp.sysfs, [x540()])
-  const k = new KubeletStandIn(dp.dpDir, { admitOnFirstList: 1 })
-  await k.start()
-  t.teardown(() => k.stop())
-  dp.start()
-  await k.waitForList(RES, (l) => l.length === 8)
+  const { dp, k } = await servingX540(t, (dp) => new KubeletStandIn(dp.dpDir, { admitOnFirstList: 1 }))
   const half = ['0000:01:10.1', '0000:01:10.3', '0000:01:10.5', '0000:01:10.7']
   for (let i = 0; i < 100; i++) {
     dp.writeConfig({ resourceList: [{ resourceName: 'intel_sriov_netdevice', selectors: { pciAddresses: half } }, { resourceName: `added${i}`, selectors: { drivers: ['ixgbevf'] } }] })

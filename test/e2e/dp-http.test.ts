@@ -4,17 +4,16 @@ import net from 'node:net'
 import t from 'tap'
 import { buildFakeSysfs, x540 } from '../helpers/fake-sysfs'
 import { KubeletStandIn } from '../helpers/kubelet'
-import { dpRun } from '../helpers/sriovdp'
+import { dpRun, X540_RESOURCE, X540_SEED } from '../helpers/sriovdp'
 
-const RES = 'intel.com/intel_sriov_netdevice'
-const SEED = { resourceList: [{ resourceName: 'intel_sriov_netdevice', selectors: { vendors: ['8086'], devices: ['1515'], drivers: ['ixgbevf'] } }] }
+const RES = X540_RESOURCE
 
 t.test('a taken HTTP port: devices are served, the failure is logged, the port is taken once it is free', async (t) => {
   const blocker = net.createServer()
   await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', r))
   t.teardown(() => void (blocker.listening && blocker.close()))
   const port = (blocker.address() as net.AddressInfo).port
-  const dp = dpRun(t, SEED)
+  const dp = dpRun(t, X540_SEED)
   buildFakeSysfs(dp.sysfs, [x540()])
   const k = new KubeletStandIn(dp.dpDir)
   await k.start()

@@ -3,26 +3,24 @@
 import fs from 'node:fs'
 import path from 'node:path'
 import t from 'tap'
-import { buildFakeSysfs, x540 } from '../helpers/fake-sysfs'
 import { KubeletProcess } from '../helpers/kubelet-process'
-import { dpRun } from '../helpers/sriovdp'
+import { servingX540, X540_RESOURCE, type DpRun } from '../helpers/sriovdp'
 
-const RES = 'intel.com/intel_sriov_netdevice'
-const SEED = { resourceList: [{ resourceName: 'intel_sriov_netdevice', selectors: { vendors: ['8086'], devices: ['1515'], drivers: ['ixgbevf'] } }] }
+const RES = X540_RESOURCE
 // inode and birth time: a file system may give a re-created file the inode number just freed
 const identity = (file: string) => {
   const s = fs.statSync(file, { bigint: true, throwIfNoEntry: false })
   return s && `${s.ino}:${s.birthtimeNs}`
 }
 
+/** A kubelet in watcher mode; `traverse` false: its plugin watcher sees only sockets created after it starts. */
+function watcher(dp: DpRun, traverse: boolean): KubeletProcess {
+  fs.mkdirSync(dp.registryDir, { recursive: true })
+  return new KubeletProcess(dp.dpDir, { registryDir: dp.registryDir, traverse, admitOnFirstList: 1 })
+}
+
 t.test('classic: kubelet killed -9 and restarted, plugin sockets left in place or cleaned: registered again each time', async (t) => {
-  const dp = dpRun(t, SEED)
-  buildFakeSysfs(dp.sysfs, [x540()])
-  const k = new KubeletProcess(dp.dpDir, { admitOnFirstList: 1 })
-  await k.start()
-  t.teardown(() => k.stop())
-  dp.start()
-  await k.waitForList(RES, (l) => l.length === 8)
+  const { dp, k } = await servingX540(t, (dp) => new KubeletProcess(dp.dpDir, { admitOnFirstList: 1 }))
   const ours = () => fs.readdirSync(dp.dpDir).filter((f) => f.startsWith('sriov_'))
   for (const clean of [false, false, true, false]) {
     await k.waitForAdmissions() // the pod waiting on the last connection, before kubelet dies
@@ -42,14 +40,7 @@ t.test('classic: kubelet killed -9 and restarted, plugin sockets left in place o
 })
 
 t.test('watcher mode: a restarted kubelet that finds the socket keeps its connection: no stream broken, full first answers', async (t) => {
-  const dp = dpRun(t, SEED)
-  buildFakeSysfs(dp.sysfs, [x540()])
-  fs.mkdirSync(dp.registryDir, { recursive: true })
-  const k = new KubeletProcess(dp.dpDir, { registryDir: dp.registryDir, admitOnFirstList: 1 })
-  await k.start()
-  t.teardown(() => k.stop())
-  dp.start(['--registration', 'auto'])
-  await k.waitForList(RES, (l) => l.length === 8, 20000)
+  const { k } = await servingX540(t, (dp) => watcher(dp, true), ['--registration', 'auto'])
   for (let i = 0; i < 3; i++) {
     await k.waitForAdmissions()
     const connections = k.connections.length
@@ -65,14 +56,7 @@ t.test('watcher mode: a restarted kubelet that finds the socket keeps its connec
 })
 
 t.test('watcher mode: a restarted kubelet whose watcher sees only new sockets: the socket is served anew and registered', async (t) => {
-  const dp = dpRun(t, SEED)
-  buildFakeSysfs(dp.sysfs, [x540()])
-  fs.mkdirSync(dp.registryDir, { recursive: true })
-  const k = new KubeletProcess(dp.dpDir, { registryDir: dp.registryDir, traverse: false, admitOnFirstList: 1 })
-  await k.start()
-  t.teardown(() => k.stop())
-  dp.start(['--registration', 'auto'])
-  await k.waitForList(RES, (l) => l.length === 8, 20000)
+  const { dp, k } = await servingX540(t, (dp) => watcher(dp, false), ['--registration', 'auto'])
   const sock = path.join(dp.registryDir, 'intel.com_intel_sriov_netdevice.sock')
   for (let i = 0; i < 3; i++) {
     await k.waitForAdmissions()

@@ -3,43 +3,29 @@
 // restart, a SIGHUP rescan and a PF carrier flap every 50) must leave RSS where it was after warm-up, and
 // /metrics without series of removed resources.
 import fs from 'node:fs'
-import net from 'node:net'
 import t from 'tap'
-import { buildFakeSysfs, x540 } from '../helpers/fake-sysfs'
+import { x540 } from '../helpers/fake-sysfs'
 import { KubeletStandIn } from '../helpers/kubelet'
 import { addVeth, ip } from '../helpers/netns'
-import { dpRun } from '../helpers/sriovdp'
+import { freePort, servingX540, X540_RESOURCE, X540_SEED } from '../helpers/sriovdp'
 
-const RES = 'intel.com/intel_sriov_netdevice'
-const SEED = { resourceList: [{ resourceName: 'intel_sriov_netdevice', selectors: { vendors: ['8086'], devices: ['1515'], drivers: ['ixgbevf'] } }] }
+const RES = X540_RESOURCE
+const SEED = X540_SEED
 const HALF = ['0000:01:10.1', '0000:01:10.3', '0000:01:10.5', '0000:01:10.7']
 const WARM_UP = 100
 const RELOADS = 1000
 
 const rssMiB = (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) / 1024
 
-async function freePort(): Promise<number> {
-  const s = net.createServer()
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r))
-  const { port } = s.address() as net.AddressInfo
-  await new Promise((r) => s.close(r))
-  return port
-}
-
 t.setTimeout(600000) // 1,000 reloads take about a minute; the runner's default limit is 120 s
 
 t.test(`RSS after ${RELOADS} config reloads stays where it was after ${WARM_UP}; removed resources leave no metric series`, async (t) => {
   const pfVeth = addVeth(t, 'tdm')
-  const dp = dpRun(t, SEED)
-  buildFakeSysfs(dp.sysfs, [x540(pfVeth.name)])
   ip('link', 'set', pfVeth.name, 'up')
   ip('link', 'set', pfVeth.peer, 'up')
-  const k = new KubeletStandIn(dp.dpDir)
-  await k.start()
-  t.teardown(() => k.stop())
   const port = await freePort()
-  const pid = dp.start(['--http-addr', `127.0.0.1:${port}`]).pid!
-  await k.waitForList(RES, (l) => l.length === 8)
+  const { dp, k } = await servingX540(t, (dp) => new KubeletStandIn(dp.dpDir), ['--http-addr', `127.0.0.1:${port}`], x540(pfVeth.name))
+  const pid = dp.child!.pid!
   const atStart = rssMiB(pid)
 
   let reloads = 0

@@ -1,8 +1,11 @@
 // Runs the sriovdp executable against a fake sysfs and private kubelet directories.
 import { spawn, type ChildProcess } from 'node:child_process'
 import fs from 'node:fs'
+import net from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
+import { buildFakeSysfs, x540, type FakePf } from './fake-sysfs'
+import type { KubeletView } from './kubelet'
 import { ROOT } from './plugin-exec'
 
 export const SRIOVDP_BIN = process.env.SRIOVDP_BIN ?? path.join(ROOT, 'dist', 'bin', 'sriovdp')
@@ -67,4 +70,31 @@ export function dpRun(t: { teardown(fn: () => void): void }, config: object | st
     fs.rmSync(dir, { recursive: true, force: true })
   })
   return run
+}
+
+/** A TCP port free on 127.0.0.1 right now, for --http-addr. */
+export async function freePort(): Promise<number> {
+  const s = net.createServer()
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r))
+  const { port } = s.address() as net.AddressInfo
+  await new Promise((r) => s.close(r))
+  return port
+}
+
+/** The seeds' X540 config (test/fixtures/seed-configs/sriovdp-config-x540.json) and the resource it defines. */
+export const X540_SEED = JSON.parse(fs.readFileSync(path.join(ROOT, 'test/fixtures/seed-configs/sriovdp-config-x540.json'), 'utf8')) as object
+export const X540_RESOURCE = 'intel.com/intel_sriov_netdevice'
+
+type Kubelet = KubeletView & { start(): Promise<void>; stop(): Promise<void> }
+
+/** sriovdp with the X540 seed config on the X540 layout (`pf`), serving `kubelet` all its VFs. */
+export async function servingX540<K extends Kubelet>(t: { teardown(fn: () => unknown): void }, kubelet: (dp: DpRun) => K, args: string[] = [], pf: FakePf = x540()): Promise<{ dp: DpRun; k: K }> {
+  const dp = dpRun(t, X540_SEED)
+  buildFakeSysfs(dp.sysfs, [pf])
+  const k = kubelet(dp)
+  await k.start()
+  t.teardown(() => k.stop())
+  dp.start(args)
+  await k.waitForList(X540_RESOURCE, (l) => l.length === pf.vfs.length, 20000)
+  return { dp, k }
 }
