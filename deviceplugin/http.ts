@@ -54,7 +54,7 @@ export function startHttp(host: string, port: number, plugin: DevicePlugin, metr
     if (closed) return
     // said at warn level once, then at debug while it goes on
     log[delay === RETRY_MS ? 'warn' : 'debug']({ host, port, err: e.message, retryInMs: delay }, 'HTTP endpoints cannot listen; devices are still served, retrying')
-    retry = setTimeout(listen, delay)
+    retry = setTimeout(() => server.listening || listen(), delay) // an error while listening needs no retry
     delay = Math.min(delay * 2, MAX_RETRY_MS)
   })
   const listen = () => server.listen(port, host, () => log.info({ host, port }, 'HTTP endpoints listening'))
