@@ -76,16 +76,19 @@ export class DevicePlugin {
     if (this.opts.registration === 'classic') connectToKubeletEarly(this.kubeletSocket)
     this.kubeletSeen = socketIdentity(this.kubeletSocket)
     this.mark('prepared')
-    try {
-      await this.refresh(firstDiscovery)
-    } finally {
-      dropEarlyClient()
-    }
-    this.mark('served')
+    // watched before the first pass: kubelet may have its list, and the node change, before start() returns;
+    // what happens meanwhile makes one more pass, queued behind the first
     this.watchers.push(watchLinks(() => this.schedule('link event')))
     this.watchers.push(watchUevents((e) => {
       if (e.subsystem === 'pci' || e.subsystem === 'net') this.schedule(`uevent ${e.action} ${e.devpath}`)
     }))
+    try {
+      this.running = this.refresh(firstDiscovery)
+      await this.running
+    } finally {
+      dropEarlyClient()
+    }
+    this.mark('served')
     this.watchDir(path.dirname(this.opts.configFile), () => this.reloadConfig())
     // kubelet.sock lives in the device-plugins directory in both registration modes
     this.watchDir(this.opts.devicePluginPath, (name) => this.onKubeletDirChange(name))

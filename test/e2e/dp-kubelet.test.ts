@@ -159,6 +159,7 @@ t.test('HTTP endpoints; a broken ListAndWatch stream does not take the server do
   const port = 19000 + (process.pid % 1000)
   dp.start(['--http-addr', `127.0.0.1:${port}`])
   await k.waitForList(RES, (l) => l.length === 8)
+  await k.waitFor(() => dp.logs().some((l) => l.msg === 'HTTP endpoints listening'), 'HTTP up') // it starts once devices are served
 
   const health = await fetch(`http://127.0.0.1:${port}/healthz`)
   t.equal(health.status, 200)
