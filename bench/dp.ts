@@ -4,7 +4,7 @@
 // health changes, so its change-to-update latency is 5 s at best and unbounded for carrier.
 import { execFileSync } from 'node:child_process'
 import fs from 'node:fs'
-import { buildFakeSysfs, type FakePf } from '../test/helpers/fake-sysfs'
+import { buildFakeSysfs, manyPfs } from '../test/helpers/fake-sysfs'
 import { KubeletStandIn } from '../test/helpers/kubelet'
 import { script } from '../test/helpers/script'
 import { dpRun } from '../test/helpers/sriovdp'
@@ -31,11 +31,7 @@ async function main(): Promise<void> {
   const devinfo = fs.existsSync('/dev/shm') ? fs.mkdtempSync('/dev/shm/bench-devinfo-') : undefined
   if (devinfo) t.teardown(() => fs.rmSync(devinfo, { recursive: true, force: true }))
   const dp = dpRun(t, { resourceList: [{ resourceName: 'bench', selectors: { vendors: ['8086'], devices: ['1515'] } }] }, { devinfoDir: devinfo })
-  const pfs: FakePf[] = Array.from({ length: 16 }, (_, p) => ({
-    pci: `0000:${(p + 0x10).toString(16)}:00.0`, name: p === 0 ? pfVeth : `bpf${p}`, numaNode: p % 2, totalVfs: 64,
-    vfs: Array.from({ length: 64 }, (_, v) => ({ pci: `0000:${(p + 0x10).toString(16)}:${(2 + (v >> 3)).toString(16).padStart(2, '0')}.${v & 7}`, netdev: `b${p}v${v}` })),
-  }))
-  buildFakeSysfs(dp.sysfs, pfs)
+  buildFakeSysfs(dp.sysfs, manyPfs(16, 64, (p) => (p === 0 ? pfVeth : `bpf${p}`)))
   // start-up is measured over several starts (one kubelet stand-in each, the tree kept): one start is noisy
   const starts: number[] = []
   for (let i = 0; i < STARTS - 1; i++) {

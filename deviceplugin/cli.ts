@@ -20,7 +20,15 @@ export interface Options {
   stateDir?: string
 }
 
+export const DEFAULT_HTTP_PORT = 10298
+
 export class UsageError extends Error {}
+
+/** The flags that say which config to read, shared by the daemon and `sriovdp explain`. */
+export const CONFIG_FLAGS = {
+  'config-file': { type: 'string', default: '/etc/pcidp/config.json' },
+  'resource-prefix': { type: 'string', default: 'intel.com' },
+} as const
 
 export function parseOptions(argv: string[], env: NodeJS.ProcessEnv = process.env): Options {
   let values
@@ -28,15 +36,15 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv = process.en
     ;({ values } = parseArgs({
       args: argv,
       options: {
-        'config-file': { type: 'string', default: '/etc/pcidp/config.json' },
-        'resource-prefix': { type: 'string', default: 'intel.com' },
+        ...CONFIG_FLAGS,
         'log-level': { type: 'string', default: 'info' },
         'log-dir': { type: 'string' }, // accepted for compatibility: logs go to stderr
         v: { type: 'string' },
         'device-plugin-path': { type: 'string', default: '/var/lib/kubelet/device-plugins/' },
         'plugins-registry-path': { type: 'string', default: '/var/lib/kubelet/plugins_registry/' },
         registration: { type: 'string', default: 'auto' },
-        'http-addr': { type: 'string', default: ':9808' },
+        // 10298: no common node agent's port (CSI livenessprobe has 9808), outside Prometheus' exporter range
+        'http-addr': { type: 'string', default: `:${DEFAULT_HTTP_PORT}` },
         'cni-bin-dir': { type: 'string', default: '/opt/cni/bin' },
         'allocation-policy': { type: 'string', default: 'pack' },
         'rescan-interval': { type: 'string', default: '30' },

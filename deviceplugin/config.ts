@@ -32,19 +32,44 @@ export class ConfigError extends Error {}
 const NAME = /^[a-zA-Z0-9_-]+$/
 const LIST_FIELDS = ['vendors', 'devices', 'drivers', 'pciAddresses', 'pfNames', 'rootDevices', 'linkTypes', 'acpiIndexes', 'ddpProfiles', 'pKeys'] as const
 const KNOWN_SELECTOR_FIELDS = new Set<string>([...LIST_FIELDS, 'vdpaType', 'needVhostNet', 'isRdma', 'IsRdma'])
+const RESOURCE_FIELDS = new Set(['resourceName', 'resourcePrefix', 'deviceType', 'excludeTopology', 'selectors', 'additionalInfo'])
+// the Go plugin accepts a PCI address without its domain, as lspci prints it, for domain 0000
+const SHORT_PCI = /^[0-9a-f]{2}:[0-9a-f]{2}\.[0-7]$/i
+const FULL_PCI = /^[0-9a-f]{4}:[0-9a-f]{2}:[0-9a-f]{2}\.[0-7]$/i
 
-function parseSelector(raw: unknown, where: string): Selector {
+/** `02:00.0` → `0000:02:00.0`; sysfs spells addresses in lower case. Anything else is kept as written. */
+function pciAddress(a: string): string {
+  if (SHORT_PCI.test(a)) return `0000:${a.toLowerCase()}`
+  return FULL_PCI.test(a) ? a.toLowerCase() : a
+}
+
+/** A list entry of `field` as selectors compare it. */
+function normalize(field: (typeof LIST_FIELDS)[number], x: string): string {
+  switch (field) {
+    case 'vendors':
+    case 'devices':
+      return x.toLowerCase().replace(/^0x/, '')
+    case 'pciAddresses':
+      return pciAddress(x)
+    case 'rootDevices': {
+      const hash = x.indexOf('#')
+      return hash < 0 ? pciAddress(x) : pciAddress(x.slice(0, hash)) + x.slice(hash)
+    }
+    default:
+      return x
+  }
+}
+
+function parseSelector(raw: unknown, where: string, warnings: string[]): Selector {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new ConfigError(`${where}: expected an object`)
   const o = raw as Record<string, unknown>
   const s: Selector = {}
-  for (const key of Object.keys(o)) {
-    if (!KNOWN_SELECTOR_FIELDS.has(key)) throw new ConfigError(`${where}: unknown selector "${key}"`)
-  }
+  for (const key of Object.keys(o)) if (!KNOWN_SELECTOR_FIELDS.has(key)) warnings.push(`${where}: unknown key "${key}" ignored`)
   for (const f of LIST_FIELDS) {
     const v = o[f]
     if (v === undefined || v === null) continue
     if (!Array.isArray(v) || !v.every((x) => typeof x === 'string')) throw new ConfigError(`${where}.${f}: expected a list of strings`)
-    s[f] = v.map((x) => (f === 'vendors' || f === 'devices' ? x.toLowerCase().replace(/^0x/, '') : x))
+    s[f] = v.map((x) => normalize(f, x))
   }
   for (const f of ['pfNames', 'rootDevices'] as const) for (const entry of s[f] ?? []) parseIndexRanges(entry, `${where}.${f}`)
   if (o.vdpaType !== undefined) {
@@ -87,7 +112,11 @@ function parseDeviceType(v: unknown, where: string): DeviceType {
   throw new ConfigError(`${where}.deviceType: ${JSON.stringify(v)} must be netDevice, accelerator or auxNetDevice`)
 }
 
-export function parseConfig(text: string, defaultPrefix: string): ResourceConfig[] {
+/**
+ * Parses the config; throws ConfigError naming the resource and field. Unknown keys are ignored, as the Go
+ * plugin does, and described in `warnings` for the caller to log.
+ */
+export function parseConfig(text: string, defaultPrefix: string, warnings: string[] = []): ResourceConfig[] {
   let raw: unknown
   try {
     raw = JSON.parse(text)
@@ -96,9 +125,11 @@ export function parseConfig(text: string, defaultPrefix: string): ResourceConfig
   }
   const list = (raw as { resourceList?: unknown })?.resourceList
   if (!Array.isArray(list)) throw new ConfigError('config: "resourceList" must be a list of resources')
+  for (const key of Object.keys(raw as object)) if (key !== 'resourceList') warnings.push(`config: unknown key "${key}" ignored`)
   const seen = new Set<string>()
   return list.map((r: Record<string, unknown>, i) => {
-    const name = r?.resourceName
+    if (typeof r !== 'object' || r === null || Array.isArray(r)) throw new ConfigError(`resourceList[${i}]: expected an object`)
+    const name = r.resourceName
     const where = typeof name === 'string' && name ? `resource "${name}"` : `resourceList[${i}]`
     if (typeof name !== 'string' || !NAME.test(name)) throw new ConfigError(`${where}.resourceName: ${JSON.stringify(name)} must match ${NAME.source}`)
     const prefix = r.resourcePrefix === undefined || r.resourcePrefix === '' ? defaultPrefix : r.resourcePrefix
@@ -108,13 +139,10 @@ export function parseConfig(text: string, defaultPrefix: string): ResourceConfig
     seen.add(full)
     const deviceType = parseDeviceType(r.deviceType, where)
     let selectorsRaw = r.selectors
-    if (selectorsRaw === undefined) {
-      // the 2019 form: selectors written at the resource level
-      const legacy: Record<string, unknown> = {}
-      for (const k of Object.keys(r)) if (KNOWN_SELECTOR_FIELDS.has(k)) legacy[k] = r[k]
-      selectorsRaw = legacy
-    }
-    const selectors = (Array.isArray(selectorsRaw) ? selectorsRaw : [selectorsRaw]).map((s, j) => parseSelector(s, Array.isArray(selectorsRaw) ? `${where}.selectors[${j}]` : `${where}.selectors`))
+    const legacy = selectorsRaw === undefined // the 2019 form: selectors written at the resource level
+    for (const k of Object.keys(r)) if (!RESOURCE_FIELDS.has(k) && !(legacy && KNOWN_SELECTOR_FIELDS.has(k))) warnings.push(`${where}: unknown key "${k}" ignored`)
+    if (legacy) selectorsRaw = Object.fromEntries(Object.keys(r).filter((k) => KNOWN_SELECTOR_FIELDS.has(k)).map((k) => [k, r[k]]))
+    const selectors = (Array.isArray(selectorsRaw) ? selectorsRaw : [selectorsRaw]).map((s, j) => parseSelector(s, Array.isArray(selectorsRaw) ? `${where}.selectors[${j}]` : `${where}.selectors`, warnings))
     if (r.excludeTopology !== undefined && typeof r.excludeTopology !== 'boolean') throw new ConfigError(`${where}.excludeTopology: expected true or false`)
     const info = r.additionalInfo ?? {}
     if (typeof info !== 'object' || info === null || Array.isArray(info)) throw new ConfigError(`${where}.additionalInfo: expected an object`)

@@ -7,6 +7,7 @@ import type { PciDevice } from '../host/pci'
 import { StateStore } from '../state/store'
 import type { Options } from './cli'
 import { ConfigError } from './config'
+import { keepHeapSmall } from './heap'
 import { startHttp } from './http'
 import { Metrics } from './metrics'
 import { DevicePlugin } from './plugin'
@@ -26,12 +27,13 @@ export async function runDaemon(opts: Options, firstDiscovery?: Promise<PciDevic
     }
     throw e
   }
+  keepHeapSmall() // after the first discovery, whose worker thread would reset V8's flags
   // prom-client loads a second later, not while kubelet connects back for the first lists (/metrics loads it
   // at once if scraped earlier)
-  setTimeout(() => metrics.load(), 1000).unref()
+  setTimeout(() => metrics.tryLoad() || log.error({ err: metrics.failed }, 'metrics unavailable; devices are still served'), 1000).unref()
   log.info({ registration: opts.registration, resources: [...plugin.servers.keys()], msSinceStart: plugin.startup }, 'sriovdp started')
   const store = new StateStore(opts.stateDir ? { root: opts.stateDir } : {})
-  const http = opts.httpAddr ? await startHttp(opts.httpAddr.host, opts.httpAddr.port, plugin, metrics, store) : undefined
+  const http = opts.httpAddr ? startHttp(opts.httpAddr.host, opts.httpAddr.port, plugin, metrics, store, log) : undefined
   const reconciler = new Reconciler(store, opts.cniBinDir, opts.reconcileGraceSeconds * 1000, log, metrics)
   const repairs = setInterval(() => void reconciler.run().catch((e) => log.error({ err: e.message }, 'reconciler failed')), Math.min(opts.reconcileGraceSeconds, 30) * 1000)
 

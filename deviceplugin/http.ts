@@ -1,37 +1,69 @@
-// /healthz, /metrics and /status over HTTP.
+// /healthz, /metrics and /status over HTTP. They are never allowed to stop device serving: a port another
+// process holds is logged and retried, and a failing handler answers 500.
 import http from 'node:http'
+import type { Logger } from 'pino'
 import type { StateStore } from '../state/store'
+import { explain } from './explain'
 import type { Metrics } from './metrics'
 import type { DevicePlugin } from './plugin'
 
-export function startHttp(host: string, port: number, plugin: DevicePlugin, metrics: Metrics, store: StateStore): Promise<http.Server> {
-  const server = http.createServer(async (req, res) => {
-    try {
-      if (req.url === '/healthz') {
-        const broken = [...plugin.servers.values()].filter((s) => s.socketMissing()).map((s) => s.fullName)
-        res.writeHead(broken.length ? 503 : 200, { 'content-type': 'text/plain' })
-        res.end(broken.length ? `not serving: ${broken.join(', ')}\n` : 'ok\n')
-      } else if (req.url === '/metrics') {
-        res.writeHead(200, { 'content-type': metrics.registry.contentType })
-        res.end(await metrics.registry.metrics())
-      } else if (req.url === '/status') {
-        const attachments = (await store.listAttachments()).map((a) =>
-          a.kind === 'ours'
-            ? { deviceID: a.record.deviceID, containerId: a.record.containerId, ifname: a.record.ifname, netns: a.record.netns, network: a.record.netName, ips: a.record.ips }
-            : { deviceID: a.raw.deviceID, containerId: a.containerId, ifname: a.ifname, writtenBy: 'sriov-cni' },
-        )
-        const resources = [...plugin.servers.values()].map((s) => ({ resource: s.fullName, registered: s.registered, devices: s.list() }))
-        res.writeHead(200, { 'content-type': 'application/json' })
-        res.end(JSON.stringify({ resources, attachments }, null, 2))
-      } else {
-        res.writeHead(404).end()
-      }
-    } catch (e) {
-      res.writeHead(500).end((e as Error).message)
-    }
+const RETRY_MS = 1000
+const MAX_RETRY_MS = 30000
+
+export interface HttpEndpoint {
+  close(): void
+}
+
+async function answer(req: http.IncomingMessage, res: http.ServerResponse, plugin: DevicePlugin, metrics: Metrics, store: StateStore): Promise<void> {
+  if (req.url === '/healthz') {
+    const broken = [...plugin.servers.values()].filter((s) => s.socketMissing()).map((s) => s.fullName)
+    res.writeHead(broken.length ? 503 : 200, { 'content-type': 'text/plain' })
+    res.end(broken.length ? `not serving: ${broken.join(', ')}\n` : 'ok\n')
+  } else if (req.url === '/metrics') {
+    const registry = metrics.registry
+    const body = await registry.metrics()
+    res.writeHead(200, { 'content-type': registry.contentType })
+    res.end(body)
+  } else if (req.url === '/status') {
+    const attachments = (await store.listAttachments()).map((a) =>
+      a.kind === 'ours'
+        ? { deviceID: a.record.deviceID, containerId: a.record.containerId, ifname: a.record.ifname, netns: a.record.netns, network: a.record.netName, ips: a.record.ips }
+        : { deviceID: a.raw.deviceID, containerId: a.containerId, ifname: a.ifname, writtenBy: 'sriov-cni' },
+    )
+    const resources = [...plugin.servers.values()].map((s) => ({ resource: s.fullName, registered: s.registered, devices: s.list() }))
+    const explanation = plugin.view ? explain(plugin.view, plugin.resources, plugin.warnings) : undefined
+    res.writeHead(200, { 'content-type': 'application/json' })
+    res.end(JSON.stringify({ resources, attachments, explain: explanation }, null, 2))
+  } else {
+    res.writeHead(404).end()
+  }
+}
+
+/** Listens on host:port, retrying (1 s, doubling up to 30 s) while the port is taken; never throws. */
+export function startHttp(host: string, port: number, plugin: DevicePlugin, metrics: Metrics, store: StateStore, log: Logger): HttpEndpoint {
+  const server = http.createServer((req, res) => {
+    answer(req, res, plugin, metrics, store).catch((e) => {
+      if (!res.headersSent) res.writeHead(500)
+      res.end((e as Error).message)
+    })
   })
-  return new Promise((resolve, reject) => {
-    server.once('error', reject)
-    server.listen(port, host, () => resolve(server))
+  let retry: NodeJS.Timeout | undefined
+  let delay = RETRY_MS
+  let closed = false
+  server.on('error', (e: NodeJS.ErrnoException) => {
+    if (closed) return
+    // said at warn level once, then at debug while it goes on
+    log[delay === RETRY_MS ? 'warn' : 'debug']({ host, port, err: e.message, retryInMs: delay }, 'HTTP endpoints cannot listen; devices are still served, retrying')
+    retry = setTimeout(() => server.listening || listen(), delay) // an error while listening needs no retry
+    delay = Math.min(delay * 2, MAX_RETRY_MS)
   })
+  const listen = () => server.listen(port, host, () => log.info({ host, port }, 'HTTP endpoints listening'))
+  listen()
+  return {
+    close() {
+      closed = true
+      clearTimeout(retry)
+      server.close()
+    },
+  }
 }

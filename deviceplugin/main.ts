@@ -8,6 +8,11 @@ import { parseConfig } from './config'
 import { discoveryNeeds } from './selectors'
 
 export async function main(argv = process.argv.slice(2)): Promise<void> {
+  if (argv[0] === 'explain') {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { runExplain } = require('./explain-command') as typeof import('./explain-command')
+    process.exit(await runExplain(argv.slice(1)))
+  }
   let opts
   try {
     opts = parseOptions(argv)

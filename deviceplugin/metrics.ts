@@ -15,9 +15,13 @@ interface Collectors {
 // start-up records a handful of events; a program that never loads would otherwise queue forever
 const MAX_QUEUED = 1000
 
+const HEALTH = ['Healthy', 'Unhealthy'] as const
+
 export class Metrics {
   private collectors?: Collectors
   private queued: ((c: Collectors) => void)[] = []
+  /** why prom-client could not be loaded; metrics are then dropped, devices are still served */
+  failed?: string
 
   /** The registry that /metrics serves (loads prom-client on first use). */
   get registry(): Registry {
@@ -40,22 +44,52 @@ export class Metrics {
       repairs: new prom.Counter({ name: 'sriovdp_reconciler_repairs_total', help: 'Attachments of dead pods undone by the reconciler', labelNames: ['result'], registers }),
     }
     this.collectors = c
-    for (const q of this.queued) q(c)
+    const queued = this.queued
     this.queued = []
+    for (const q of queued) this.record(q)
     return c
   }
 
+  /** Loads prom-client now; false (with `failed` set) when it cannot be loaded. */
+  tryLoad(): boolean {
+    try {
+      this.load()
+      return true
+    } catch (e) {
+      this.failed = (e as Error).message
+      this.queued = []
+      return false
+    }
+  }
+
+  // recording a metric must never throw into the code serving devices
   private record(fn: (c: Collectors) => void): void {
-    if (this.collectors) return fn(this.collectors)
-    this.queued.push(fn)
-    if (this.queued.length >= MAX_QUEUED) this.load()
+    if (this.failed) return
+    if (!this.collectors) {
+      this.queued.push(fn)
+      if (this.queued.length >= MAX_QUEUED) this.tryLoad()
+      return
+    }
+    try {
+      fn(this.collectors)
+    } catch {
+      /* a metric lost */
+    }
+  }
+
+  /** Drops every series of a resource no longer configured, so that reloads do not accumulate them. */
+  forget(resource: string): void {
+    this.record((c) => {
+      for (const health of HEALTH) c.devices.remove({ resource, health })
+      for (const m of [c.allocations, c.registrations, c.streamSends]) m.remove({ resource })
+    })
   }
 
   devices(resource: string, list: Device[]): void {
     const healthy = list.filter((d) => d.health === 'Healthy').length
     this.record((c) => {
-      c.devices.set({ resource, health: 'Healthy' }, healthy)
-      c.devices.set({ resource, health: 'Unhealthy' }, list.length - healthy)
+      c.devices.set({ resource, health: HEALTH[0] }, healthy)
+      c.devices.set({ resource, health: HEALTH[1] }, list.length - healthy)
     })
   }
 

@@ -1,73 +1,109 @@
 // The daemon's core: discover, assign devices to resources, keep one server per non-empty resource, and
 // react to changes (link events, PCI uevents, config edits, kubelet restarts) within a second; a periodic
-// rescan is only a safety net.
+// rescan is only a safety net. kubelet is never told a list that is not the plugin's current view: a socket
+// is served only once its resource's device list is set.
 import fs from 'node:fs'
 import path from 'node:path'
 import type { Logger } from 'pino'
-import { defaultRouteInterfaces, hostLinkStates, watchLinks } from '../host/link-events'
+import { watchLinks } from '../host/link-events'
 import { listPciDevices, type PciDevice } from '../host/pci'
 import { watchUevents } from '../host/uevents'
 import type { Options } from './cli'
 import { ConfigError, parseConfig, type ResourceConfig } from './config'
+import { unhealthyBecause } from './health'
+import { socketIdentity } from './kubelet-socket'
+import { observeNode, type NodeView } from './node-view'
 import type { Metrics } from './metrics'
 import { warmApi } from './api'
 import { connectToKubeletEarly, dropEarlyClient, ResourceServer } from './resource-server'
 import { assignDevices, discoveryNeeds } from './selectors'
 
 const DEBOUNCE_MS = 50
+// kubelet.sock is also checked this often, in case the directory watch misses its replacement
+const KUBELET_CHECK_MS = 1000
+
+const fullName = (r: ResourceConfig) => `${r.resourcePrefix}/${r.resourceName}`
 
 export class DevicePlugin {
   resources: ResourceConfig[] = []
+  /** the config's warnings (unknown keys), as of the config in use */
+  warnings: string[] = []
+  /** what the last refresh saw of the node, for /status's explanation */
+  view?: NodeView
   readonly servers = new Map<string, ResourceServer>()
   private timers: NodeJS.Timeout[] = []
   private watchers: (() => void)[] = []
   private pending?: NodeJS.Timeout
   private running: Promise<void> = Promise.resolve()
   private stopped = false
+  private kubeletSeen?: string
+  /** the config file's text last read, used or rejected */
+  private configText?: string
+  /** resources that have metric series: those dropped from the config get theirs removed */
+  private measured = new Set<string>()
+  /** resources whose last registration failed */
+  private failing = new Set<string>()
   /** ms since process start at each start-up step, for the 'sriovdp started' log line */
   readonly startup: Record<string, number> = {}
 
   constructor(readonly opts: Options, readonly log: Logger, readonly metrics: Metrics) {}
 
   /** Reads the config file; throws ConfigError naming the resource and field. */
-  loadConfig(): ResourceConfig[] {
-    let text: string
+  loadConfig(warnings: string[] = []): ResourceConfig[] {
+    this.configText = this.readConfig()
+    return parseConfig(this.configText, this.opts.resourcePrefix, warnings)
+  }
+
+  private readConfig(): string {
     try {
-      text = fs.readFileSync(this.opts.configFile, 'utf8')
+      return fs.readFileSync(this.opts.configFile, 'utf8')
     } catch (e) {
       throw new ConfigError(`cannot read config file ${this.opts.configFile}: ${(e as Error).message}`)
     }
-    return parseConfig(text, this.opts.resourcePrefix)
+  }
+
+  private get kubeletSocket(): string {
+    return path.join(this.opts.devicePluginPath, 'kubelet.sock')
   }
 
   /** `firstDiscovery`: a discovery pass already under way (main.ts starts one on a worker thread). */
   async start(firstDiscovery?: Promise<PciDevice[]>): Promise<void> {
     this.mark('loaded') // the daemon's modules are in
-    this.resources = this.loadConfig()
+    this.resources = this.loadConfig(this.warnings)
+    for (const w of this.warnings) this.log.warn({ config: this.opts.configFile }, w)
     // while the first discovery runs: load the protos, warm their serializers, connect to kubelet
     warmApi()
-    if (this.opts.registration === 'classic') connectToKubeletEarly(path.join(this.opts.devicePluginPath, 'kubelet.sock'))
+    if (this.opts.registration === 'classic') connectToKubeletEarly(this.kubeletSocket)
+    this.kubeletSeen = socketIdentity(this.kubeletSocket)
     this.mark('prepared')
-    try {
-      await this.refresh(firstDiscovery)
-    } finally {
-      dropEarlyClient()
-    }
-    this.mark('served')
+    // watched before the first pass: kubelet may have its list, and the node change, before start() returns;
+    // what happens meanwhile makes one more pass, queued behind the first
     this.watchers.push(watchLinks(() => this.schedule('link event')))
     this.watchers.push(watchUevents((e) => {
       if (e.subsystem === 'pci' || e.subsystem === 'net') this.schedule(`uevent ${e.action} ${e.devpath}`)
     }))
-    this.watchFile(path.dirname(this.opts.configFile), () => this.reloadConfig())
-    this.watchFile(this.kubeletDir(), (name) => this.onKubeletDirChange(name))
-    this.timers.push(setInterval(() => this.schedule('periodic rescan'), this.opts.rescanSeconds * 1000))
+    try {
+      this.running = this.refresh(firstDiscovery)
+      await this.running
+    } finally {
+      dropEarlyClient()
+    }
+    this.mark('served')
+    this.watchDir(path.dirname(this.opts.configFile), () => this.reloadConfig())
+    // kubelet.sock lives in the device-plugins directory in both registration modes
+    this.watchDir(this.opts.devicePluginPath, (name) => this.onKubeletDirChange(name))
+    if (this.opts.registration === 'watcher') this.watchDir(this.opts.pluginsRegistryPath, (name) => this.onKubeletDirChange(name))
+    this.timers.push(setInterval(() => this.checkKubelet(), KUBELET_CHECK_MS))
+    this.timers.push(setInterval(() => {
+      this.reloadConfig() // a missed watch event costs one period at most
+      this.schedule('periodic rescan')
+    }, this.opts.rescanSeconds * 1000))
+    // what changed while start-up ran, before the watches existed
+    this.reloadConfig()
+    this.checkKubelet()
   }
 
-  private kubeletDir(): string {
-    return this.opts.registration === 'watcher' ? this.opts.pluginsRegistryPath : this.opts.devicePluginPath
-  }
-
-  private watchFile(dir: string, fn: (name: string) => void): void {
+  private watchDir(dir: string, fn: (name: string) => void): void {
     try {
       fs.mkdirSync(dir, { recursive: true })
       const w = fs.watch(dir, (_event, name) => fn(String(name ?? '')))
@@ -89,11 +125,18 @@ export class DevicePlugin {
   }
 
   private reloadConfig(): void {
+    let text: string
     try {
-      const next = this.loadConfig()
+      text = this.readConfig()
+      if (text === this.configText) return // the same file: nothing new to apply or to complain about
+      this.configText = text
+      const warnings: string[] = []
+      const next = parseConfig(text, this.opts.resourcePrefix, warnings)
       if (JSON.stringify(next) === JSON.stringify(this.resources)) return
       this.resources = next
-      this.log.info({ resources: next.map((r) => `${r.resourcePrefix}/${r.resourceName}`) }, 'config reloaded')
+      this.warnings = warnings
+      for (const w of warnings) this.log.warn({ config: this.opts.configFile }, w)
+      this.log.info({ resources: next.map(fullName) }, 'config reloaded')
       this.schedule('config change')
     } catch (e) {
       this.log.error({ err: (e as Error).message }, 'new config rejected; keeping the running one')
@@ -101,28 +144,35 @@ export class DevicePlugin {
   }
 
   private onKubeletDirChange(name: string): void {
-    // kubelet restarting deletes our sockets and re-creates kubelet.sock: serve and register again
-    if (name === 'kubelet.sock' || [...this.servers.values()].some((s) => s.socketMissing())) this.schedule('kubelet restart')
+    if (name === 'kubelet.sock') this.checkKubelet()
+    // a kubelet that restarts may delete our sockets: serve them again
+    else if ([...this.servers.values()].some((s) => s.socketMissing())) this.schedule('plugin socket deleted')
+  }
+
+  /** A new kubelet.sock means a new kubelet: serve and register every resource again. Runs every second. */
+  private checkKubelet(): void {
+    const id = socketIdentity(this.kubeletSocket)
+    if (id !== this.kubeletSeen) {
+      this.kubeletSeen = id
+      if (id) this.schedule('kubelet.sock replaced')
+    } else if (id && this.opts.registration === 'classic' && [...this.servers.values()].some((s) => !s.registered)) {
+      this.schedule('registration retry')
+    } else if ([...this.servers.values()].some((s) => s.socketMissing())) {
+      this.schedule('plugin socket deleted') // also when its whole directory was replaced, which no watch reports
+    }
   }
 
   async refresh(discovery?: Promise<PciDevice[]>): Promise<void> {
     if (this.stopped) return
-    const linkStates = hostLinkStates().catch(() => new Map()) // the kernel answers while sysfs is read
-    const devices = discovery ? await discovery : listPciDevices(undefined, discoveryNeeds(this.resources))
-    this.mark('discovered')
-    const links = await linkStates
-    const defaultRoute = await defaultRouteInterfaces(links).catch(() => new Set<string>())
-    const vhostNetAvailable = fs.existsSync('/dev/vhost-net')
-    const assigned = assignDevices(devices, this.resources, { vhostNetAvailable }, defaultRoute)
-    const health = (d: PciDevice) => {
-      // a VF is as healthy as its PF's link; a device with its own netdev also needs that link's carrier
-      const pf = d.pfName ? links.get(d.pfName) : undefined
-      if (pf && (!pf.up || !pf.carrier)) return false
-      return true
-    }
+    const kubelet = socketIdentity(this.kubeletSocket)
+    const view = await observeNode(() => discovery ?? listPciDevices(undefined, discoveryNeeds(this.resources)), () => this.mark('discovered'))
+    this.view = view
+    const { links } = view
+    const assigned = assignDevices(view.devices, this.resources, { vhostNetAvailable: view.vhostNetAvailable }, view.defaultRoute)
     for (const r of this.resources) {
-      const name = `${r.resourcePrefix}/${r.resourceName}`
+      const name = fullName(r)
       const list = assigned.get(name) ?? []
+      this.measured.add(name)
       let server = this.servers.get(name)
       if (list.length === 0) {
         if (server) {
@@ -130,24 +180,36 @@ export class DevicePlugin {
           await server.stop()
           this.servers.delete(name)
         }
+        this.metrics.devices(name, [])
         continue
       }
-      if (server && (server.socketMissing() || (this.opts.registration === 'classic' && !server.registered))) {
+      const health = new Map(list.map((d) => [d.pci, unhealthyBecause(d, links) === undefined]))
+      // a new kubelet that has not registered this socket yet: serve it anew, which kubelet notices in both
+      // modes (Register; a socket created in plugins_registry); one that already did keeps its connection
+      if (server && (server.socketMissing() || (kubelet !== undefined && server.kubelet !== undefined && server.kubelet !== kubelet))) {
+        this.log.info({ resource: name, socketMissing: server.socketMissing() }, 'kubelet restarted: serving anew')
         await server.stop()
         this.servers.delete(name)
         server = undefined
       }
-      if (!server) server = await this.serve(r)
-      server.resource = r
-      if (server.update(list, new Map(list.map((d) => [d.pci, health(d)])))) {
-        this.log.info({ resource: name, devices: list.length }, 'device list updated')
+      if (!server) {
+        server = await this.serve(r, list, health)
+      } else {
+        server.resource = r
+        if (server.update(list, health)) this.log.info({ resource: name, devices: list.length }, 'device list updated')
       }
+      if (this.opts.registration === 'classic' && !server.registered) await this.register(server)
     }
     for (const [name, server] of this.servers) {
-      if (!this.resources.some((r) => `${r.resourcePrefix}/${r.resourceName}` === name)) {
+      if (!this.resources.some((r) => fullName(r) === name)) {
         await server.stop()
         this.servers.delete(name)
       }
+    }
+    for (const name of this.measured) {
+      if (this.resources.some((r) => fullName(r) === name)) continue
+      this.metrics.forget(name)
+      this.measured.delete(name)
     }
   }
 
@@ -155,28 +217,35 @@ export class DevicePlugin {
     if (!this.startup.served) this.startup[step] ??= Math.round(performance.now())
   }
 
-  private async serve(r: ResourceConfig): Promise<ResourceServer> {
-    const name = `${r.resourcePrefix}/${r.resourceName}`
+  /** A server whose ListAndWatch answers `list` from the first call on: the list is set before the socket exists. */
+  private async serve(r: ResourceConfig, list: PciDevice[], health: Map<string, boolean>): Promise<ResourceServer> {
+    const name = fullName(r)
     const watcher = this.opts.registration === 'watcher'
     const socketPath = watcher
       ? path.join(this.opts.pluginsRegistryPath, `${r.resourcePrefix}_${r.resourceName}.sock`)
       : path.join(this.opts.devicePluginPath, `sriov_${r.resourcePrefix}_${r.resourceName}.sock`)
-    const server = new ResourceServer(r, { socketPath, watcherMode: watcher, devinfoDir: this.opts.devinfoDir, policy: this.opts.allocationPolicy, log: this.log, metrics: this.metrics })
+    const server = new ResourceServer(r, { socketPath, kubeletSocket: this.kubeletSocket, watcherMode: watcher, devinfoDir: this.opts.devinfoDir, policy: this.opts.allocationPolicy, log: this.log, metrics: this.metrics })
+    server.update(list, health)
     await server.start()
     this.servers.set(name, server)
-    if (!watcher) {
-      try {
-        this.mark('bound')
-        await server.register(path.join(this.opts.devicePluginPath, 'kubelet.sock'))
-        this.mark('registered')
-        this.log.info({ resource: name, socket: socketPath }, 'registered with kubelet')
-      } catch (e) {
-        this.log.warn({ resource: name, err: (e as Error).message }, 'registration failed; retrying when kubelet.sock appears')
-      }
-    } else {
-      this.log.info({ resource: name, socket: socketPath }, 'serving for the kubelet plugin watcher')
-    }
+    this.mark('bound')
+    this.log.info({ resource: name, socket: socketPath, devices: list.length }, watcher ? 'serving for the kubelet plugin watcher' : 'serving')
     return server
+  }
+
+  /** Classic registration; a failure is retried once kubelet.sock exists (checked every second). */
+  private async register(server: ResourceServer): Promise<void> {
+    try {
+      await server.register()
+      this.failing.delete(server.fullName)
+      this.mark('registered')
+      this.log.info({ resource: server.fullName }, 'registered with kubelet')
+    } catch (e) {
+      // retried every second while kubelet is away: said once, then at debug level
+      const level = this.failing.has(server.fullName) ? 'debug' : 'warn'
+      this.failing.add(server.fullName)
+      this.log[level]({ resource: server.fullName, err: (e as Error).message }, 'registration failed; retrying while kubelet.sock exists')
+    }
   }
 
   async stop(): Promise<void> {

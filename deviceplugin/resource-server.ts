@@ -8,11 +8,13 @@ import type { PciDevice } from '../host/pci'
 import { allocateContainer } from './allocation'
 import { api, type Device } from './api'
 import type { ResourceConfig } from './config'
+import { socketIdentity } from './kubelet-socket'
 import type { Metrics } from './metrics'
 import { preferredAllocation, type AllocationPolicy } from './preferred'
 
 export interface ServerOptions {
   socketPath: string
+  kubeletSocket: string
   watcherMode: boolean
   devinfoDir: string
   policy: AllocationPolicy
@@ -22,13 +24,18 @@ export interface ServerOptions {
 
 type Stream = grpc.ServerWritableStream<unknown, { devices: Device[] }>
 
+const STOP_GRACE_MS = 1000
+
 export class ResourceServer {
   readonly fullName: string
   private server?: grpc.Server
   private streams = new Set<Stream>()
   private devices = new Map<string, PciDevice>()
   private healthy = new Map<string, boolean>()
+  private listed = false
   registered = false
+  /** the kubelet (kubelet.sock's identity) that registered this socket last; another one means serving anew */
+  kubelet?: string
 
   constructor(public resource: ResourceConfig, readonly opts: ServerOptions) {
     this.fullName = `${resource.resourcePrefix}/${resource.resourceName}`
@@ -42,11 +49,15 @@ export class ResourceServer {
     })
   }
 
-  /** New device set and health; streams get the full list again only when something changed. */
+  /**
+   * New device set and health; streams get the full list again only when something changed. Called before
+   * start() too: kubelet's first ListAndWatch answer must already be the list (it allocates on it).
+   */
   update(devices: PciDevice[], healthy: Map<string, boolean>): boolean {
     const before = JSON.stringify(this.list())
     this.devices = new Map(devices.map((d) => [d.pci, d]))
     this.healthy = healthy
+    this.listed = true
     const after = this.list()
     if (JSON.stringify(after) === before) return false
     for (const s of this.streams) this.send(s, after)
@@ -105,6 +116,7 @@ export class ResourceServer {
   }
 
   async start(): Promise<void> {
+    if (!this.listed) throw new Error(`${this.fullName}: served before its device list was set`)
     fs.mkdirSync(path.dirname(this.opts.socketPath), { recursive: true })
     fs.rmSync(this.opts.socketPath, { force: true })
     const server = new grpc.Server()
@@ -115,7 +127,10 @@ export class ResourceServer {
         GetInfo: (_c: unknown, cb: grpc.sendUnaryData<unknown>) => cb(null, { type: 'DevicePlugin', name: this.fullName, endpoint: this.opts.socketPath, supported_versions: ['v1beta1'] }),
         NotifyRegistrationStatus: (call: grpc.ServerUnaryCall<any, unknown>, cb: grpc.sendUnaryData<unknown>) => {
           this.registered = !!call.request.plugin_registered
-          if (this.registered) this.opts.metrics.registered(this.fullName)
+          if (this.registered) {
+            this.kubelet = socketIdentity(this.opts.kubeletSocket)
+            this.opts.metrics.registered(this.fullName)
+          }
           else this.opts.log.error({ resource: this.fullName, err: call.request.error }, 'kubelet refused the registration')
           cb(null, {})
         },
@@ -126,7 +141,9 @@ export class ResourceServer {
   }
 
   /** Classic registration: Register on kubelet.sock, naming our socket (relative to the directory). */
-  async register(kubeletSocket: string): Promise<void> {
+  async register(): Promise<void> {
+    const kubeletSocket = this.opts.kubeletSocket
+    const kubelet = socketIdentity(kubeletSocket)
     const client = takeEarlyClient(kubeletSocket) ?? new (api().Registration)(`unix://${kubeletSocket}`, grpc.credentials.createInsecure())
     try {
       await new Promise<void>((resolve, reject) => {
@@ -137,6 +154,7 @@ export class ResourceServer {
         )
       })
       this.registered = true
+      this.kubelet = kubelet
       this.opts.metrics.registered(this.fullName)
     } finally {
       client.close()
@@ -152,7 +170,19 @@ export class ResourceServer {
     this.streams.clear()
     const server = this.server
     this.server = undefined
-    if (server) await new Promise<void>((resolve) => server.tryShutdown(() => resolve()))
+    if (server) {
+      await new Promise<void>((resolve) => {
+        // a peer that never closes its connection must not hold up every later refresh
+        const force = setTimeout(() => {
+          server.forceShutdown()
+          resolve()
+        }, STOP_GRACE_MS)
+        server.tryShutdown(() => {
+          clearTimeout(force)
+          resolve()
+        })
+      })
+    }
     fs.rmSync(this.opts.socketPath, { force: true })
     this.registered = false
   }

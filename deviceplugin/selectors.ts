@@ -1,21 +1,43 @@
 // Matching discovered devices against selectors: OR within a field, AND across the fields of one selector,
-// OR across selectors; the first resource that matches a device gets it.
+// OR across selectors; the first resource that matches a device gets it. Every check says why it rejects,
+// so that `sriovdp explain` reports exactly what the matching decided.
 import { isNetClass, type DiscoveryOptions, type PciDevice } from '../host/pci'
 import { parseIndexRanges, type ResourceConfig, type Selector } from './config'
 
-function inList(list: string[] | undefined, value: string | undefined): boolean {
-  return list === undefined || (value !== undefined && list.includes(value))
+/** Why one selector field rejects a device: the value read from the device and the values the field wants. */
+export interface Rejection {
+  field: string
+  read?: string // undefined: the device has no such value
+  wanted: string[]
+  /** the value comes from a netdev and there is none (a DPDK-bound VF, or a PF without a netdev) */
+  noNetdev?: boolean
+  /** a rejection that is not a mismatch of values */
+  note?: string
 }
 
-/** `pfNames` / `rootDevices` entries with optional `#` VF-index ranges. */
-function inRanges(list: string[] | undefined, owner: string | undefined, vfIndex: number | undefined, caseInsensitive: boolean): boolean {
-  if (list === undefined) return true
-  if (owner === undefined) return false
-  const norm = (s: string) => (caseInsensitive ? s.toLowerCase() : s)
-  return list.some((entry) => {
+function inList(field: string, list: string[] | undefined, value: string | undefined, noNetdev = false): Rejection | undefined {
+  if (list === undefined || (value !== undefined && list.includes(value))) return undefined
+  const r: Rejection = { field, wanted: list }
+  if (value !== undefined) r.read = value
+  if (value === undefined && noNetdev) r.noNetdev = true
+  return r
+}
+
+/** `pfNames` / `rootDevices` entries with optional `#` VF-index ranges, for a VF of `owner` at `vfIndex`. */
+function inRanges(field: string, list: string[] | undefined, d: PciDevice, owner: string | undefined): Rejection | undefined {
+  if (list === undefined) return undefined
+  // a PF never matches: the entries name PFs whose VFs are wanted
+  if (!d.pfPci) return { field, wanted: list, note: `a PF is never selected by ${field}, which names the PFs whose VFs are wanted` }
+  const read = owner === undefined ? undefined : d.vfIndex === undefined ? owner : `${owner}#${d.vfIndex}`
+  const hit = owner !== undefined && list.some((entry) => {
     const { name, indexes } = parseIndexRanges(entry, 'selector')
-    return norm(name) === norm(owner) && (!indexes || (vfIndex !== undefined && indexes.has(vfIndex)))
+    return name.toLowerCase() === owner.toLowerCase() && (!indexes || (d.vfIndex !== undefined && indexes.has(d.vfIndex)))
   })
+  if (hit) return undefined
+  const r: Rejection = { field, wanted: list }
+  if (read !== undefined) r.read = read
+  else r.noNetdev = true // only pfNames reads a name: the PF's netdev
+  return r
 }
 
 /** The optional reads a discovery pass must make for these resources' selectors to see what they match on. */
@@ -32,43 +54,54 @@ export interface MatchContext {
   vhostNetAvailable: boolean
 }
 
-export function matchesSelector(d: PciDevice, s: Selector, ctx: MatchContext): boolean {
+/** The first field of `s` that rejects `d`, in the order the fields are documented; undefined when it matches. */
+export function selectorRejection(d: PciDevice, s: Selector, ctx: MatchContext): Rejection | undefined {
   return (
-    inList(s.vendors, d.vendor) &&
-    inList(s.devices, d.device) &&
-    inList(s.drivers, d.driver) &&
-    inList(s.pciAddresses, d.pci) &&
-    // a PF never matches pfNames: the names are of the PFs whose VFs are wanted
-    inRanges(s.pfNames, d.pfPci ? d.pfName : undefined, d.vfIndex, true) &&
-    inRanges(s.rootDevices, d.pfPci ?? d.pci, d.pfPci ? d.vfIndex : undefined, true) &&
-    inList(s.linkTypes, d.linkType) &&
-    inList(s.acpiIndexes, d.acpiIndex) &&
+    inList('vendors', s.vendors, d.vendor) ??
+    inList('devices', s.devices, d.device) ??
+    inList('drivers', s.drivers, d.driver) ??
+    inList('pciAddresses', s.pciAddresses, d.pci) ??
+    inRanges('pfNames', s.pfNames, d, d.pfName) ??
+    inRanges('rootDevices', s.rootDevices, d, d.pfPci) ??
+    inList('linkTypes', s.linkTypes, d.linkType, d.netdevs.length === 0) ??
+    inList('acpiIndexes', s.acpiIndexes, d.acpiIndex) ??
     // DDP profiles are read with vendor tools this plugin does not run: a ddpProfiles selector matches nothing
-    s.ddpProfiles === undefined &&
-    (s.pKeys === undefined || s.pKeys.some((k) => d.pKeys.includes(k.toLowerCase()))) &&
-    s.vdpaType === undefined &&
-    (s.needVhostNet !== true || ctx.vhostNetAvailable) &&
-    (s.isRdma === undefined || s.isRdma === d.rdma)
+    (s.ddpProfiles !== undefined ? { field: 'ddpProfiles', wanted: s.ddpProfiles, note: 'DDP profiles cannot be read by this plugin' } : undefined) ??
+    (s.pKeys !== undefined && !s.pKeys.some((k) => d.pKeys.includes(k.toLowerCase())) ? { field: 'pKeys', wanted: s.pKeys, ...(d.pKeys.length ? { read: d.pKeys.join(',') } : {}) } : undefined) ??
+    (s.vdpaType !== undefined ? { field: 'vdpaType', wanted: [s.vdpaType], note: 'vDPA devices are not discovered by this plugin' } : undefined) ??
+    (s.needVhostNet === true && !ctx.vhostNetAvailable ? { field: 'needVhostNet', wanted: ['true'], note: '/dev/vhost-net does not exist on this node' } : undefined) ??
+    (s.isRdma !== undefined && s.isRdma !== d.rdma ? { field: 'isRdma', read: String(d.rdma), wanted: [String(s.isRdma)] } : undefined)
   )
 }
 
-export function matchesResource(d: PciDevice, r: ResourceConfig, ctx: MatchContext): boolean {
-  if (r.deviceType === 'netDevice' && !isNetClass(d)) return false
-  if (r.deviceType === 'auxNetDevice') return false // auxiliary-bus sub-functions are not discovered here
-  return r.selectors.some((s) => matchesSelector(d, s, ctx))
+export function matchesSelector(d: PciDevice, s: Selector, ctx: MatchContext): boolean {
+  return selectorRejection(d, s, ctx) === undefined
 }
 
-/** Devices a resource may offer: not a PF with VFs configured, not the device carrying the default route. */
-export function offerable(d: PciDevice, defaultRouteIfaces: Set<string>): boolean {
-  if (d.numVfs > 0) return false
-  return !d.netdevs.some((n) => defaultRouteIfaces.has(n))
+/** Why a resource's deviceType excludes `d` whatever its selectors say; undefined when it does not. */
+export function deviceTypeRejection(d: PciDevice, r: ResourceConfig): string | undefined {
+  if (r.deviceType === 'netDevice' && !isNetClass(d)) return `deviceType netDevice: class 0x${d.classCode.toString(16).padStart(6, '0')} is not a network device`
+  if (r.deviceType === 'auxNetDevice') return 'deviceType auxNetDevice: auxiliary-bus sub-functions are not discovered by this plugin'
+  return undefined
+}
+
+export function matchesResource(d: PciDevice, r: ResourceConfig, ctx: MatchContext): boolean {
+  return deviceTypeRejection(d, r) === undefined && r.selectors.some((s) => matchesSelector(d, s, ctx))
+}
+
+/** Why `d` is never offered, whatever the config: a PF with VFs configured, or the device of the default route. */
+export function exclusion(d: PciDevice, defaultRouteIfaces: Set<string>): { kind: 'pf-with-vfs' | 'default-route'; text: string } | undefined {
+  if (d.numVfs > 0) return { kind: 'pf-with-vfs', text: `a PF with ${d.numVfs} VFs configured is never offered (its VFs are)` }
+  const route = d.netdevs.find((n) => defaultRouteIfaces.has(n))
+  if (route) return { kind: 'default-route', text: `${route} carries the node's default route` }
+  return undefined
 }
 
 /** Resource full name → its devices, the first matching resource taking each device. */
 export function assignDevices(devices: PciDevice[], resources: ResourceConfig[], ctx: MatchContext, defaultRouteIfaces: Set<string>): Map<string, PciDevice[]> {
   const out = new Map<string, PciDevice[]>(resources.map((r) => [`${r.resourcePrefix}/${r.resourceName}`, []]))
   for (const d of devices) {
-    if (!offerable(d, defaultRouteIfaces)) continue
+    if (exclusion(d, defaultRouteIfaces)) continue
     const r = resources.find((res) => matchesResource(d, res, ctx))
     if (r) out.get(`${r.resourcePrefix}/${r.resourceName}`)!.push(d)
   }

@@ -7,10 +7,10 @@ import { api } from '../../deviceplugin/api'
 import { addVf, buildFakeSysfs, x540 } from '../helpers/fake-sysfs'
 import { KubeletStandIn } from '../helpers/kubelet'
 import { addVeth, ip } from '../helpers/netns'
-import { dpRun } from '../helpers/sriovdp'
+import { dpRun, X540_RESOURCE, X540_SEED } from '../helpers/sriovdp'
 
-const SEED = { resourceList: [{ resourceName: 'intel_sriov_netdevice', selectors: { vendors: ['8086'], devices: ['1515'], drivers: ['ixgbevf'] } }] }
-const RES = 'intel.com/intel_sriov_netdevice'
+const SEED = X540_SEED
+const RES = X540_RESOURCE
 
 async function kubelet(t: any, dir: string) {
   const k = new KubeletStandIn(dir)
@@ -159,6 +159,7 @@ t.test('HTTP endpoints; a broken ListAndWatch stream does not take the server do
   const port = 19000 + (process.pid % 1000)
   dp.start(['--http-addr', `127.0.0.1:${port}`])
   await k.waitForList(RES, (l) => l.length === 8)
+  await k.waitFor(() => dp.logs().some((l) => l.msg === 'HTTP endpoints listening'), 'HTTP up') // it starts once devices are served
 
   const health = await fetch(`http://127.0.0.1:${port}/healthz`)
   t.equal(health.status, 200)

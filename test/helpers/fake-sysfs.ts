@@ -88,6 +88,28 @@ export function x540(pfName = 'eno2', netdevs: (i: number) => string | undefined
   return { pci: '0000:01:00.0', name: pfName, vendor: '8086', device: '1528', driver: 'ixgbe', numaNode: 0, totalVfs: 63, vfs }
 }
 
+/** The 2019 seed layout: 4 PFs at 0000:02:00.0-3 (enp2s0f0-3, i350-like igb 8086:1521), `vfs` igbvf VFs (8086:1520) each. */
+export function fourPorts2019(vfs = 4, netdevs: (pf: number, vf: number) => string | undefined = (p, v) => `enp2s0f${p}v${v}`): FakePf[] {
+  return [0, 1, 2, 3].map((p) => ({
+    pci: `0000:02:00.${p}`, name: `enp2s0f${p}`, vendor: '8086', device: '1521', driver: 'igb', numaNode: 0, totalVfs: 7,
+    vfs: Array.from({ length: vfs }, (_, v) => {
+      const fn = p + 4 * v // the 4 PFs' VFs interleave on bus 02 from devfn 0x80
+      const vf: FakeVf = { pci: `0000:02:${(0x10 + (fn >> 3)).toString(16)}.${fn & 7}`, vendor: '8086', device: '1520', driver: 'igbvf' }
+      const nd = netdevs(p, v)
+      if (nd) vf.netdev = nd
+      return vf
+    }),
+  }))
+}
+
+/** A large node: `pfs` PFs x `vfs` VFs (8086:1515) at 0000:10:00.0 upwards, PFs alternating NUMA nodes. */
+export function manyPfs(pfs = 16, vfs = 64, pfName: (p: number) => string = (p) => `bpf${p}`): FakePf[] {
+  return Array.from({ length: pfs }, (_, p) => ({
+    pci: `0000:${(p + 0x10).toString(16)}:00.0`, name: pfName(p), numaNode: p % 2, totalVfs: 64,
+    vfs: Array.from({ length: vfs }, (_, v) => ({ pci: `0000:${(p + 0x10).toString(16)}:${(2 + (v >> 3)).toString(16).padStart(2, '0')}.${v & 7}`, netdev: `b${p}v${v}` })),
+  }))
+}
+
 /** Adds VF number `index` to a PF already in the tree (what raising sriov_numvfs does). */
 export function addVf(root: string, pf: FakePf, vf: FakeVf, index: number): void {
   const pfDir = path.join(root, 'devices/pci0000:00', pf.pci)

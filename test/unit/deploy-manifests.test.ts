@@ -6,6 +6,7 @@ import path from 'node:path'
 import t from 'tap'
 import { parseAllDocuments } from 'yaml'
 import { parseSriovConfig } from '../../cni/config'
+import { parseOptions } from '../../deviceplugin/cli'
 import { ConfigError, parseConfig } from '../../deviceplugin/config'
 import { parseNetConf } from '../../protocol/netconf'
 
@@ -49,6 +50,25 @@ const DP_HOST_PATHS: Record<string, string> = {
   '/var/run/netns': '/var/run/netns', // the reconciler checks the pods' namespaces
 }
 const CNI_HOST_PATHS: Record<string, string> = { '/opt/cni/bin': '/host/opt/cni/bin' }
+
+const HTTP_PORT = parseOptions([], {}).httpAddr!.port
+
+// ports that node agents commonly hold on the host network (their defaults)
+const NODE_AGENT_PORTS: Record<number, string> = {
+  9100: 'node-exporter', 9808: 'CSI livenessprobe', 10248: 'kubelet healthz', 10249: 'kube-proxy metrics', 10250: 'kubelet',
+  10255: 'kubelet read-only', 10256: 'kube-proxy healthz', 10257: 'kube-controller-manager', 10259: 'kube-scheduler',
+  9091: 'calico felix metrics', 9099: 'calico felix health', 9962: 'cilium agent metrics', 9963: 'cilium operator metrics',
+  9964: 'cilium envoy metrics', 9876: 'cilium agent health', 9879: 'cilium agent health', 9890: 'cilium operator health',
+  2379: 'etcd', 2381: 'etcd metrics', 9153: 'CoreDNS metrics', 7472: 'MetalLB metrics', 9253: 'node-local-dns',
+  10349: 'antrea', 10350: 'antrea agent', 10351: 'antrea', 10254: 'ingress-nginx', 61678: 'AWS VPC CNI metrics',
+}
+
+t.test("sriovdp's default HTTP port is no common node agent's and is outside the NodePort range", async (t) => {
+  t.equal(HTTP_PORT, 10298)
+  t.notOk(NODE_AGENT_PORTS[HTTP_PORT], `${HTTP_PORT} is not ${NODE_AGENT_PORTS[HTTP_PORT]}'s`)
+  t.notOk(HTTP_PORT >= 9100 && HTTP_PORT <= 9999, "outside Prometheus' exporter range, fully allocated")
+  t.notOk(HTTP_PORT >= 30000 && HTTP_PORT <= 32767, 'outside the NodePort range')
+})
 
 t.test('every manifest parses; every object has apiVersion, kind and metadata.name', async (t) => {
   t.same(parseErrors, [], 'no YAML errors')
@@ -125,9 +145,9 @@ t.test('DaemonSets: valid pod templates, mounts name volumes, our image, ConfigM
   t.ok(named('ServiceAccount', spec.serviceAccountName), `its ServiceAccount ${spec.serviceAccountName} is defined`)
   t.equal(named('ServiceAccount', spec.serviceAccountName)!.obj.metadata.namespace, 'kube-system')
   t.equal(c.args[0], 'sriovdp', 'the entrypoint runs the device plugin')
-  t.ok(c.args.includes('--http-addr=:9808'), 'HTTP on :9808')
-  for (const probe of [c.livenessProbe, c.readinessProbe]) t.match(probe, { httpGet: { path: '/healthz', port: 9808 } })
-  t.match(c.ports, [{ name: 'metrics', containerPort: 9808, protocol: 'TCP' }])
+  t.ok(c.args.includes(`--http-addr=:${HTTP_PORT}`), `HTTP on sriovdp's default port :${HTTP_PORT}`)
+  for (const probe of [c.livenessProbe, c.readinessProbe]) t.match(probe, { httpGet: { path: '/healthz', port: HTTP_PORT } })
+  t.match(c.ports, [{ name: 'metrics', containerPort: HTTP_PORT, hostPort: HTTP_PORT, protocol: 'TCP' }])
   t.match(c.resources, { requests: { cpu: '250m' }, limits: { cpu: '1', memory: '200Mi' } })
   t.ok(c.resources.requests.memory, 'memory request set')
   const mount = (name: string) => c.volumeMounts.find((m: any) => m.name === name)
@@ -161,6 +181,7 @@ t.test('ConfigMaps hold device plugin configs that parse', async (t) => {
   t.equal(seed.length, 1)
   const rootDevices = parseConfig(configOf('deploy/examples/configmap-rootdevices.yaml'), 'intel.com')
   t.ok(rootDevices.every((r) => r.selectors[0].rootDevices?.length), 'the 2019 example selects by rootDevices')
+  t.ok(rootDevices.every((r) => r.selectors[0].rootDevices!.every((a) => a.startsWith('0000:02:00.'))), 'its short PCI addresses read with domain 0000')
   t.notOk(/"selectors"/.test(configOf('deploy/examples/configmap-rootdevices.yaml')), 'in the 2019 form (no selectors object)')
   const dpdk = parseConfig(configOf('deploy/examples/configmap-dpdk.yaml'), 'intel.com')
   t.ok(dpdk.some((r) => r.resourceName === 'intel_sriov_dpdk' && r.selectors[0].drivers?.includes('vfio-pci')), 'the DPDK example offers vfio-pci VFs')

@@ -5,6 +5,7 @@ import { preferredAllocation } from '../../deviceplugin/preferred'
 import { assignDevices, matchesSelector } from '../../deviceplugin/selectors'
 import fs from 'node:fs'
 import os from 'node:os'
+import path from 'node:path'
 import { allocateContainer, envName } from '../../deviceplugin/allocation'
 
 const parse = (o: object) => parseConfig(JSON.stringify(o), 'intel.com')
@@ -19,13 +20,33 @@ t.test('the seed config, selector arrays, prefixes and the 2019 form', async (t)
   t.equal(envName(multi), 'PCIDEVICE_EXAMPLE_COM_A')
 })
 
+t.test('short PCI addresses (domain 0000) in rootDevices and pciAddresses; the 2019 seed verbatim', async (t) => {
+  const [r] = parse({ resourceList: [{ resourceName: 'a', selectors: { rootDevices: ['02:00.0', '0000:03:00.1#0-1', '0A:00.0#2'], pciAddresses: ['02:10.0', '0000:02:10.4'] } }] })
+  t.same(r.selectors[0].rootDevices, ['0000:02:00.0', '0000:03:00.1#0-1', '0000:0a:00.0#2'])
+  t.same(r.selectors[0].pciAddresses, ['0000:02:10.0', '0000:02:10.4'])
+  const seed = parseConfig(fs.readFileSync(path.join(__dirname, '../fixtures/seed-configs/sriovdp-config-2019-rootdevices.json'), 'utf8'), 'intel.com')
+  t.match(seed, [
+    { resourceName: 'sriov_net_A', deviceType: 'netDevice', selectors: [{ rootDevices: ['0000:02:00.0', '0000:02:00.2'] }] },
+    { resourceName: 'sriov_net_B', deviceType: 'netDevice', selectors: [{ rootDevices: ['0000:02:00.1', '0000:02:00.3'] }] },
+  ])
+})
+
+t.test('unknown keys are warned about, naming the resource and the key, and ignored', async (t) => {
+  const warnings: string[] = []
+  const [r] = parseConfig(JSON.stringify({ resourceList: [{ resourceName: 'a', sriovMode: true, selectors: { vendors: ['8086'], vendor: ['15b3'] } }], extra: 1 }), 'intel.com', warnings)
+  t.same(r.selectors, [{ vendors: ['8086'] }])
+  t.same(warnings, ['config: unknown key "extra" ignored', 'resource "a": unknown key "sriovMode" ignored', 'resource "a".selectors: unknown key "vendor" ignored'])
+  const legacy: string[] = []
+  parseConfig(JSON.stringify({ resourceList: [{ resourceName: 'b', rootDevices: ['02:00.0'], sriovMode: true, deviceType: 'netdevice' }] }), 'intel.com', legacy)
+  t.same(legacy, ['resource "b": unknown key "sriovMode" ignored'], 'the 2019 form: only the key that is neither a resource field nor a selector')
+})
+
 t.test('errors name the resource and the field', async (t) => {
   const cases: [object, RegExp][] = [
     [{}, /"resourceList" must be a list/],
     [{ resourceList: [{ resourceName: 'bad name' }] }, /resource "bad name"\.resourceName: "bad name" must match/],
     [{ resourceList: [{ resourceName: 7 }] }, /resourceList\[0\]\.resourceName/],
     [{ resourceList: [{ resourceName: 'a', deviceType: 'gpu' }] }, /resource "a"\.deviceType: "gpu"/],
-    [{ resourceList: [{ resourceName: 'a', selectors: { vendor: ['8086'] } }] }, /resource "a"\.selectors: unknown selector "vendor"/],
     [{ resourceList: [{ resourceName: 'a', selectors: [{}, { drivers: 'x' }] }] }, /resource "a"\.selectors\[1\]\.drivers: expected a list of strings/],
     [{ resourceList: [{ resourceName: 'a', selectors: { pfNames: ['eno1#a-b'] } }] }, /resource "a"\.selectors\.pfNames: invalid VF index range "a-b"/],
     [{ resourceList: [{ resourceName: 'a' }, { resourceName: 'a' }] }, /intel\.com\/a is defined twice/],
@@ -40,6 +61,13 @@ const dev = (pci: string, o: Partial<PciDevice> = {}): PciDevice => ({
   pci, vendor: '8086', device: '1515', classCode: 0x020000, driver: 'ixgbevf', numaNode: 0, numVfs: 0, totalVfs: 0, netdevs: [], uioDevices: [], rdma: false, pKeys: [], ...o,
 })
 const ctx = { vhostNetAvailable: false }
+
+t.test('rootDevices selects VFs of the named PF, never the PF itself (with or without VFs)', async (t) => {
+  const s = { rootDevices: ['0000:02:00.0'] }
+  t.ok(matchesSelector(dev('0000:02:10.0', { pfPci: '0000:02:00.0', pfName: 'enp2s0f0', vfIndex: 0 }), s, ctx), 'its VF')
+  t.notOk(matchesSelector(dev('0000:02:00.0', { driver: 'igb', netdevs: ['enp2s0f0'] }), s, ctx), 'the PF without VFs')
+  t.notOk(matchesSelector(dev('0000:02:10.1', { pfPci: '0000:02:00.1', pfName: 'enp2s0f1', vfIndex: 0 }), s, ctx), 'a VF of another PF')
+})
 
 t.test('pfNames and rootDevices with VF index ranges; PFs never match pfNames', async (t) => {
   const vf = (i: number, pf = 'ENS1F0') => dev(`0000:01:10.${i}`, { pfPci: '0000:01:00.0', pfName: pf, vfIndex: i })

@@ -26,3 +26,18 @@ t.test('a program that never loads metrics does not queue without bound', async 
   t.equal((m as unknown as { queued: unknown[] }).queued.length, 0, 'the queue emptied itself into the registry')
   t.match(await m.registry.metrics(), /sriovdp_listandwatch_sends_total\{resource="intel\.com\/a"\} 5000/)
 })
+
+t.test('forget drops every series of a resource, queued or loaded; recording never throws', async (t) => {
+  const m = new Metrics()
+  for (const r of ['intel.com/a', 'intel.com/b']) {
+    m.devices(r, [{ ID: '0000:01:10.0', health: 'Healthy' }])
+    m.registered(r)
+    m.sent(r)
+    m.allocated(r, 1)
+  }
+  m.forget('intel.com/a') // before prom-client loads: replayed in order
+  t.notMatch(await m.registry.metrics(), /intel\.com\/a/)
+  m.forget('intel.com/b') // after
+  t.notMatch(await m.registry.metrics(), /resource=/)
+  t.doesNotThrow(() => m.devices('intel.com/c', [{ ID: 'x', health: 'Healthy' }]))
+})
