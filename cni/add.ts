@@ -12,7 +12,7 @@ import { ATTACHMENT_FORMAT, type AttachmentRecord } from '../state/attachment'
 import { StateStore } from '../state/store'
 import { attachmentSteps, type AttachmentContext } from './attachment'
 import { parseSriovConfig, requestedVfState, type SriovConfig } from './config'
-import { ipamPrecheck } from './ipam'
+import { ipamHasIpv6, ipamPrecheck } from './ipam'
 import { log } from './log'
 import { mergePrevResult } from './prev-result'
 import { runSteps } from './steps'
@@ -40,7 +40,8 @@ export async function cmdAdd({ env, conf }: PluginContext): Promise<Result> {
         try {
           const c: AttachmentContext = { rec: undefined as never, store, vfc: vfConfigurator(), env, pod, host }
           await claimVf(store, vf.pci, env, c.vfc)
-          c.rec = await writeAheadRecord(c, cfg, vf, conf.raw)
+          // read again: a reclaimed netdev came back from the kernel under another name, and got its own back
+          c.rec = await writeAheadRecord(c, cfg, lookUpVf(vf.pci), conf.raw)
           c.result = { cniVersion: conf.cniVersion, interfaces: [], ips: [], routes: [] }
           if (vf.dpdk) c.result.interfaces!.push({ name: env.ifname, ...(cfg.mac ? { mac: cfg.mac } : {}), sandbox: env.netns, pciID: vf.pci })
           mark('original-state')
@@ -65,12 +66,18 @@ export async function cmdAdd({ env, conf }: PluginContext): Promise<Result> {
 }
 
 function openPodNetns(path: string): Netns {
+  let ns: Netns
   try {
-    return Netns.open(path)
+    ns = Netns.open(path)
   } catch (e) {
     if (e instanceof NetnsError) throw new CniError(ErrorCode.InvalidEnv, `invalid CNI_NETNS: ${e.message}`)
     throw e
   }
+  if (ns.isCurrent()) {
+    ns.close()
+    throw new CniError(ErrorCode.InvalidEnv, `invalid CNI_NETNS: ${path} is the host's own network namespace, not a pod's`)
+  }
+  return ns
 }
 
 function lookUpVf(pci: string): VfDevice {
@@ -123,17 +130,19 @@ async function writeAheadRecord(c: AttachmentContext, cfg: SriovConfig, vf: VfDe
     })
     rec.hostIfName = link.name
     rec.origNetdev = { mac: link.mac, mtu: link.mtu, index: link.index, up: link.up }
-    if (cfg.mtu !== undefined) rec.podMtu = await mtuWithinPf(c.host!, cfg.mtu, vf.pfName)
+    if (cfg.mtu !== undefined) rec.podMtu = await mtuWithinPf(c.host!, cfg.mtu, vf.pfName, ipamHasIpv6(raw, env))
   }
   return rec
 }
 
 /** A VF cannot carry frames larger than its PF: refused before anything changes, naming both. */
-async function mtuWithinPf(host: Place, mtu: number, pfName: string): Promise<number> {
+async function mtuWithinPf(host: Place, mtu: number, pfName: string, ipv6: boolean): Promise<number> {
   const pf = await mustLink(host, { name: pfName })
   if (mtu > pf.mtu) {
     throw new CniError(ErrorCode.InvalidConfig, `invalid mtu: ${mtu} is above the MTU ${pf.mtu} of the VF's PF ${pfName}; raise the PF's MTU first`)
   }
+  // the kernel turns IPv6 off on a link below 1280: the IPv6 addresses could not be added
+  if (ipv6 && mtu < 1280) throw new CniError(ErrorCode.InvalidConfig, `invalid mtu: ${mtu} is below 1280, the minimum for IPv6, and the IPAM config has an IPv6 range`)
   return mtu
 }
 

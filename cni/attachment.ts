@@ -2,11 +2,11 @@
 // the reclaim of a VF left by a dead pod or a killed ADD undo them all from the record. Every undo works from
 // the record alone and is safe when its step never ran or ran half-way.
 import { announceAddresses } from '../host/announce'
-import { addAddress, addRoute, linkByName, parseMac, renameLink, setLinkMtu, setLinkUp } from '../host/link'
+import { addAddress, addRoute, linkByIndex, linkByName, parseMac, renameLink, setLinkMtu, setLinkUp } from '../host/link'
 import { setLinkSysctls } from '../host/link-sysctl'
 import { Netns, netnsExists } from '../host/netns'
 import type { VfConfigurator } from '../host/vf-config'
-import { pciOfNetdev, vfNetdev } from '../host/vf-device'
+import { pciOfNetdev, vfHasNetdevDriver, vfNetdev } from '../host/vf-device'
 import type { VfState } from '../host/vf-state'
 import type { CniEnv } from '../protocol/env'
 import { familyOf, ipBytes, parseCidr } from '../protocol/ip'
@@ -15,6 +15,7 @@ import type { AttachmentRecord } from '../state/attachment'
 import type { StateStore } from '../state/store'
 import { ipamAdd, ipamDel, ipamType } from './ipam'
 import { log } from './log'
+import { faultPoint } from './fault'
 import type { Step } from './steps'
 import { closePlace, mustLink, openPlace, relocate, setMacVerified, trySetMac, type Place } from './vf-netdev'
 
@@ -28,6 +29,8 @@ export interface AttachmentContext {
   pod?: Place
   podIndex?: number
   result?: Result
+  /** set by an undo that could not find the VF netdev: the record stays, marked lost, instead of going */
+  lost?: boolean
 }
 
 /** The steps of `rec`'s attachment, in ADD order; DEL undoes them in reverse. */
@@ -54,10 +57,17 @@ export function attachmentSteps(rec: AttachmentRecord): Step<AttachmentContext>[
 async function writeAhead(c: AttachmentContext): Promise<void> {
   // the mark first: a record never exists without it, so an ADD that finds no mark needs no scan
   await c.store.markAllocated(c.rec.deviceID, c.rec.netns)
+  faultPoint('record-mark')
   await c.store.saveAttachment(c.rec)
 }
 
 async function forget(c: AttachmentContext): Promise<void> {
+  if (c.lost) {
+    c.rec.state = 'lost'
+    await c.store.saveAttachment(c.rec)
+    log('warning', 'the VF netdev is in neither the pod nor the host (moved to another namespace?): the attachment is kept as lost and restored when the netdev comes back', { deviceID: c.rec.deviceID, containerId: c.rec.containerId, ifname: c.rec.ifname })
+    return
+  }
   await c.store.removeAttachment(c.rec.containerId, c.rec.ifname)
   const mark = await c.store.allocatedTo(c.rec.deviceID)
   if (mark === undefined || mark === c.rec.netns) await c.store.clearAllocated(c.rec.deviceID)
@@ -66,6 +76,7 @@ async function forget(c: AttachmentContext): Promise<void> {
 async function complete(c: AttachmentContext): Promise<void> {
   c.rec.state = 'added'
   delete c.rec.pid
+  if (c.podIndex !== undefined) c.rec.podIndex = c.podIndex
   c.rec.result = c.result!
   c.rec.ips = (c.result!.ips ?? []).map((i) => i.address)
   await c.store.saveAttachment(c.rec)
@@ -103,6 +114,8 @@ async function locateNetdev(rec: AttachmentRecord): Promise<Located | undefined>
       const link = await linkByName(pod.sock, name)
       if (link && ours(link)) return { place: pod, index: link.index, inPod: true }
     }
+    // renamed (and given another MAC) by an application in the pod: the index ADD saw stays its own
+    if (rec.podIndex !== undefined && (await linkByIndex(pod.sock, rec.podIndex))) return { place: pod, index: rec.podIndex, inPod: true }
     closePlace(pod)
   }
   const host = openPlace(Netns.current(), 'the host')
@@ -114,10 +127,13 @@ async function locateNetdev(rec: AttachmentRecord): Promise<Located | undefined>
   return undefined
 }
 
-async function withNetdev(rec: AttachmentRecord, fn: (at: Located) => Promise<void>): Promise<void> {
+async function withNetdev(c: AttachmentContext, fn: (at: Located) => Promise<void>): Promise<void> {
+  const rec = c.rec
   const at = await locateNetdev(rec)
   if (!at) {
-    log('warning', 'VF netdev not found in the pod or on the host', { deviceID: rec.deviceID, ifname: rec.ifname, hostIfName: rec.hostIfName })
+    // a VF removed, or bound to a driver without netdevs, has nothing to bring back; otherwise it is elsewhere
+    if (vfHasNetdevDriver(rec.deviceID)) c.lost = true
+    else log('info', 'the VF has no netdev any more (removed, or bound to another driver): nothing to bring back', { deviceID: rec.deviceID })
     return
   }
   try {
@@ -135,7 +151,7 @@ async function withNetdev(rec: AttachmentRecord, fn: (at: Located) => Promise<vo
 async function returnNetdev(c: AttachmentContext): Promise<void> {
   const rec = c.rec
   const orig = rec.origNetdev!
-  await withNetdev(rec, async (at) => {
+  await withNetdev(c, async (at) => {
     const link = await mustLink(at.place, { index: at.index })
     if (link.up) await setLinkUp(at.place.sock, at.index, false)
     if (link.mac !== orig.mac) await restoreNetdevMac(rec, at)
@@ -256,24 +272,23 @@ const CARRIER_WAIT_MS = 200
 /**
  * Every address announced on the new link: an address reused by a new pod has a new MAC, which peers would
  * otherwise learn only when their entry times out. With arp_notify set before the link came up, the kernel sent
- * a gratuitous ARP for each IPv4 address then; that reached the wire only if the link had carrier. IPv6
- * addresses get an unsolicited NA here at once (the kernel's, with ndisc_notify, follows DAD a second later).
- * Without carrier yet, this waits briefly for it (as sriov-cni does) and then sends the gratuitous ARPs itself.
- * Failures are logged, never fatal: announcing only speeds up what neighbour discovery does anyway.
+ * a gratuitous ARP for each IPv4 address then, which reached the wire if the link had carrier; without carrier
+ * yet, this waits briefly for it (as sriov-cni does) and sends them itself. IPv6 addresses are announced by the
+ * kernel (ndisc_notify) once duplicate address detection has passed: an override NA for an address still
+ * tentative could take it from its rightful owner. Failures are logged, never fatal.
  */
 async function announce(c: AttachmentContext): Promise<void> {
-  const ips = (c.result!.ips ?? []).map((i) => parseCidr(i.address)).filter((x) => !!x).map((x) => ipBytes(x.ip))
-  if (!ips.length) return
+  const v4 = (c.result!.ips ?? []).map((i) => parseCidr(i.address)?.ip).filter((ip) => ip?.family === 4).map((ip) => ipBytes(ip!))
+  if (!v4.length) return
   let link = await mustLink(c.pod!, { index: c.podIndex })
-  const hadCarrier = link.running
+  if (link.running) return
   for (let waited = 0; !link.running && waited < CARRIER_WAIT_MS; waited += 10) {
     await new Promise((r) => setTimeout(r, 10))
     link = await mustLink(c.pod!, { index: c.podIndex })
   }
-  // the kernel's ARPs went out with carrier; a packet socket costs its close a few ms (synchronize_net)
-  const send = hadCarrier ? ips.filter((ip) => ip.length === 16) : ips
-  const failures = link.running ? announceAddresses(c.pod!.ns, link.index, parseMac(link.mac), send) : ['no carrier']
-  if (failures.length) log('warning', 'could not announce every address', { ifname: c.rec.ifname, failures })
+  // a packet socket costs its close a few ms (synchronize_net): only on this path
+  const failures = link.running ? announceAddresses(c.pod!.ns, link.index, parseMac(link.mac), v4) : ['no carrier']
+  if (failures.length) log('warning', 'could not announce every IPv4 address', { ifname: c.rec.ifname, failures })
 }
 
 /** Routes without a gateway go via the gateway of the same family, as host-local's users expect. */

@@ -17,8 +17,10 @@ export async function cmdDel({ env, conf }: PluginContext): Promise<void> {
     const undo = async () => {
       const stored = await store.loadAttachment(env.containerId, env.ifname)
       if (!stored) {
-        // nothing recorded: ADD never changed anything (or DEL is repeated); the IPAM release is still owed
+        // nothing recorded: ADD never changed anything (or DEL is repeated); the IPAM release is still owed,
+        // and a mark an ADD killed between its two writes left goes
         await ipamDel({ ...conf.raw }, env)
+        if (pci) await store.clearOrphanMark(pci)
         log('debug', 'DEL: no attachment record, nothing else to undo', { containerId: env.containerId, ifname: env.ifname })
         return
       }

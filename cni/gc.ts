@@ -31,6 +31,9 @@ export async function cmdGc({ env, conf }: PluginContext): Promise<void> {
       errors.push(`${first.containerId}/${first.ifname}: ${(e as Error).message}`)
     }
   }
+  for (const pci of await store.markedVfs()) {
+    await store.withVfLock(pci, () => store.clearOrphanMark(pci)).catch((e) => errors.push(`mark of ${pci}: ${(e as Error).message}`))
+  }
   await store.sweep().catch((e) => errors.push(`state directory: ${(e as Error).message}`))
   try {
     await ipamGc({ ...conf.raw }, env, valid)

@@ -32,6 +32,11 @@ export function ipamPrecheck(netConf: Record<string, unknown>, env: CniEnv): voi
   else findPlugin(type, env.path)
 }
 
+/** Whether host-local will assign an IPv6 address (a delegated plugin's answer is not known before it runs). */
+export function ipamHasIpv6(netConf: Record<string, unknown>, env: CniEnv): boolean {
+  return ipamType(netConf) === 'host-local' && hostLocalConfig(netConf, env).rangeSets.some((set) => set[0].rangeStart.family === 6)
+}
+
 /**
  * Releases what IPAM holds for the attachment. It never fails forever on what cannot change: host-local
  * needs only the store's location; a delegated plugin that is not installed (any more) has nothing to run.

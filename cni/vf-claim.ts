@@ -20,16 +20,12 @@ export async function claimVf(store: StateStore, pci: string, env: CniEnv, vfc: 
     const alive = netnsExists(rec.netns)
     // an unfinished record here is a killed ADD's: a running one would hold the VF lock we hold
     // a finished attachment in a live namespace is never taken over, whoever asks (even from the same pod)
-    const why = same ? 'an earlier ADD of this attachment' : isUnfinished(rec) ? 'an ADD that did not finish' : !alive ? 'a pod whose network namespace is gone' : undefined
+    const why = same ? 'an earlier ADD of this attachment' : isUnfinished(rec) ? 'an ADD that did not finish' : rec.state === 'lost' ? 'an attachment whose netdev left its pod' : !alive ? 'a pod whose network namespace is gone' : undefined
     if (!why) {
       throw new CniError(ErrorCode.InvalidConfig, `VF ${pci} is already allocated to network namespace ${rec.netns} (container ${rec.containerId}, interface ${rec.ifname})`)
     }
     log('info', `reclaiming VF ${pci} from ${why}`, { deviceID: pci, containerId: rec.containerId, ifname: rec.ifname, netns: rec.netns })
     await detach(rec, store, env, vfc)
   }
-  if (!stored.length) {
-    // a mark without a record: sriov-cni's mark of a live pod, or a leftover
-    if (holder !== env.netns && netnsExists(holder)) throw new CniError(ErrorCode.InvalidConfig, `VF ${pci} is already allocated to network namespace ${holder}`)
-    await store.clearAllocated(pci)
-  }
+  if (!stored.length) await store.clearOrphanMark(pci)
 }

@@ -36,32 +36,46 @@ async function findMoved(place: Place, index: number, name: string): Promise<Lin
 
 /**
  * Moves link `index` from `from` into `to` as `name` and runs `prepare` on it there; returns its index in `to`.
- * A link already called `name` in `to` is never touched: that is an error.
+ * A link already called `name` in `to` is never touched: that is an error. The link lands in `to` directly when
+ * its current name is free there, else (also when a concurrent move takes that name first) in a scratch
+ * namespace where it is renamed before it moves on.
  */
 export async function relocate(from: Place, index: number, to: Place, name: string, prepare?: (p: Place, index: number) => Promise<void>): Promise<number> {
   const link = await mustLink(from, { index })
   if (name !== link.name && (await linkByName(to.sock, name))) throw new Error(`an interface named ${name} already exists in ${to.label}`)
-  const clash = await linkByName(to.sock, link.name)
-  const scratch = clash ? openPlace(Netns.createAnonymous(), 'a scratch namespace') : undefined
-  const landing = scratch ?? to
-  try {
-    await moveLink(from.sock, index, landing.ns)
-    let here = await findMoved(landing, index, link.name)
+  if (!(await linkByName(to.sock, link.name))) {
     try {
-      if (link.name !== name) await renameLink(landing.sock, here.index, name)
-      await prepare?.(landing, here.index)
-      if (scratch) {
-        await moveLink(scratch.sock, here.index, to.ns)
-        here = await findMoved(to, here.index, name)
-      }
+      await moveLink(from.sock, index, to.ns)
+    } catch (e) {
+      if (!/EEXIST/.test((e as Error).message)) throw e
+      return viaScratch(from, index, link.name, to, name, prepare)
+    }
+    const here = await findMoved(to, index, link.name)
+    if (link.name !== name) await renameLink(to.sock, here.index, name)
+    await prepare?.(to, here.index)
+    return here.index
+  }
+  return viaScratch(from, index, link.name, to, name, prepare)
+}
+
+async function viaScratch(from: Place, index: number, current: string, to: Place, name: string, prepare?: (p: Place, index: number) => Promise<void>): Promise<number> {
+  const scratch = openPlace(Netns.createAnonymous(), 'a scratch namespace')
+  try {
+    await moveLink(from.sock, index, scratch.ns)
+    let here = await findMoved(scratch, index, current)
+    try {
+      if (current !== name) await renameLink(scratch.sock, here.index, name)
+      await prepare?.(scratch, here.index)
+      await moveLink(scratch.sock, here.index, to.ns)
+      here = await findMoved(to, here.index, name)
     } catch (e) {
       // a scratch namespace dies with this process: hand the link back before it is lost with it
-      if (scratch) await handBack(scratch, here.index, link.name, from).catch(() => {})
+      await handBack(scratch, here.index, current, from).catch(() => {})
       throw e
     }
     return here.index
   } finally {
-    if (scratch) closePlace(scratch)
+    closePlace(scratch)
   }
 }
 

@@ -70,6 +70,13 @@ export class Netns {
     }
   }
 
+  /** Whether this is the calling thread's own namespace (the host's, for a CNI plugin). */
+  isCurrent(): boolean {
+    const mine = fs.statSync(`/proc/self/task/${process.pid}/ns/net`)
+    const it = fs.fstatSync(this.descriptor())
+    return mine.ino === it.ino && mine.dev === it.dev
+  }
+
   /** The open descriptor, for APIs that take a namespace fd (IFLA_NET_NS_FD). */
   descriptor(): number {
     if (this.closed) throw new Error(`network namespace ${this.path} was already closed`)

@@ -51,3 +51,10 @@ export function pciOfNetdev(name: string, fs: Sysfs = defaultSysfs): string | un
   const target = fs.linkName(Sysfs.netDevice(name, 'device'))
   return target ? path.basename(target) : undefined
 }
+
+/** Whether the VF exists and is bound to a driver that gives it a netdev (not vfio-pci or uio, not unbound). */
+export function vfHasNetdevDriver(pci: string, fs: Sysfs = defaultSysfs): boolean {
+  if (!fs.exists(Sysfs.pciDevice(pci))) return false
+  const driver = fs.linkName(Sysfs.pciDevice(pci, 'driver'))
+  return !!driver && !(DPDK_DRIVERS as readonly string[]).includes(driver)
+}

@@ -2,7 +2,7 @@
 import { CniError, ErrorCode } from './errors'
 import { validateNetworkName } from './names'
 import { fromVersion, type Result } from './result'
-import { isSupportedVersion, SUPPORTED_VERSIONS } from './version'
+import { compareVersions, isSupportedVersion, SUPPORTED_VERSIONS } from './version'
 
 export interface NetConf {
   cniVersion: string
@@ -31,6 +31,17 @@ export function decodeJsonObject(stdin: Buffer | string, what: string): Record<s
 
 export function parseNetConf(stdin: Buffer | string): NetConf {
   const raw = decodeJsonObject(stdin, 'network config from stdin')
+  const version = raw.cniVersion === undefined || raw.cniVersion === '' ? '0.1.0' : raw.cniVersion
+  try {
+    return parseFields(raw)
+  } catch (e) {
+    // the error answers in the config's own version, once that version is one we speak
+    if (typeof version === 'string' && isSupportedVersion(version)) Object.assign(e as object, { cniVersion: version })
+    throw e
+  }
+}
+
+function parseFields(raw: Record<string, unknown>): NetConf {
   const cniVersion = raw.cniVersion === undefined || raw.cniVersion === '' ? '0.1.0' : raw.cniVersion
   if (typeof cniVersion !== 'string' || !isSupportedVersion(cniVersion)) {
     throw new CniError(
@@ -56,11 +67,16 @@ export function parseNetConf(stdin: Buffer | string): NetConf {
     conf[key] = v as Record<string, unknown>
   }
   if (raw.prevResult !== undefined && raw.prevResult !== null) {
+    // a prevResult is part of the network config: whatever is wrong with it is an invalid config (code 7)
     try {
       conf.prevResult = fromVersion(raw.prevResult, cniVersion)
     } catch (e) {
-      if (e instanceof CniError) throw new CniError(e.code, e.message.replace(/^invalid result/, 'invalid prevResult'))
+      if (e instanceof CniError) throw new CniError(ErrorCode.InvalidConfig, e.message.replace(/^invalid result/, 'invalid prevResult'))
       throw e
+    }
+    const old = raw.prevResult as Record<string, unknown>
+    if (compareVersions(cniVersion, '0.3.0') >= 0 && (old.ip4 !== undefined || old.ip6 !== undefined) && old.ips === undefined && old.interfaces === undefined) {
+      throw new CniError(ErrorCode.InvalidConfig, `invalid prevResult: it has the ip4/ip6 form of versions before 0.3.0, but cniVersion is ${cniVersion}`)
     }
   }
   return conf

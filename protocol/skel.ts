@@ -93,7 +93,7 @@ export async function pluginMain(funcs: PluginFuncs, about: string, io: Io = pro
     }
     return setExit(io, 0)
   } catch (err) {
-    io.write(JSON.stringify(errorJson(err, version)) + '\n')
+    io.write(JSON.stringify(errorJson(err, (err as { cniVersion?: string }).cniVersion ?? version)) + '\n')
     return setExit(io, 1)
   }
 }

@@ -7,7 +7,12 @@ import type { Result } from '../protocol/result'
 
 export const ATTACHMENT_FORMAT = 'sriov-ts/1'
 
-export type AttachmentState = 'adding' | 'added'
+/**
+ * `adding` until ADD is done; `lost` when DEL could not find the VF netdev (an application moved it out of the
+ * pod): DEL undid the rest, and whoever next undoes the record (a DEL, GC, the next ADD on the VF) brings the
+ * netdev home once the kernel returns it to the host.
+ */
+export type AttachmentState = 'adding' | 'added' | 'lost'
 
 export interface OriginalNetdev {
   mac: string
@@ -37,6 +42,7 @@ export interface AttachmentRecord {
   ips: string[] // CIDRs assigned in the pod
   podMac?: string // the MAC ADD sets on the netdev: identifies it wherever the kernel puts it
   podMtu?: number // the MTU ADD sets on the netdev in the pod (the NAD's mtu)
+  podIndex?: number // the netdev's ifindex in the pod once ADD is done: identifies it whatever the pod renames
   result: Result // what ADD returned (CHECK compares the pod against it)
   createdAt: string // ISO time
 }

@@ -125,6 +125,18 @@ export class StateStore {
     }
   }
 
+  /** The VFs that carry an allocation mark. */
+  async markedVfs(): Promise<string[]> {
+    return safeReaddir(path.join(this.root, 'pci')).filter((n) => PCI_PATTERN.test(n))
+  }
+
+  /** Under the VF's lock: a mark no record backs is a leftover of a killed process, and goes. */
+  async clearOrphanMark(pci: string): Promise<boolean> {
+    if ((await this.allocatedTo(pci)) === undefined || (await this.attachmentsOf(pci)).length) return false
+    await this.clearAllocated(pci)
+    return true
+  }
+
   async clearAllocated(pci: string): Promise<void> {
     const file = this.pciPath(pci)
     fs.rmSync(file, { force: true })
