@@ -7,7 +7,7 @@ import type { ExecResult } from '../helpers/plugin-exec'
 import { sriovNode, type SriovNode } from '../helpers/sriov-node'
 
 const STEPS = ['record', 'move', 'mac', 'apply-vf', 'mac-verify', 'ipam', 'addresses', 'announce', 'complete']
-const POINTS = STEPS.flatMap((s) => [s, `after-${s}`])
+const POINTS = [...STEPS.flatMap((s) => [s, `after-${s}`]), 'record-mark']
 const REPAIRS = ['DEL', 'GC', 'ADD elsewhere'] as const
 // the seeds' NAD (vlan 201, host-local) with a MAC from the runtime and trust/spoofchk at their defaults
 const nad = (node: SriovNode) => node.conf({ vlan: 201, runtimeConfig: { mac: '02:00:00:c0:ff:ee' } }, '1.1.0')
