@@ -370,11 +370,11 @@ t.test('a VF netdev moved out of its pod: DEL succeeds and keeps it as lost unti
 })
 
 t.test('concurrent DELs (runtime and reconciler) of pods on several VFs all complete', async (t) => {
-  const node = sriovNode(t, 'trc', { vfs: 6 })
+  const node = sriovNode(t, 'trc', { vfs: 8 })
   const pods = node.vfs.map(() => addNetns(t, 'trc'))
   const before = node.snapshot()
   const conf = (i: number) => node.conf({ deviceID: node.vfs[i].pci, vlan: 30 + i })
-  for (let round = 0; round < 3; round++) {
+  for (let round = 0; round < 6; round++) {
     const adds = await Promise.all(pods.map((p, i) => node.run('ADD', conf(i), { netns: p.path, containerId: `c${i}` })))
     t.same(adds.map((a) => a.code), pods.map(() => 0), `round ${round}: every ADD`)
     const dels = await Promise.all(pods.flatMap((p, i) => [0, 1].map(() => node.run('DEL', conf(i), { netns: p.path, containerId: `c${i}` }))))
