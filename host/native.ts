@@ -31,15 +31,6 @@ function addonDirs(): string[] {
   return dirs.filter((d): d is string => !!d)
 }
 
-/**
- * An addon that is loaded when first used: node-netlink asks for its binding when its module is evaluated,
- * which happens while the CNI's start-up snapshot is built, where no addon can be loaded.
- */
-export function lazyAddon(asset: string): Record<string, unknown> {
-  let loaded: Record<string, unknown> | undefined
-  return new Proxy({}, { get: (_, key) => (loaded ??= loadSeaAddon(asset) as Record<string, unknown>)[key as string] })
-}
-
 // The build stamps each asset's content hash here, so a warm start neither reads nor hashes the asset.
 declare const SEA_ADDON_HASHES: Record<string, string> | undefined
 

@@ -6,7 +6,7 @@ import path from 'node:path'
 export class Sysfs {
   constructor(private readonly explicitRoot?: string) {}
 
-  /** Read from the environment when first needed, not at import: the CNI's start-up snapshot is built elsewhere. */
+  /** From the environment when used, so that a test can point the process-wide instance elsewhere. */
   get root(): string {
     return this.explicitRoot ?? (process.env.SRIOV_SYSFS_ROOT || '/sys')
   }

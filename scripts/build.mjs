@@ -30,7 +30,7 @@ const seaAddons = {
     build.onResolve({ filter: /^@koromix\/koffi-/ }, (a) => ({ path: a.path, external: true }))
     build.onLoad({ filter: /.*/, namespace: 'sea-addon' }, (a) => ({
       contents: a.path === 'netlink'
-        ? `const { lazyAddon } = require(${JSON.stringify(path.join(root, 'host/native.ts'))}); module.exports = () => lazyAddon('netlink.node')`
+        ? `const { loadSeaAddon } = require(${JSON.stringify(path.join(root, 'host/native.ts'))}); module.exports = () => loadSeaAddon('netlink.node')`
         : `const { loadSeaAddon } = require(${JSON.stringify(path.join(root, 'host/native.ts'))}); module.exports = loadSeaAddon('koffi.node')`,
       resolveDir: root,
       loader: 'js',
@@ -42,8 +42,9 @@ const seaAddons = {
 const discoveryWorker = (await esbuild.build({ ...common, entryPoints: [path.join(root, 'host/discovery-worker.ts')], minify: true, write: false })).outputFiles[0].text
 
 const programs = [
-  // the CNI starts from a V8 snapshot of its evaluated modules (cni/snapshot.ts); it never needs gRPC
-  { name: 'sriov', entry: 'cni/main.ts', seaEntry: 'cni/snapshot.ts', forbid: /@grpc|prom-client/ },
+  // a V8 start-up snapshot would save the CNI ~12 ms per call, but V8 refuses a snapshot on a CPU whose
+  // features differ from the build machine's ("Invalid snapshot data"): the image runs on any node, so no
+  { name: 'sriov', entry: 'cni/main.ts', forbid: /@grpc|prom-client/ },
   { name: 'sriovdp', entry: 'deviceplugin/main.ts', define: { PCI_DISCOVERY_WORKER: JSON.stringify(discoveryWorker) }, assets: { 'deviceplugin.proto': 'proto/deviceplugin.proto', 'pluginregistration.proto': 'proto/pluginregistration.proto' } },
 ]
 
@@ -63,11 +64,10 @@ for (const p of programs) {
   const seaDir = path.join(dist, 'sea')
   fs.mkdirSync(seaDir, { recursive: true })
   const seaMain = path.join(seaDir, `${p.name}.cjs`)
-  await esbuild.build({ ...common, entryPoints: [path.join(root, p.seaEntry ?? p.entry)], outfile: seaMain, plugins: [seaAddons], minify: true, define: { ...p.define, SEA_ADDON_HASHES: JSON.stringify(addonHashes) } })
+  await esbuild.build({ ...common, entryPoints: [entry], outfile: seaMain, plugins: [seaAddons], minify: true, define: { ...p.define, SEA_ADDON_HASHES: JSON.stringify(addonHashes) } })
   const blob = path.join(seaDir, `${p.name}.blob`)
   const extra = Object.fromEntries(Object.entries(p.assets ?? {}).map(([k, f]) => [k, path.join(root, f)]))
-  const start = p.seaEntry ? { useSnapshot: true } : { useCodeCache: true }
-  const config = { main: seaMain, output: blob, disableExperimentalSEAWarning: true, ...start, assets: { ...addons, ...extra } }
+  const config = { main: seaMain, output: blob, disableExperimentalSEAWarning: true, useCodeCache: true, assets: { ...addons, ...extra } }
   const configFile = path.join(seaDir, `${p.name}.sea-config.json`)
   fs.writeFileSync(configFile, JSON.stringify(config))
   execFileSync(process.execPath, ['--experimental-sea-config', configFile], { stdio: 'pipe' })
