@@ -53,12 +53,17 @@ const name = (r: ResourceConfig) => `${r.resourcePrefix}/${r.resourceName}`
 // processors (QAT: 0x0b4000) and processing accelerators: what accelerator resources are written for
 const ACCELERATOR_CLASSES = new Set([0x0b, 0x12])
 
-/** Whether `d` belongs in `r`'s explanation: a network function, an accelerator for one, or a device it offers. */
+/**
+ * Whether `d` belongs in `r`'s explanation: a network function, an accelerator for one, or a device it
+ * offers; auxiliary devices only for auxNetDevice resources, which consider nothing else.
+ */
 function considered(d: PciDevice, r: ResourceConfig, ctx: MatchContext): boolean {
+  if ((r.deviceType === 'auxNetDevice') !== !!d.aux) return false
   return isNetClass(d) || (r.deviceType === 'accelerator' && ACCELERATOR_CLASSES.has(d.classCode >> 16)) || matchesResource(d, r, ctx)
 }
 
 function role(d: PciDevice, byPci: Map<string, PciDevice>): string {
+  if (d.aux) return `${d.aux.type} ${d.vfIndex ?? '?'} of ${d.pfName ?? d.aux.parent}`
   if (d.pfPci) return `VF ${d.vfIndex ?? '?'} of ${d.pfName ?? byPci.get(d.pfPci)?.pci ?? d.pfPci}`
   if (d.totalVfs > 0) return `PF, ${d.numVfs} VFs`
   return 'function'
@@ -143,7 +148,7 @@ export function formatExplanation(e: Explanation, configFile: string): string {
   for (const r of e.resources) {
     lines.push('', `${r.resource}: ${r.offered} offered, ${r.healthy} healthy (kubelet allocatable ${r.healthy})`)
     lines.push(...table(r.functions.map((v) => [v.pci, v.offered && v.healthy ? 'offered' : v.offered ? v.reason!.text : `not offered: ${v.reason!.text}`])))
-    if (r.functions.length === 0) lines.push('  no PCI network function on this node')
+    if (r.functions.length === 0) lines.push(r.deviceType === 'auxNetDevice' ? '  no auxiliary network device (sub-function) on this node' : '  no PCI network function on this node')
   }
   return `${lines.join('\n')}\n`
 }
