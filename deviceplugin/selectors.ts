@@ -58,7 +58,7 @@ export function discoveryNeeds(resources: ResourceConfig[]): DiscoveryOptions & 
 function ddpRejection(s: Selector, d: PciDevice): Rejection | undefined {
   if (s.ddpProfiles === undefined || (d.ddpProfile !== undefined && s.ddpProfiles.includes(d.ddpProfile))) return undefined
   if (d.ddpProfile !== undefined) return { field: 'ddpProfiles', read: d.ddpProfile, wanted: s.ddpProfiles }
-  return { field: 'ddpProfiles', wanted: s.ddpProfiles, note: `no DDP profile is reported for it (the kernel reports one only for ice (E810) PFs, through devlink; i40e profiles need Intel's ddptool, which this plugin does not run), so it matches no ddpProfiles` }
+  return { field: 'ddpProfiles', wanted: s.ddpProfiles, note: `no DDP profile reported for it: the kernel reports one only for ice (E810) PFs, through devlink; i40e profiles need Intel's ddptool, which sriovdp does not run` }
 }
 
 /** vdpaType: the type of the vDPA device on the function, from the driver it is bound to. */
