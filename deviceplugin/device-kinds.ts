@@ -2,9 +2,8 @@
 // RDMA function, the vhost-vdpa node of a vDPA device, the group node of a no-IOMMU vfio device, their
 // _INFO entries, and the device-info file of each kind (pci, vdpa, auxiliary). Every function answers for
 // one device, so that a CDI spec can be built per device from the same answers.
-import { devNodeExists } from '../host/dev-nodes'
 import type { PciDevice } from '../host/pci'
-import { RDMA_CM } from '../host/rdma'
+import { rdmaCmNode } from '../host/rdma'
 import type { VdpaDevice } from '../host/vdpa'
 import type { DeviceSpec } from './allocation'
 import type { ResourceConfig } from './config'
@@ -35,7 +34,8 @@ export function kindSpecs(d: PciDevice, r: ResourceConfig): DeviceSpec[] {
   const out: DeviceSpec[] = []
   if (handsOverRdma(r) && d.rdmaDevices?.length) {
     for (const node of d.rdmaDevices.flatMap((x) => x.charDevices)) out.push(rw(node))
-    if (devNodeExists(RDMA_CM)) out.push(rw(RDMA_CM))
+    const cm = rdmaCmNode()
+    if (cm) out.push(rw(cm))
   }
   const vdpa = handedVdpa(d, r)
   if (vdpa?.path) out.push(rw(vdpa.path))
@@ -67,10 +67,4 @@ export function deviceInfo(d: PciDevice, r: ResourceConfig): Record<string, unkn
   // the spec has no auxiliary type yet (the Go plugin writes no file for these): the pci section's style
   if (d.aux) return { type: 'auxiliary', version: DEVICE_INFO_VERSION, auxiliary: { 'aux-device': d.pci, 'pf-pci-address': d.aux.parent, ...rdma } }
   return { type: 'pci', version: DEVICE_INFO_VERSION, pci: { 'pci-address': d.pci, ...rdma } }
-}
-
-/** Device nodes the device is handed over by that must exist for a container to start with it. */
-export function ownDeviceNodes(d: PciDevice): string[] {
-  const group = d.driver === 'vfio-pci' ? vfioGroupSpec(d)?.host_path : undefined
-  return [group, d.vdpa?.path].filter((p): p is string => p !== undefined)
 }

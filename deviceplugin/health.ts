@@ -1,16 +1,10 @@
 // A device's health as kubelet sees it: a VF is as healthy as its PF's link, since a PF that is down or has
-// lost carrier passes no VF traffic (the Go plugin reports every device Healthy); and a device handed over by
-// its device node (a vfio group, a vhost-vdpa device) is healthy only while that node exists.
-import { devNodeExists } from '../host/dev-nodes'
+// lost carrier passes no VF traffic (the Go plugin reports every device Healthy).
 import type { LinkState } from '../host/link-events'
 import type { PciDevice } from '../host/pci'
-import { ownDeviceNodes } from './device-kinds'
 
 /** Why `d` is unhealthy, or undefined when it is healthy (also when its PF's link is unknown). */
 export function unhealthyBecause(d: PciDevice, links: Map<string, LinkState>): string | undefined {
-  // a container cannot start with a device node that is not there
-  const missing = ownDeviceNodes(d).find((node) => !devNodeExists(node))
-  if (missing) return `its device node ${missing} does not exist`
   const pf = d.pfName ? links.get(d.pfName) : undefined
   if (!pf) return undefined
   if (!pf.up) return `PF ${d.pfName} is down`

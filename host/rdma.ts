@@ -3,7 +3,7 @@
 // infiniband_mad/umadN, issmN, which the kernel parents to the same device (their `ibdev` names the RDMA
 // device). /dev/infiniband/<entry> is the node of each.
 import path from 'node:path'
-import type { Sysfs } from './sysfs'
+import { sysfs as defaultSysfs, type Sysfs } from './sysfs'
 
 export interface RdmaDevice {
   name: string // mlx5_2, irdma0, ...
@@ -28,5 +28,10 @@ export function defaultPKey(fs: Sysfs, dir: string, rdma: RdmaDevice[]): string 
   return fs.read(path.join(dir, 'infiniband', rdma[0].name, 'ports', '1', 'pkeys', '0'))?.toLowerCase()
 }
 
-/** Connection manager node shared by every RDMA device; handed over with them when it exists. */
-export const RDMA_CM = '/dev/infiniband/rdma_cm'
+/**
+ * /dev/infiniband/rdma_cm, the connection manager node every RDMA device shares, when rdma_ucm provides it.
+ * Asked of sysfs (its misc class entry), not of /dev: a container's /dev is a copy made when it started.
+ */
+export function rdmaCmNode(fs: Sysfs = defaultSysfs): string | undefined {
+  return fs.exists('class/misc/rdma_cm') ? '/dev/infiniband/rdma_cm' : undefined
+}

@@ -1,13 +1,13 @@
 // sriovdp serving what the Go plugin serves besides plain VFs, through the kubelet stand-in over real gRPC:
 // RDMA VFs of a ConnectX-5, vDPA devices of both types, a sub-function on the auxiliary bus, VFs in no-IOMMU
 // vfio groups; each with its Allocate answer, device-info file and env, and kept live (health, rescans,
-// config reloads). The sysfs and /dev trees are laid out as the kernel lays them out (test/helpers/fake-sysfs.ts).
+// config reloads). The sysfs tree is laid out as the kernel lays it out (test/helpers/fake-sysfs.ts).
 import { spawnSync } from 'node:child_process'
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import t from 'tap'
-import { addDevNodes, addRdma, addSf, addVdpa, buildFakeSysfs, connectx5, pciDir, setNoIommu, x540 } from '../helpers/fake-sysfs'
+import { addRdma, addRdmaCm, addSf, addVdpa, buildFakeSysfs, connectx5, pciDir, setNoIommu, x540 } from '../helpers/fake-sysfs'
 import { KubeletStandIn } from '../helpers/kubelet'
 import { addVeth, ip } from '../helpers/netns'
 import { dpRun, SRIOVDP_BIN, type DpRun } from '../helpers/sriovdp'
@@ -22,8 +22,6 @@ const CONFIG = {
     { resourceName: 'gtp', selectors: { ddpProfiles: ['ICE COMMS Package'] } },
   ],
 }
-const RDMA_NODES = ['/dev/infiniband/rdma_cm', ...[2, 3, 4].flatMap((n) => [`/dev/infiniband/uverbs${n}`, `/dev/infiniband/umad${n}`, `/dev/infiniband/issm${n}`])]
-const DEV_NODES = [...RDMA_NODES, '/dev/vhost-vdpa-0', '/dev/vfio/vfio', '/dev/vfio/noiommu-0', '/dev/vfio/noiommu-1']
 
 /** The node: ConnectX-5 PF (a veth, for its carrier) with 2 RDMA VFs, a vhost and a virtio vDPA VF and an SF; an X540 with 2 VFs in no-IOMMU groups. */
 function node(dp: DpRun, pfName: string): void {
@@ -39,7 +37,7 @@ function node(dp: DpRun, pfName: string): void {
   addRdma(dp.sysfs, addSf(dp.sysfs, cx5.pci, 2, 88, 'enp59s0f0s88'), 'mlx5_4', 4)
   setNoIommu(dp.sysfs, 0)
   setNoIommu(dp.sysfs, 1)
-  addDevNodes(dp.devRoot, DEV_NODES)
+  addRdmaCm(dp.sysfs)
 }
 
 const devinfo = (dp: DpRun, resource: string, id: string) => JSON.parse(fs.readFileSync(path.join(dp.devinfoDir, `${resource.replace('/', '-')}-${id}-device.json`), 'utf8'))
@@ -98,16 +96,21 @@ t.test('each kind through the kubelet stand-in: lists, Allocate answers, device-
   // ddpProfiles: this kernel reports no DDP profile (no devlink here; ice would report it): said in the log
   t.ok(dp.logs().some((l) => /DDP profiles (cannot be read|reported by the kernel)/.test(l.msg)), 'the log says why ddpProfiles match nothing')
 
-  // live: the PF's carrier makes its RDMA VFs and its SF unhealthy; a group node that goes makes its VF unhealthy
+  // live: the PF's carrier makes its RDMA VFs, its vDPA VFs and its SF unhealthy, and healthy again
   ip('link', 'set', pf.peer, 'down')
   await k.waitForList('nvidia.com/sf', (l) => l[0]?.health === 'Unhealthy')
   await k.waitForList('nvidia.com/mlnx_rdma', (l) => l.every((x) => x.health === 'Unhealthy'))
+  await k.waitForList('intel.com/vdpa_vhost', (l) => l[0]?.health === 'Unhealthy')
   ip('link', 'set', pf.peer, 'up')
   await k.waitForList('nvidia.com/sf', (l) => l[0]?.health === 'Healthy')
-  fs.rmSync(path.join(dp.devRoot, 'dev/vfio/noiommu-1'))
+  await k.waitForList('nvidia.com/mlnx_rdma', (l) => l.every((x) => x.health === 'Healthy'))
+
+  // rescans follow the vfio binding: a VF leaving vfio-pci leaves the list (a SIGHUP rescan here; a PCI uevent on a node)
+  const unbound = path.join(dp.sysfs, 'bus/pci/devices/0000:01:11.7')
+  fs.rmSync(path.join(unbound, 'driver'))
+  fs.writeFileSync(path.join(unbound, 'uevent'), fs.readFileSync(path.join(unbound, 'uevent'), 'utf8').replace(/^DRIVER=.*\n/m, ''))
   dp.child!.kill('SIGHUP')
-  const sick = await k.waitForList('intel.com/dpdk', (l) => l.some((x) => x.health === 'Unhealthy'))
-  t.same(sick.map((x) => [x.ID, x.health]), [['0000:01:11.5', 'Healthy'], ['0000:01:11.7', 'Unhealthy']])
+  t.same((await k.waitForList('intel.com/dpdk', (l) => l.length === 1)).map((x) => x.ID), ['0000:01:11.5'])
 
   // a new SF (devlink port add + activate) is found by the next pass, here the one a uevent starts
   addRdma(dp.sysfs, addSf(dp.sysfs, '0000:3b:00.0', 3, 89, 'enp59s0f0s89'), 'mlx5_5', 5)
@@ -137,14 +140,13 @@ t.test('an auxNetDevice resource without auxTypes stops start-up, naming the res
   t.match(dp.stderr, /resource "sf"\.selectors\.auxTypes: an auxNetDevice resource needs auxTypes/)
 })
 
-t.test('sriovdp explain covers each kind: the SFs, and why a device is not offered (vDPA type, DDP profile, missing node)', async (t) => {
+t.test('sriovdp explain covers each kind: the SFs, and why a device is not offered (vDPA type, DDP profile)', async (t) => {
   const dp = dpRun(t, CONFIG)
   node(dp, 'ens1f0')
-  fs.rmSync(path.join(dp.devRoot, 'dev/vfio/noiommu-1'))
   const cfg = JSON.stringify(CONFIG).replace('PFNAME', 'ens1f0')
   fs.writeFileSync(dp.configFile, cfg)
   const run = (args: string[]) => spawnSync(SRIOVDP_BIN, ['explain', '--config-file', dp.configFile, ...args], {
-    encoding: 'utf8', env: { ...process.env, SRIOV_SYSFS_ROOT: dp.sysfs, SRIOV_DEV_ROOT: dp.devRoot, SRIOV_ADDON_DIR: path.join(os.tmpdir(), 'sriov-ts-addons') },
+    encoding: 'utf8', env: { ...process.env, SRIOV_SYSFS_ROOT: dp.sysfs, SRIOV_ADDON_DIR: path.join(os.tmpdir(), 'sriov-ts-addons') },
   })
   const text = run([])
   t.equal(text.status, 0, text.stderr)
@@ -155,7 +157,7 @@ t.test('sriovdp explain covers each kind: the SFs, and why a device is not offer
   t.match(verdict('intel.com/vdpa_vhost', '0000:3b:00.5').reason, { field: 'selectors.vdpaType', read: 'virtio', wanted: ['vhost'] })
   t.match(verdict('intel.com/vdpa_vhost', '0000:3b:00.2').reason, { text: /no vDPA device on the vdpa bus sits on this function/ })
   t.match(verdict('intel.com/gtp', '0000:01:10.1').reason, { field: 'selectors.ddpProfiles', text: /the kernel reports one only for ice \(E810\) PFs, through devlink; i40e profiles need Intel's ddptool/ })
-  t.match(verdict('intel.com/dpdk', '0000:01:11.7'), { offered: true, healthy: false, reason: { kind: 'unhealthy', text: /its device node \/dev\/vfio\/noiommu-1 does not exist/ } })
+  t.match(verdict('intel.com/dpdk', '0000:01:11.7'), { offered: true, healthy: true })
   t.match(verdict('nvidia.com/mlnx_rdma', '0000:3b:00.4').reason, { field: 'selectors.isRdma', read: 'false' })
   t.notOk(json.resources.find((r: any) => r.resource === 'intel.com/dpdk').functions.some((f: any) => f.pci.startsWith('mlx5_core')), 'SFs only in auxNetDevice resources')
   t.same(json.functions.find((f: any) => f.pci === 'mlx5_core.sf.2').parent, '0000:3b:00.0')

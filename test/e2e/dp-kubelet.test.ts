@@ -4,7 +4,7 @@ import path from 'node:path'
 import * as grpc from '@grpc/grpc-js'
 import t from 'tap'
 import { api } from '../../deviceplugin/api'
-import { addDevNodes, addVf, buildFakeSysfs, x540 } from '../helpers/fake-sysfs'
+import { addVf, buildFakeSysfs, x540 } from '../helpers/fake-sysfs'
 import { KubeletStandIn } from '../helpers/kubelet'
 import { addVeth, ip } from '../helpers/netns'
 import { dpRun, X540_RESOURCE, X540_SEED } from '../helpers/sriovdp'
@@ -56,7 +56,6 @@ t.test('vfio-pci VFs get /dev/vfio DeviceSpecs; the default-route device and PFs
   pf.vfs[7].driver = 'vfio-pci'
   pf.vfs[7].iommuGroup = 72
   buildFakeSysfs(dp.sysfs, [pf])
-  addDevNodes(dp.devRoot, ['/dev/vfio/vfio', '/dev/vfio/71', '/dev/vfio/72'])
   const k = await kubelet(t, dp.dpDir)
   dp.start()
   await k.waitForRegistrations(2)

@@ -148,6 +148,12 @@ export function addRdma(root: string, dir: string, name: string, n: number, pkey
   }
 }
 
+/** The node-wide RDMA connection manager (rdma_ucm loaded): its misc class device, /dev/infiniband/rdma_cm. */
+export function addRdmaCm(root: string): void {
+  attr(path.join(root, 'devices/virtual/misc/rdma_cm/dev'), '10:58')
+  link(path.join(root, 'devices/virtual/misc/rdma_cm'), path.join(root, 'class/misc/rdma_cm'))
+}
+
 /** Makes a netdev an IPoIB one (ARPHRD_INFINIBAND), as on an InfiniBand port. */
 export function setInfiniband(root: string, netdev: string): void {
   fs.writeFileSync(path.join(root, 'class/net', netdev, 'type'), '32\n')
@@ -195,14 +201,6 @@ export function addSf(root: string, pfPci: string, id: number, sfnum: number, if
 /** Turns a vfio group into a no-IOMMU one, as vfio does for a device without an IOMMU (enable_unsafe_noiommu_mode). */
 export function setNoIommu(root: string, group: number): void {
   attr(path.join(root, 'kernel/iommu_groups', String(group), 'name'), 'vfio-noiommu')
-}
-
-/** Device nodes under a fake /dev (SRIOV_DEV_ROOT): empty files at the given absolute /dev paths. */
-export function addDevNodes(devRoot: string, nodes: string[]): void {
-  for (const n of nodes) {
-    fs.mkdirSync(path.join(devRoot, path.dirname(n)), { recursive: true })
-    fs.writeFileSync(path.join(devRoot, n), '')
-  }
 }
 
 /**

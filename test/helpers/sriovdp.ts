@@ -16,8 +16,6 @@ export interface DpRun {
   dpDir: string
   registryDir: string
   devinfoDir: string
-  /** the daemon's /dev for device-node existence checks (SRIOV_DEV_ROOT); empty unless a test adds nodes */
-  devRoot: string
   configFile: string
   child?: ChildProcess
   stderr: string
@@ -29,8 +27,8 @@ export interface DpRun {
   logs(): { msg: string; [k: string]: unknown }[]
 }
 
-/** `devinfoDir`: where device-info files go, `devRoot` its /dev (default: both inside the run's temporary directory). */
-export function dpRun(t: { teardown(fn: () => void): void }, config: object | string, opts: { devinfoDir?: string; devRoot?: string } = {}): DpRun {
+/** `devinfoDir`: where device-info files go (default: inside the run's temporary directory). */
+export function dpRun(t: { teardown(fn: () => void): void }, config: object | string, opts: { devinfoDir?: string } = {}): DpRun {
   if (!fs.existsSync(SRIOVDP_BIN)) throw new Error(`${SRIOVDP_BIN} is missing: run npm run build first`)
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dp-'))
   const run: DpRun = {
@@ -39,12 +37,11 @@ export function dpRun(t: { teardown(fn: () => void): void }, config: object | st
     dpDir: path.join(dir, 'device-plugins'),
     registryDir: path.join(dir, 'plugins_registry'),
     devinfoDir: opts.devinfoDir ?? path.join(dir, 'devinfo'),
-    devRoot: opts.devRoot ?? path.join(dir, 'dev'),
     configFile: path.join(dir, 'etc', 'config.json'),
     stderr: '',
     start(args = []) {
       const child = spawn(SRIOVDP_BIN, ['--config-file', run.configFile, '--device-plugin-path', `${run.dpDir}/`, '--plugins-registry-path', `${run.registryDir}/`, '--http-addr', '', '--rescan-interval', '30', ...args], {
-        env: { ...process.env, SRIOV_SYSFS_ROOT: run.sysfs, SRIOV_DEV_ROOT: run.devRoot, SRIOV_DEVINFO_DIR: run.devinfoDir, SRIOV_STATE_DIR: path.join(dir, 'state'), SRIOV_ADDON_DIR: path.join(os.tmpdir(), 'sriov-ts-addons') },
+        env: { ...process.env, SRIOV_SYSFS_ROOT: run.sysfs, SRIOV_DEVINFO_DIR: run.devinfoDir, SRIOV_STATE_DIR: path.join(dir, 'state'), SRIOV_ADDON_DIR: path.join(os.tmpdir(), 'sriov-ts-addons') },
         stdio: ['ignore', 'ignore', 'pipe'],
       })
       child.stderr!.on('data', (d) => (run.stderr += d))

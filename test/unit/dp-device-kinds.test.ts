@@ -1,5 +1,5 @@
-// Config, selection, Allocate and health for RDMA functions, vDPA devices, sub-functions and no-IOMMU vfio
-// groups, on devices as discovery reports them (test/unit/discovery-kinds.test.ts reads them from sysfs).
+// Config, selection and Allocate for RDMA functions, vDPA devices, sub-functions and no-IOMMU vfio groups,
+// on devices as discovery reports them (test/unit/discovery-kinds.test.ts reads them from sysfs).
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
@@ -7,9 +7,8 @@ import t from 'tap'
 import type { PciDevice } from '../../host/pci'
 import { allocateContainer } from '../../deviceplugin/allocation'
 import { parseConfig } from '../../deviceplugin/config'
-import { unhealthyBecause } from '../../deviceplugin/health'
 import { assignDevices, matchesSelector, selectorRejection } from '../../deviceplugin/selectors'
-import { addDevNodes } from '../helpers/fake-sysfs'
+import { addRdmaCm } from '../helpers/fake-sysfs'
 
 const parse = (o: object, warnings: string[] = []) => parseConfig(JSON.stringify(o), 'intel.com', warnings)
 const dev = (pci: string, o: Partial<PciDevice> = {}): PciDevice => ({
@@ -20,15 +19,15 @@ const ctx = { vhostNetAvailable: false }
 const rdmaVf = dev('0000:3b:00.2', { netdevs: ['ens1f0v0'], rdma: true, rdmaDevices: [{ name: 'mlx5_2', charDevices: ['/dev/infiniband/uverbs2', '/dev/infiniband/issm2', '/dev/infiniband/umad2'] }] })
 const sf = dev('mlx5_core.sf.2', { device: '1017', vfIndex: 88, netdevs: ['enp59s0f0s88'], aux: { type: 'sf', parent: '0000:3b:00.0' } })
 
-/** A fresh device-info directory and fake /dev (SRIOV_DEV_ROOT) holding `nodes`. */
-function dirs(t: tap.Test, nodes: string[] = []): { devinfo: string } {
+/** A fresh device-info directory, and a sysfs (SRIOV_SYSFS_ROOT) with rdma_ucm's rdma_cm or without. */
+function dirs(t: tap.Test, rdmaCm = false): { devinfo: string } {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'kinds-'))
-  const before = process.env.SRIOV_DEV_ROOT
-  process.env.SRIOV_DEV_ROOT = path.join(root, 'dev')
-  addDevNodes(path.join(root, 'dev'), nodes)
+  const before = process.env.SRIOV_SYSFS_ROOT
+  process.env.SRIOV_SYSFS_ROOT = path.join(root, 'sys')
+  if (rdmaCm) addRdmaCm(path.join(root, 'sys'))
   t.teardown(() => {
-    if (before === undefined) delete process.env.SRIOV_DEV_ROOT
-    else process.env.SRIOV_DEV_ROOT = before
+    if (before === undefined) delete process.env.SRIOV_SYSFS_ROOT
+    else process.env.SRIOV_SYSFS_ROOT = before
     fs.rmSync(root, { recursive: true, force: true })
   })
   return { devinfo: path.join(root, 'devinfo') }
@@ -90,7 +89,7 @@ t.test('selection: ddpProfiles on the profile the kernel reports; none reported 
 })
 
 t.test('Allocate, RDMA: the VF\'s uverbs, umad, issm and rdma_cm; rdma in _INFO and rdma-device in device-info', async (t) => {
-  const { devinfo } = dirs(t, ['/dev/infiniband/rdma_cm', '/dev/infiniband/uverbs2'])
+  const { devinfo } = dirs(t, true)
   const [r] = parse({ resourceList: [{ resourceName: 'rdma', selectors: { vendors: ['15b3'], isRdma: true } }] })
   const out = allocateContainer([rdmaVf], r, devinfo)
   t.same(out.devices.map((d) => [d.host_path, d.container_path, d.permissions]), [
@@ -133,8 +132,7 @@ t.test('Allocate, auxiliary: the SF\'s name as device ID, device-info type auxil
   t.same(readInfo(devinfo, 'intel.com-sf-mlx5_core.sf.2-device.json'), { type: 'auxiliary', version: '1.1.0', auxiliary: { 'aux-device': 'mlx5_core.sf.2', 'pf-pci-address': '0000:3b:00.0', 'rdma-device': 'mlx5_4' } })
 })
 
-t.test('Allocate and health, no-IOMMU vfio: /dev/vfio/noiommu-N on the host is /dev/vfio/N in the container', async (t) => {
-  dirs(t, ['/dev/vfio/vfio', '/dev/vfio/noiommu-0'])
+t.test('Allocate, no-IOMMU vfio: /dev/vfio/noiommu-N on the host is /dev/vfio/N in the container', async (t) => {
   const vf = dev('0000:01:10.1', { vendor: '8086', device: '1515', driver: 'vfio-pci', iommuGroup: '0', vfioNoIommu: true, pfName: 'eno2' })
   const [r] = parse({ resourceList: [{ resourceName: 'dpdk', selectors: { drivers: ['vfio-pci'] } }] })
   const out = allocateContainer([vf], r, fs.mkdtempSync(path.join(os.tmpdir(), 'devinfo-')))
@@ -143,8 +141,4 @@ t.test('Allocate and health, no-IOMMU vfio: /dev/vfio/noiommu-N on the host is /
     { container_path: '/dev/vfio/0', host_path: '/dev/vfio/noiommu-0', permissions: 'rw' },
   ])
   t.same(JSON.parse(out.envs.PCIDEVICE_INTEL_COM_DPDK_INFO)['0000:01:10.1'].vfio, { 'dev-mount': '/dev/vfio/0', mount: '/dev/vfio/vfio' })
-  const links = new Map([['eno2', { index: 2, up: true, carrier: true }]])
-  t.equal(unhealthyBecause(vf, links), undefined)
-  t.equal(unhealthyBecause({ ...vf, vfioNoIommu: undefined }, links), 'its device node /dev/vfio/0 does not exist', 'the node a container would get must exist')
-  t.equal(unhealthyBecause(dev('0000:3b:00.3', { vdpa: { name: 'vdpa0', type: 'vhost', path: '/dev/vhost-vdpa-0' } }), links), 'its device node /dev/vhost-vdpa-0 does not exist')
 })

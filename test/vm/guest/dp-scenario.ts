@@ -46,7 +46,7 @@ async function main(): Promise<void> {
       { resourceName: 'intel_sriov_netdevice', selectors: { vendors: ['8086'], devices: ['10ca'], drivers: ['igbvf'] } },
       { resourceName: 'intel_sriov_dpdk', selectors: { vendors: ['8086'], devices: ['10ca'], drivers: ['vfio-pci'] } },
     ],
-  }, { devRoot: '/' }) // the guest's real /dev
+  })
   fs.rmSync(dp.sysfs, { recursive: true, force: true })
   fs.symlinkSync('/sys', dp.sysfs) // the real sysfs of the guest
   const k = new KubeletStandIn(dp.dpDir)
