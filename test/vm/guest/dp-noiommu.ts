@@ -4,39 +4,23 @@
 import { execFileSync } from 'node:child_process'
 import fs from 'node:fs'
 import path from 'node:path'
-import { KubeletStandIn } from '../../helpers/kubelet'
-import { dpRun, SRIOVDP_BIN } from '../../helpers/sriovdp'
-
-let fails = 0
-const ok = (name: string, cond: boolean, detail = '') => {
-  console.log(`${cond ? 'ok' : 'not ok'} - ${name}${!cond && detail ? `\n#   ${detail}` : ''}`)
-  if (!cond) fails++
-}
-const cleanups: (() => void)[] = []
-const t = { teardown: (fn: () => void) => cleanups.unshift(fn) }
+import { SRIOVDP_BIN } from '../../helpers/sriovdp'
+import { bindVfio, igbPf, ok, runGuest, serveRealNode } from './guest'
 const RES = 'intel.com/intel_sriov_dpdk'
 
 async function main(): Promise<void> {
-  const pf = fs.readdirSync('/sys/bus/pci/drivers/igb').map((d) => path.join('/sys/bus/pci/drivers/igb', d, 'net')).filter((p) => fs.existsSync(p)).map((p) => fs.readdirSync(p)[0])[0]
+  const pf = igbPf()
   fs.writeFileSync(`/sys/class/net/${pf}/device/sriov_numvfs`, '2')
   execFileSync('/sbin/ip', ['link', 'set', pf, 'up'])
   const vf = path.basename(fs.readlinkSync(`/sys/class/net/${pf}/device/virtfn1`))
-  fs.writeFileSync(`/sys/bus/pci/devices/${vf}/driver_override`, 'vfio-pci')
-  fs.writeFileSync(`/sys/bus/pci/devices/${vf}/driver/unbind`, vf)
-  fs.writeFileSync('/sys/bus/pci/drivers_probe', vf)
+  bindVfio(vf)
   const group = path.basename(fs.readlinkSync(`/sys/bus/pci/devices/${vf}/iommu_group`))
   const name = fs.readFileSync(`/sys/kernel/iommu_groups/${group}/name`, 'utf8').trim()
   console.log(`# VF ${vf} in group ${group} (${name}); /dev/vfio: ${fs.readdirSync('/dev/vfio').join(' ')}`)
   ok('the VF is in a no-IOMMU vfio group: /dev/vfio/noiommu-N, no /dev/vfio/N', name === 'vfio-noiommu' && fs.existsSync(`/dev/vfio/noiommu-${group}`) && !fs.existsSync(`/dev/vfio/${group}`))
 
   const config = { resourceList: [{ resourceName: 'intel_sriov_dpdk', selectors: { vendors: ['8086'], devices: ['10ca'], drivers: ['vfio-pci'] } }] }
-  const dp = dpRun(t, config)
-  fs.rmSync(dp.sysfs, { recursive: true, force: true })
-  fs.symlinkSync('/sys', dp.sysfs) // the real sysfs of the guest
-  const k = new KubeletStandIn(dp.dpDir)
-  await k.start()
-  t.teardown(() => void k.stop())
-  dp.start()
+  const { dp, k } = await serveRealNode(config)
   const list = await k.waitForList(RES, (l) => l.length === 1, 60000)
   ok('the VF is offered Healthy', list[0].ID === vf && list[0].health === 'Healthy', JSON.stringify(list))
   const a = await k.call(RES, 'Allocate', { container_requests: [{ devices_ids: [vf] }] })
@@ -51,19 +35,4 @@ async function main(): Promise<void> {
   fs.writeFileSync(`/sys/bus/pci/devices/${vf}/driver_override`, '\n')
 }
 
-main()
-  .catch((e) => {
-    console.log(`not ok - guest program: ${(e as Error).message}`)
-    fails++
-  })
-  .finally(() => {
-    for (const c of cleanups) {
-      try {
-        c()
-      } catch {
-        /* best effort */
-      }
-    }
-    console.log(`# ${fails} failed`)
-    process.exit(fails ? 1 : 0)
-  })
+runGuest(main)
