@@ -5,6 +5,7 @@ import path from 'node:path'
 import { writeFileAtomic } from '../host/atomic-file'
 import type { PciDevice } from '../host/pci'
 import type { ResourceConfig } from './config'
+import { deviceInfo, kindInfo, kindSpecs, vfioGroupSpec } from './device-kinds'
 
 export const DEFAULT_DEVINFO_DIR = '/var/run/k8s.cni.cncf.io/devinfo/dp'
 
@@ -33,7 +34,8 @@ function specsFor(d: PciDevice, needVhostNet: boolean): DeviceSpec[] {
   const out: DeviceSpec[] = []
   if (d.driver === 'vfio-pci') {
     out.push(rw('/dev/vfio/vfio'))
-    if (d.iommuGroup) out.push(rw(`/dev/vfio/${d.iommuGroup}`))
+    const group = vfioGroupSpec(d)
+    if (group) out.push(group)
   }
   for (const uio of d.uioDevices) out.push(rw(`/dev/${uio}`))
   if (needVhostNet) out.push(rw('/dev/vhost-net'), rw('/dev/net/tun'))
@@ -43,8 +45,10 @@ function specsFor(d: PciDevice, needVhostNet: boolean): DeviceSpec[] {
 function infoFor(d: PciDevice, r: ResourceConfig): Record<string, unknown> {
   const info: Record<string, unknown> = { generic: { deviceID: d.pci } }
   if (d.driver === 'vfio-pci' && d.iommuGroup) info.vfio = { 'dev-mount': `/dev/vfio/${d.iommuGroup}`, mount: '/dev/vfio/vfio' }
-  // additionalInfo: "*" applies to every device of the resource, a PCI address to that device (it wins)
-  const extra = { ...r.additionalInfo['*'], ...r.additionalInfo[d.pci] }
+  Object.assign(info, kindInfo(d, r))
+  // additionalInfo: "*" applies to every device of the resource, a PCI address to that device (it wins); an
+  // auxiliary device takes its parent function's, as in the Go plugin
+  const extra = { ...r.additionalInfo['*'], ...r.additionalInfo[d.aux?.parent ?? d.pci] }
   if (Object.keys(extra).length) info.extra = extra
   return info
 }
@@ -56,12 +60,11 @@ export function deviceInfoFile(dir: string, r: ResourceConfig, pci: string): str
 export function allocateContainer(devices: PciDevice[], r: ResourceConfig, devinfoDir: string): ContainerAllocation {
   const needVhostNet = r.selectors.some((s) => s.needVhostNet)
   const seen = new Set<string>()
-  const specs = devices.flatMap((d) => specsFor(d, needVhostNet)).filter((s) => !seen.has(s.host_path) && seen.add(s.host_path))
+  const specs = devices.flatMap((d) => [...specsFor(d, needVhostNet), ...kindSpecs(d, r)]).filter((s) => !seen.has(s.host_path) && seen.add(s.host_path))
   const name = envName(r)
   fs.mkdirSync(devinfoDir, { recursive: true })
   for (const d of devices) {
-    const spec: Record<string, unknown> = { type: 'pci', version: '1.1.0', pci: { 'pci-address': d.pci } }
-    writeFileAtomic(deviceInfoFile(devinfoDir, r, d.pci), JSON.stringify(spec), { mode: 0o644 })
+    writeFileAtomic(deviceInfoFile(devinfoDir, r, d.pci), JSON.stringify(deviceInfo(d, r)), { mode: 0o644 })
   }
   return {
     envs: {

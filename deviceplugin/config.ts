@@ -16,6 +16,7 @@ export interface Selector {
   vdpaType?: string
   needVhostNet?: boolean
   isRdma?: boolean
+  auxTypes?: string[] // auxNetDevice resources: the kind of auxiliary device (sf)
 }
 
 export interface ResourceConfig {
@@ -30,7 +31,7 @@ export interface ResourceConfig {
 export class ConfigError extends Error {}
 
 const NAME = /^[a-zA-Z0-9_-]+$/
-const LIST_FIELDS = ['vendors', 'devices', 'drivers', 'pciAddresses', 'pfNames', 'rootDevices', 'linkTypes', 'acpiIndexes', 'ddpProfiles', 'pKeys'] as const
+const LIST_FIELDS = ['vendors', 'devices', 'drivers', 'pciAddresses', 'pfNames', 'rootDevices', 'linkTypes', 'acpiIndexes', 'ddpProfiles', 'pKeys', 'auxTypes'] as const
 const KNOWN_SELECTOR_FIELDS = new Set<string>([...LIST_FIELDS, 'vdpaType', 'needVhostNet', 'isRdma', 'IsRdma'])
 const RESOURCE_FIELDS = new Set(['resourceName', 'resourcePrefix', 'deviceType', 'excludeTopology', 'selectors', 'additionalInfo'])
 // the Go plugin accepts a PCI address without its domain, as lspci prints it, for domain 0000
@@ -88,6 +89,28 @@ function parseSelector(raw: unknown, where: string, warnings: string[]): Selecto
   return s
 }
 
+// the selector fields each deviceType has in the Go plugin; it ignores the others, and so do we (with a warning)
+const NET_ONLY = ['pciAddresses', 'ddpProfiles', 'pKeys', 'vdpaType'] as const
+const AUX_TYPES = ['sf'] // the only auxiliary network devices there are (mlx5 sub-functions)
+
+/** Checks a parsed selector against its resource's deviceType, as the Go plugin validates it; drops the fields that type ignores. */
+function checkForDeviceType(s: Selector, deviceType: DeviceType, where: string, warnings: string[]): void {
+  const drop = (f: keyof Selector, why: string) => {
+    if (s[f] === undefined) return
+    warnings.push(`${where}.${f}: ${why}; ignored`)
+    delete s[f]
+  }
+  if (deviceType === 'auxNetDevice') {
+    for (const f of NET_ONLY) drop(f, 'not a selector of auxNetDevice resources')
+    if (!s.auxTypes?.length) throw new ConfigError(`${where}.auxTypes: an auxNetDevice resource needs auxTypes, e.g. ["sf"]`)
+    const bad = s.auxTypes.find((t) => !AUX_TYPES.includes(t))
+    if (bad !== undefined) throw new ConfigError(`${where}.auxTypes: ${JSON.stringify(bad)} is not an auxiliary network device type (supported: ${AUX_TYPES.join(', ')})`)
+    return
+  }
+  drop('auxTypes', 'applies to auxNetDevice resources only')
+  if (deviceType === 'netDevice' && s.isRdma && s.vdpaType !== undefined) throw new ConfigError(`${where}: isRdma and vdpaType cannot be used together (a vDPA device is handed over instead of the VF's RDMA devices)`)
+}
+
 /** `name#0-3,5` → {name, indexes: [0,1,2,3,5]}; no `#` means every VF. */
 export function parseIndexRanges(entry: string, where: string): { name: string; indexes?: Set<number> } {
   const hash = entry.indexOf('#')
@@ -143,6 +166,7 @@ export function parseConfig(text: string, defaultPrefix: string, warnings: strin
     for (const k of Object.keys(r)) if (!RESOURCE_FIELDS.has(k) && !(legacy && KNOWN_SELECTOR_FIELDS.has(k))) warnings.push(`${where}: unknown key "${k}" ignored`)
     if (legacy) selectorsRaw = Object.fromEntries(Object.keys(r).filter((k) => KNOWN_SELECTOR_FIELDS.has(k)).map((k) => [k, r[k]]))
     const selectors = (Array.isArray(selectorsRaw) ? selectorsRaw : [selectorsRaw]).map((s, j) => parseSelector(s, Array.isArray(selectorsRaw) ? `${where}.selectors[${j}]` : `${where}.selectors`, warnings))
+    selectors.forEach((s, j) => checkForDeviceType(s, deviceType, Array.isArray(selectorsRaw) ? `${where}.selectors[${j}]` : `${where}.selectors`, warnings))
     if (r.excludeTopology !== undefined && typeof r.excludeTopology !== 'boolean') throw new ConfigError(`${where}.excludeTopology: expected true or false`)
     const info = r.additionalInfo ?? {}
     if (typeof info !== 'object' || info === null || Array.isArray(info)) throw new ConfigError(`${where}.additionalInfo: expected an object`)

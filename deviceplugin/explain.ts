@@ -24,8 +24,9 @@ export interface FunctionInfo {
   class: string
   driver?: string
   netdevs: string[]
-  role: string // "PF, 8 VFs", "VF 3 of eno2", "function"
+  role: string // "PF, 8 VFs", "VF 3 of eno2", "function", "sf 88 of ens1f0"
   numaNode: number
+  parent?: string // an auxiliary device's PCI function, whose vendor:device and driver it shows
 }
 
 export interface Verdict {
@@ -53,12 +54,17 @@ const name = (r: ResourceConfig) => `${r.resourcePrefix}/${r.resourceName}`
 // processors (QAT: 0x0b4000) and processing accelerators: what accelerator resources are written for
 const ACCELERATOR_CLASSES = new Set([0x0b, 0x12])
 
-/** Whether `d` belongs in `r`'s explanation: a network function, an accelerator for one, or a device it offers. */
+/**
+ * Whether `d` belongs in `r`'s explanation: a network function, an accelerator for one, or a device it
+ * offers; auxiliary devices only for auxNetDevice resources, which consider nothing else.
+ */
 function considered(d: PciDevice, r: ResourceConfig, ctx: MatchContext): boolean {
+  if ((r.deviceType === 'auxNetDevice') !== !!d.aux) return false
   return isNetClass(d) || (r.deviceType === 'accelerator' && ACCELERATOR_CLASSES.has(d.classCode >> 16)) || matchesResource(d, r, ctx)
 }
 
 function role(d: PciDevice, byPci: Map<string, PciDevice>): string {
+  if (d.aux) return `${d.aux.type} ${d.vfIndex ?? '?'} of ${d.pfName ?? d.aux.parent}`
   if (d.pfPci) return `VF ${d.vfIndex ?? '?'} of ${d.pfName ?? byPci.get(d.pfPci)?.pci ?? d.pfPci}`
   if (d.totalVfs > 0) return `PF, ${d.numVfs} VFs`
   return 'function'
@@ -100,7 +106,7 @@ export function explain(view: NodeView, resources: ResourceConfig[], warnings: s
     warnings,
     functions: listed.map((d) => ({
       pci: d.pci, id: `${d.vendor}:${d.device}`, class: `0x${d.classCode.toString(16).padStart(6, '0')}`, ...(d.driver ? { driver: d.driver } : {}),
-      netdevs: d.netdevs, role: role(d, byPci), numaNode: d.numaNode,
+      netdevs: d.netdevs, role: role(d, byPci), numaNode: d.numaNode, ...(d.aux ? { parent: d.aux.parent } : {}),
     })),
     resources: [],
   }
@@ -138,12 +144,16 @@ function table(rows: string[][]): string[] {
 export function formatExplanation(e: Explanation, configFile: string): string {
   const lines = [`sriovdp explain: ${configFile}, ${e.resources.length} resource${e.resources.length === 1 ? '' : 's'}`]
   for (const w of e.warnings) lines.push(`warning: ${w}`)
-  lines.push('', `PCI network functions on this node (${e.functions.length}):`)
-  lines.push(...table(e.functions.map((f) => [f.pci, f.id, f.driver ?? '(no driver)', f.netdevs.join(',') || '-', `${f.role}, NUMA ${f.numaNode}`])))
+  const row = (f: FunctionInfo) => [f.pci, f.id, f.driver ?? '(no driver)', f.netdevs.join(',') || '-', `${f.role}, NUMA ${f.numaNode}`]
+  const aux = e.functions.filter((f) => f.parent)
+  const pci = e.functions.filter((f) => !f.parent)
+  lines.push('', `PCI network functions on this node (${pci.length}):`)
+  lines.push(...table(pci.map(row)))
+  if (aux.length) lines.push('', `Auxiliary network devices on this node (${aux.length}), with their PCI parent's vendor:device and driver:`, ...table(aux.map(row)))
   for (const r of e.resources) {
     lines.push('', `${r.resource}: ${r.offered} offered, ${r.healthy} healthy (kubelet allocatable ${r.healthy})`)
     lines.push(...table(r.functions.map((v) => [v.pci, v.offered && v.healthy ? 'offered' : v.offered ? v.reason!.text : `not offered: ${v.reason!.text}`])))
-    if (r.functions.length === 0) lines.push('  no PCI network function on this node')
+    if (r.functions.length === 0) lines.push(r.deviceType === 'auxNetDevice' ? '  no auxiliary network device (sub-function) on this node' : '  no PCI network function on this node')
   }
   return `${lines.join('\n')}\n`
 }

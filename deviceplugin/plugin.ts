@@ -6,6 +6,7 @@ import fs from 'node:fs'
 import path from 'node:path'
 import type { Logger } from 'pino'
 import { watchLinks } from '../host/link-events'
+import { readDdpProfiles } from '../host/ddp'
 import { listPciDevices, type PciDevice } from '../host/pci'
 import { watchUevents } from '../host/uevents'
 import type { Options } from './cli'
@@ -23,6 +24,9 @@ const DEBOUNCE_MS = 50
 const KUBELET_CHECK_MS = 1000
 
 const fullName = (r: ResourceConfig) => `${r.resourcePrefix}/${r.resourceName}`
+// PCI functions, netdevs, and what sits on them: RDMA devices and their char devices, vDPA devices and
+// their vhost-vdpa nodes, sub-functions on the auxiliary bus, vfio group nodes
+const WATCHED_SUBSYSTEMS = new Set(['pci', 'net', 'infiniband', 'infiniband_verbs', 'infiniband_mad', 'vdpa', 'vhost-vdpa', 'auxiliary', 'vfio'])
 
 export class DevicePlugin {
   resources: ResourceConfig[] = []
@@ -43,6 +47,8 @@ export class DevicePlugin {
   private measured = new Set<string>()
   /** resources whose last registration failed */
   private failing = new Set<string>()
+  /** what was last logged about DDP profiles, so that a rescan does not repeat it */
+  private ddpSaid?: string
   /** ms since process start at each start-up step, for the 'sriovdp started' log line */
   readonly startup: Record<string, number> = {}
 
@@ -80,7 +86,7 @@ export class DevicePlugin {
     // what happens meanwhile makes one more pass, queued behind the first
     this.watchers.push(watchLinks(() => this.schedule('link event')))
     this.watchers.push(watchUevents((e) => {
-      if (e.subsystem === 'pci' || e.subsystem === 'net') this.schedule(`uevent ${e.action} ${e.devpath}`)
+      if (WATCHED_SUBSYSTEMS.has(e.subsystem)) this.schedule(`uevent ${e.action} ${e.devpath}`)
     }))
     try {
       this.running = this.refresh(firstDiscovery)
@@ -165,7 +171,8 @@ export class DevicePlugin {
   async refresh(discovery?: Promise<PciDevice[]>): Promise<void> {
     if (this.stopped) return
     const kubelet = socketIdentity(this.kubeletSocket)
-    const view = await observeNode(() => discovery ?? listPciDevices(undefined, discoveryNeeds(this.resources)), () => this.mark('discovered'))
+    const needs = discoveryNeeds(this.resources)
+    const view = await observeNode(async () => this.withDdp(await (discovery ?? listPciDevices(undefined, needs)), needs.ddp), () => this.mark('discovered'))
     this.view = view
     const { links } = view
     const assigned = assignDevices(view.devices, this.resources, { vhostNetAvailable: view.vhostNetAvailable }, view.defaultRoute)
@@ -211,6 +218,17 @@ export class DevicePlugin {
       this.metrics.forget(name)
       this.measured.delete(name)
     }
+  }
+
+  /** Adds the DDP profiles when a ddpProfiles selector needs them, and says once what could not be read. */
+  private async withDdp(devices: PciDevice[], needed: boolean): Promise<PciDevice[]> {
+    if (!needed) return devices
+    const failure = await readDdpProfiles(devices)
+    const profiles = new Set(devices.map((d) => d.ddpProfile).filter(Boolean))
+    const said = failure ? `DDP profiles cannot be read (${failure}): ddpProfiles selectors match nothing` : `DDP profiles reported by the kernel: ${[...profiles].join(', ') || 'none'}; devices without one (i40e needs Intel's ddptool, which sriovdp does not run) match no ddpProfiles selector`
+    if (said !== this.ddpSaid) this.log.warn({ profiles: [...profiles] }, said)
+    this.ddpSaid = said
+    return devices
   }
 
   private mark(step: string): void {

@@ -41,13 +41,31 @@ function inRanges(field: string, list: string[] | undefined, d: PciDevice, owner
 }
 
 /** The optional reads a discovery pass must make for these resources' selectors to see what they match on. */
-export function discoveryNeeds(resources: ResourceConfig[]): DiscoveryOptions {
+export function discoveryNeeds(resources: ResourceConfig[]): DiscoveryOptions & { ddp: boolean } {
   const selectors = resources.flatMap((r) => r.selectors)
   return {
-    linkTypes: selectors.some((s) => s.linkTypes !== undefined),
+    // a partition key is read only from an InfiniBand function, which its link type tells
+    linkTypes: selectors.some((s) => s.linkTypes !== undefined || s.pKeys !== undefined),
     rdma: selectors.some((s) => s.isRdma !== undefined || s.pKeys !== undefined),
     acpiIndexes: selectors.some((s) => s.acpiIndexes !== undefined),
+    vdpa: selectors.some((s) => s.vdpaType !== undefined),
+    auxiliary: resources.some((r) => r.deviceType === 'auxNetDevice'),
+    ddp: selectors.some((s) => s.ddpProfiles !== undefined),
   }
+}
+
+/** ddpProfiles: the profile the kernel reports for the device's PF (host/ddp.ts), when it reports one. */
+function ddpRejection(s: Selector, d: PciDevice): Rejection | undefined {
+  if (s.ddpProfiles === undefined || (d.ddpProfile !== undefined && s.ddpProfiles.includes(d.ddpProfile))) return undefined
+  if (d.ddpProfile !== undefined) return { field: 'ddpProfiles', read: d.ddpProfile, wanted: s.ddpProfiles }
+  return { field: 'ddpProfiles', wanted: s.ddpProfiles, note: `no DDP profile reported for it: the kernel reports one only for ice (E810) PFs, through devlink; i40e profiles need Intel's ddptool, which sriovdp does not run` }
+}
+
+/** vdpaType: the type of the vDPA device on the function, from the driver it is bound to. */
+function vdpaRejection(s: Selector, d: PciDevice): Rejection | undefined {
+  if (s.vdpaType === undefined || d.vdpa?.type === s.vdpaType) return undefined
+  if (!d.vdpa) return { field: 'vdpaType', wanted: [s.vdpaType], note: 'no vDPA device on the vdpa bus sits on this function' }
+  return { field: 'vdpaType', read: d.vdpa.type ?? `${d.vdpa.name} bound to ${d.vdpa.driver ?? 'no driver'}`, wanted: [s.vdpaType] }
 }
 
 export interface MatchContext {
@@ -65,10 +83,10 @@ export function selectorRejection(d: PciDevice, s: Selector, ctx: MatchContext):
     inRanges('rootDevices', s.rootDevices, d, d.pfPci) ??
     inList('linkTypes', s.linkTypes, d.linkType, d.netdevs.length === 0) ??
     inList('acpiIndexes', s.acpiIndexes, d.acpiIndex) ??
-    // DDP profiles are read with vendor tools this plugin does not run: a ddpProfiles selector matches nothing
-    (s.ddpProfiles !== undefined ? { field: 'ddpProfiles', wanted: s.ddpProfiles, note: 'DDP profiles cannot be read by this plugin' } : undefined) ??
+    inList('auxTypes', s.auxTypes, d.aux?.type) ??
+    ddpRejection(s, d) ??
     (s.pKeys !== undefined && !s.pKeys.some((k) => d.pKeys.includes(k.toLowerCase())) ? { field: 'pKeys', wanted: s.pKeys, ...(d.pKeys.length ? { read: d.pKeys.join(',') } : {}) } : undefined) ??
-    (s.vdpaType !== undefined ? { field: 'vdpaType', wanted: [s.vdpaType], note: 'vDPA devices are not discovered by this plugin' } : undefined) ??
+    vdpaRejection(s, d) ??
     (s.needVhostNet === true && !ctx.vhostNetAvailable ? { field: 'needVhostNet', wanted: ['true'], note: '/dev/vhost-net does not exist on this node' } : undefined) ??
     (s.isRdma !== undefined && s.isRdma !== d.rdma ? { field: 'isRdma', read: String(d.rdma), wanted: [String(s.isRdma)] } : undefined)
   )
@@ -80,8 +98,9 @@ export function matchesSelector(d: PciDevice, s: Selector, ctx: MatchContext): b
 
 /** Why a resource's deviceType excludes `d` whatever its selectors say; undefined when it does not. */
 export function deviceTypeRejection(d: PciDevice, r: ResourceConfig): string | undefined {
+  if (r.deviceType === 'auxNetDevice') return d.aux ? undefined : 'deviceType auxNetDevice: not an auxiliary device (these resources offer sub-functions such as mlx5_core.sf.1)'
+  if (d.aux) return `deviceType ${r.deviceType}: an auxiliary device is offered only by auxNetDevice resources`
   if (r.deviceType === 'netDevice' && !isNetClass(d)) return `deviceType netDevice: class 0x${d.classCode.toString(16).padStart(6, '0')} is not a network device`
-  if (r.deviceType === 'auxNetDevice') return 'deviceType auxNetDevice: auxiliary-bus sub-functions are not discovered by this plugin'
   return undefined
 }
 

@@ -18,6 +18,11 @@ export function loadNetlink(): NetlinkApi {
   return { createRtNetlink: rt.createRtNetlink, FlagsNew: constants.FlagsNew, RawNetlinkSocket: raw.RawNetlinkSocket }
 }
 
+/** node-netlink's generic netlink socket (devlink): loaded only by the passes that ask a driver over devlink. */
+export function loadGenericNetlink(): typeof import('netlink/dist/genl/genl') {
+  return require('netlink/dist/genl/genl') as typeof import('netlink/dist/genl/genl')
+}
+
 export function loadKoffi(): typeof import('koffi') {
   return require('koffi')
 }

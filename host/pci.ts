@@ -1,8 +1,11 @@
 // PCI and SR-IOV topology from sysfs: what the device plugin discovers and selects on.
+import { listAuxDevices } from './aux-devices'
+import { defaultPKey, rdmaDevicesAt, type RdmaDevice } from './rdma'
 import { Sysfs, sysfs as defaultSysfs } from './sysfs'
+import { vdpaDevicesByParent, type VdpaDevice } from './vdpa'
 
 export interface PciDevice {
-  pci: string
+  pci: string // the device ID: a PCI address, or an auxiliary device's name (mlx5_core.sf.4)
   vendor: string // 4 hex digits, lower case, no 0x
   device: string
   classCode: number // e.g. 0x020000
@@ -19,10 +22,21 @@ export interface PciDevice {
   linkType?: string // ether, infiniband, ... from the netdev's ARPHRD type
   uioDevices: string[] // uioN names for a uio-bound device
   rdma: boolean // has an RDMA (infiniband) device
-  pKeys: string[]
+  pKeys: string[] // the default partition key (index 0) of an InfiniBand function
+  rdmaDevices?: RdmaDevice[] // read with `rdma`
+  vfioNoIommu?: boolean // its vfio group is a no-IOMMU group: /dev/vfio/noiommu-<group>
+  vdpa?: VdpaDevice // read with `vdpa`
+  aux?: { type: string; parent: string } // an auxiliary device (sf) and its parent PCI function
+  ddpProfile?: string // the DDP package its PF runs (host/ddp.ts)
 }
 
 const LINK_TYPES: Record<number, string> = { 1: 'ether', 32: 'infiniband', 772: 'loopback' }
+
+/** ether, infiniband, ... from a netdev's ARPHRD type; undefined when it cannot be read. */
+export function netdevLinkType(fs: Sysfs, netdev: string): string | undefined {
+  const type = fs.readInt(Sysfs.netDevice(netdev, 'type'))
+  return type === undefined ? undefined : LINK_TYPES[type] ?? String(type)
+}
 
 function hex(v: string | undefined): string {
   return (v ?? '').replace(/^0x/, '').toLowerCase()
@@ -45,8 +59,10 @@ export function virtfnIndexes(pfPci: string, fs: Sysfs = defaultSysfs, entries: 
  */
 export interface DiscoveryOptions {
   linkTypes?: boolean // the netdev's ARPHRD type (linkTypes selector)
-  rdma?: boolean // the infiniband directory and its pkeys (isRdma, pKeys selectors)
+  rdma?: boolean // the RDMA devices, their char devices and the default pkey (isRdma, pKeys selectors)
   acpiIndexes?: boolean // acpi_index (acpiIndexes selector)
+  vdpa?: boolean // the vdpa bus (vdpaType selector)
+  auxiliary?: boolean // the auxiliary bus (auxNetDevice resources)
 }
 
 interface Identity {
@@ -95,22 +111,18 @@ function readCommon(fs: Sysfs, pci: string, has: (entry: string, driver?: string
   // only a vfio-bound device hands its group to a container
   const group = id.driver === 'vfio-pci' && may('iommu_group') ? fs.linkName(at('iommu_group')) : undefined
   if (group) dev.iommuGroup = group
+  // vfio names the group it makes for a device without an IOMMU (enable_unsafe_noiommu_mode) so
+  if (group && fs.read(at('iommu_group', 'name')) === 'vfio-noiommu') dev.vfioNoIommu = true
   const acpi = may('acpi_index') ? fs.read(at('acpi_index')) : undefined
   if (acpi) dev.acpiIndex = acpi
-  if (netdevs[0] && opts.linkTypes) {
-    const type = fs.readInt(Sysfs.netDevice(netdevs[0], 'type'))
-    if (type !== undefined) dev.linkType = LINK_TYPES[type] ?? String(type)
-  }
-  const ibs = may('infiniband') ? fs.list(at('infiniband')) : []
-  dev.rdma = ibs.length > 0
-  for (const ib of ibs) {
-    for (const port of fs.list(at('infiniband', ib, 'ports'))) {
-      for (const n of fs.list(at('infiniband', ib, 'ports', port, 'pkeys'))) {
-        const key = fs.read(at('infiniband', ib, 'ports', port, 'pkeys', n))
-        if (key && key !== '0x0000') dev.pKeys.push(key.toLowerCase())
-      }
-    }
-  }
+  const linkType = netdevs[0] && opts.linkTypes ? netdevLinkType(fs, netdevs[0]) : undefined
+  if (linkType) dev.linkType = linkType
+  const rdma = may('infiniband') ? rdmaDevicesAt(fs, at()) : []
+  dev.rdma = rdma.length > 0
+  if (dev.rdma) dev.rdmaDevices = rdma
+  // as in the Go plugin, only an InfiniBand function has a partition key to select on
+  const pkey = linkType === 'infiniband' ? defaultPKey(fs, at(), rdma) : undefined
+  if (pkey) dev.pKeys.push(pkey)
   return dev
 }
 
@@ -170,6 +182,12 @@ export function listPciDevices(fs: Sysfs = defaultSysfs, opts: DiscoveryOptions 
     for (const [vf, index] of virtfnIndexes(pci, fs, [...entries].filter((e) => e.startsWith('virtfn')))) places.set(vf, { pf: dev, index })
     out.push(dev)
   }
+  if (opts.vdpa) {
+    const vdpa = vdpaDevicesByParent(fs)
+    for (const d of out) if (vdpa.has(d.pci)) d.vdpa = vdpa.get(d.pci)
+  }
+  // auxiliary devices follow the PCI functions they sit on, which give them their identity
+  if (opts.auxiliary) out.push(...listAuxDevices(fs, out, opts))
   return out
 }
 

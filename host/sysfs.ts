@@ -51,6 +51,19 @@ export class Sysfs {
     }
   }
 
+  /**
+   * Names of the directories above `rel` once its links are resolved, nearest first: the device a class or
+   * bus entry sits on (bus/vdpa/devices/vdpa0 → its PCI function, ...); empty when it does not exist.
+   */
+  ancestors(rel: string): string[] {
+    try {
+      const real = fs.realpathSync(this.path(rel))
+      return path.relative(fs.realpathSync(this.root), path.dirname(real)).split(path.sep).reverse()
+    } catch {
+      return []
+    }
+  }
+
   exists(rel: string): boolean {
     return fs.existsSync(this.path(rel))
   }

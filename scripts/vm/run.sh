@@ -4,6 +4,8 @@
 # host's /usr/bin at /hostbin (9p), runs the scenario script there and exits with its code.
 # Usage: scripts/vm/run.sh <scenario.sh relative to the project> [timeout-seconds]
 # The guest's output goes to stdout when it ends; the console log stays in .cache/vm/console.log.
+# A scenario may declare, in comment lines of its own: `# vm-kernel-args: <args>` (instead of intel_iommu=on)
+# and `# vm-setup: <script>` (run on the host before the boot as <script> <kernel release> <cache dir>).
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 scenario=${1:?usage: run.sh <scenario.sh> [timeout]}
@@ -65,11 +67,15 @@ EOI
   rm -rf "$R"
 fi
 
+kernel_args=$(sed -n 's/^# vm-kernel-args: //p' "$ROOT/$scenario" | head -1)
+setup=$(sed -n 's/^# vm-setup: //p' "$ROOT/$scenario" | head -1)
+[ -z "$setup" ] || "$ROOT/$setup" "$K" "$CACHE"
+
 out=$CACHE/run; rm -rf "$out"; mkdir -p "$out"
 start=$(date +%s.%N)
 timeout "$timeout_s" qemu-system-x86_64 -accel tcg -cpu max -smp 2 -m 1536 -M q35,kernel-irqchip=split -device intel-iommu,intremap=on \
   -nographic -no-reboot -kernel "$KDIR/vmlinuz" -initrd "$INITRD" \
-  -append "console=ttyS0 quiet panic=-1 intel_iommu=on scenario=$scenario" \
+  -append "console=ttyS0 quiet panic=-1 ${kernel_args:-intel_iommu=on} scenario=$scenario" \
   -netdev user,id=n0,restrict=on -device pcie-root-port,id=rp0,slot=1 -device igb,netdev=n0,bus=rp0 \
   -virtfs local,path="$ROOT",mount_tag=share,security_model=none,id=fs0 \
   -virtfs local,path=/usr/bin,mount_tag=hostbin,security_model=none,readonly=on,id=fs1 > "$CACHE/console.log" 2>&1 || true

@@ -119,3 +119,102 @@ export function addVf(root: string, pf: FakePf, vf: FakeVf, index: number): void
   if (vf.netdev) netdev(root, vfDir, vf.netdev)
   fs.writeFileSync(path.join(pfDir, 'sriov_numvfs'), `${index + 1}\n`)
 }
+
+// ---- what sits on PCI functions: RDMA devices, vDPA devices, sub-functions, no-IOMMU vfio groups ----
+
+const devicesDir = (root: string, pci: string) => path.join(root, 'devices/pci0000:00', pci)
+
+function attr(file: string, value: string): void {
+  fs.mkdirSync(path.dirname(file), { recursive: true })
+  fs.writeFileSync(file, `${value}\n`)
+}
+
+/**
+ * An RDMA device `name` on the device directory `dir` (a PCI function or an SF), as mlx5_ib and ib_uverbs /
+ * ib_umad lay it out: infiniband/<name> with port 1's pkeys, and the char devices' class entries
+ * infiniband_verbs/uverbs<n>, infiniband_mad/umad<n> and issm<n> under the same device, each naming it in `ibdev`.
+ */
+export function addRdma(root: string, dir: string, name: string, n: number, pkeys: string[] = ['0xffff', '0x0000']): void {
+  const ib = path.join(dir, 'infiniband', name)
+  attr(path.join(ib, 'node_type'), '1: CA')
+  pkeys.forEach((k, i) => attr(path.join(ib, 'ports/1/pkeys', String(i)), k))
+  attr(path.join(ib, 'ports/1/state'), '4: ACTIVE')
+  link(ib, path.join(root, 'class/infiniband', name))
+  for (const [cls, entry, major, minor] of [['infiniband_verbs', `uverbs${n}`, 231, 192 + n], ['infiniband_mad', `umad${n}`, 231, n], ['infiniband_mad', `issm${n}`, 231, 64 + n]] as const) {
+    const at = path.join(dir, cls, entry)
+    attr(path.join(at, 'ibdev'), name)
+    attr(path.join(at, 'dev'), `${major}:${minor}`)
+    link(at, path.join(root, 'class', cls, entry))
+  }
+}
+
+/** The node-wide RDMA connection manager (rdma_ucm loaded): its misc class device, /dev/infiniband/rdma_cm. */
+export function addRdmaCm(root: string): void {
+  attr(path.join(root, 'devices/virtual/misc/rdma_cm/dev'), '10:58')
+  link(path.join(root, 'devices/virtual/misc/rdma_cm'), path.join(root, 'class/misc/rdma_cm'))
+}
+
+/** Makes a netdev an IPoIB one (ARPHRD_INFINIBAND), as on an InfiniBand port. */
+export function setInfiniband(root: string, netdev: string): void {
+  fs.writeFileSync(path.join(root, 'class/net', netdev, 'type'), '32\n')
+}
+
+/**
+ * A vDPA device `vdpa<n>` created on PCI function `pci` (`vdpa dev add mgmtdev pci/<pci> ...`), bound to
+ * `driver`: vhost_vdpa gives it a vhost-vdpa-<n> char device, virtio_vdpa a virtio device beside it.
+ */
+export function addVdpa(root: string, pci: string, n: number, driver: 'vhost_vdpa' | 'virtio_vdpa' | undefined): void {
+  const dir = path.join(devicesDir(root, pci), `vdpa${n}`)
+  fs.mkdirSync(dir, { recursive: true })
+  link(dir, path.join(root, 'bus/vdpa/devices', `vdpa${n}`))
+  if (driver) {
+    fs.mkdirSync(path.join(root, 'bus/vdpa/drivers', driver), { recursive: true })
+    link(path.join(root, 'bus/vdpa/drivers', driver), path.join(dir, 'driver'))
+  }
+  if (driver === 'vhost_vdpa') {
+    attr(path.join(dir, `vhost-vdpa-${n}`, 'dev'), `511:${n}`)
+    link(path.join(dir, `vhost-vdpa-${n}`), path.join(root, 'class/vhost-vdpa', `vhost-vdpa-${n}`))
+  }
+  if (driver === 'virtio_vdpa') fs.mkdirSync(path.join(devicesDir(root, pci), `virtio${n}`), { recursive: true })
+}
+
+/**
+ * A scalable function on PF `pfPci` (`devlink port add pci/<pf> flavour pcisf sfnum <sfnum>` then activated):
+ * mlx5_core.sf.<id> on the auxiliary bus under the PF, with its sfnum, netdev and the auxiliary devices
+ * mlx5_core binds on it. Returns its sysfs directory.
+ */
+export function addSf(root: string, pfPci: string, id: number, sfnum: number, ifname?: string): string {
+  const name = `mlx5_core.sf.${id}`
+  const dir = path.join(devicesDir(root, pfPci), name)
+  attr(path.join(dir, 'sfnum'), String(sfnum))
+  link(dir, path.join(root, 'bus/auxiliary/devices', name))
+  fs.mkdirSync(path.join(root, 'bus/auxiliary/drivers/mlx5_core.sf'), { recursive: true })
+  link(path.join(root, 'bus/auxiliary/drivers/mlx5_core.sf'), path.join(dir, 'driver'))
+  // the SF's own auxiliary devices (no sfnum): nested below it, never network devices themselves
+  const eth = path.join(dir, `mlx5_core.eth.${id + 2}`)
+  fs.mkdirSync(eth, { recursive: true })
+  link(eth, path.join(root, 'bus/auxiliary/devices', `mlx5_core.eth.${id + 2}`))
+  if (ifname) netdev(root, dir, ifname)
+  return dir
+}
+
+/** Turns a vfio group into a no-IOMMU one, as vfio does for a device without an IOMMU (enable_unsafe_noiommu_mode). */
+export function setNoIommu(root: string, group: number): void {
+  attr(path.join(root, 'kernel/iommu_groups', String(group), 'name'), 'vfio-noiommu')
+}
+
+/**
+ * A ConnectX-5 port: PF ens1f0 at 0000:3b:00.0 (15b3:1017, mlx5_core) with `vfs` VFs (15b3:1018, mlx5_core)
+ * at 0000:3b:00.2 upwards, each netdev ens1f0v<i>; addRdma adds the RDMA devices (mlx5_0 the PF's, mlx5_<i+2> VF i's).
+ */
+export function connectx5(vfs = 4): FakePf {
+  return {
+    pci: '0000:3b:00.0', name: 'ens1f0', vendor: '15b3', device: '1017', driver: 'mlx5_core', numaNode: 0, totalVfs: 8,
+    vfs: Array.from({ length: vfs }, (_, i) => ({ pci: `0000:3b:0${Math.floor((i + 2) / 8)}.${(i + 2) % 8}`, vendor: '15b3', device: '1018', driver: 'mlx5_core', netdev: `ens1f0v${i}` })),
+  }
+}
+
+/** The sysfs directory of a PCI function in a fake tree. */
+export function pciDir(root: string, pci: string): string {
+  return devicesDir(root, pci)
+}

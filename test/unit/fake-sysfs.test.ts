@@ -59,15 +59,22 @@ t.test('PCI discovery: a VF\'s RDMA, pkeys and ACPI index are read when the sele
   fs.writeFileSync(path.join(vf, 'infiniband/mlx5_2/ports/1/pkeys/0'), '0xFFFF\n')
   fs.writeFileSync(path.join(vf, 'infiniband/mlx5_2/ports/1/pkeys/1'), '0x0000\n')
   fs.writeFileSync(path.join(vf, 'acpi_index'), '7\n')
+  fs.writeFileSync(path.join(root, 'class/net/ens1f0v0/type'), '32\n') // an InfiniBand port
   const s = new Sysfs(root)
   t.match(listPciDevices(s)[1], { rdma: false, pKeys: [] }, 'not read when no selector asks')
   t.equal(listPciDevices(s)[1].acpiIndex, undefined)
-  t.match(listPciDevices(s, { rdma: true, acpiIndexes: true })[1], { rdma: true, pKeys: ['0xffff'], acpiIndex: '7' })
+  t.match(listPciDevices(s, { rdma: true, acpiIndexes: true, linkTypes: true })[1], { rdma: true, pKeys: ['0xffff'], acpiIndex: '7' })
+  t.match(listPciDevices(s, { rdma: true })[1], { rdma: true, pKeys: [] }, 'the partition key only of a function known to be InfiniBand')
 
   const resources = parseConfig(JSON.stringify({ resourceList: [
     { resourceName: 'a', selectors: { vendors: ['15b3'] } },
     { resourceName: 'b', selectors: [{ isRdma: true }, { acpiIndexes: ['7'] }] },
+    { resourceName: 'c', selectors: [{ pKeys: ['0x8001'] }, { vdpaType: 'vhost' }, { ddpProfiles: ['GTP'] }] },
+    { resourceName: 'd', deviceType: 'auxNetDevice', selectors: { auxTypes: ['sf'] } },
   ] }), 'intel.com')
-  t.same(discoveryNeeds(resources), { linkTypes: false, rdma: true, acpiIndexes: true })
-  t.same(discoveryNeeds(resources.slice(0, 1)), { linkTypes: false, rdma: false, acpiIndexes: false })
+  const none = { linkTypes: false, rdma: false, acpiIndexes: false, vdpa: false, auxiliary: false, ddp: false }
+  t.same(discoveryNeeds(resources.slice(0, 2)), { ...none, rdma: true, acpiIndexes: true })
+  t.same(discoveryNeeds(resources.slice(0, 1)), none)
+  t.same(discoveryNeeds(resources.slice(2, 3)), { ...none, linkTypes: true, rdma: true, vdpa: true, ddp: true }, 'pKeys need the link type too')
+  t.same(discoveryNeeds(resources.slice(3)), { ...none, auxiliary: true })
 })

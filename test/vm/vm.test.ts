@@ -13,10 +13,12 @@ function scenario(name: string): { rc: number | null; out: string } {
 
 t.before(() => {
   execFileSync(path.join(ROOT, 'scripts/build-cnitool.sh'), { stdio: 'ignore' })
-  execFileSync('npx', ['esbuild', 'test/vm/guest/dp-scenario.ts', '--bundle', '--platform=node', '--format=cjs', '--outfile=dist/vm/dp-scenario.cjs', '--external:netlink', '--external:koffi', '--log-level=warning'], { cwd: ROOT, stdio: 'ignore' })
+  for (const guest of ['dp-scenario', 'dp-noiommu']) {
+    execFileSync('npx', ['esbuild', `test/vm/guest/${guest}.ts`, '--bundle', '--platform=node', '--format=cjs', `--outfile=dist/vm/${guest}.cjs`, '--external:netlink', '--external:koffi', '--log-level=warning'], { cwd: ROOT, stdio: 'ignore' })
+  }
 })
 
-for (const name of ['cni.sh', 'dp.sh']) {
+for (const name of ['cni.sh', 'dp.sh', 'dp-noiommu.sh']) {
   t.test(`VM scenario ${name}`, async (t) => {
     const { rc, out } = scenario(name)
     for (const line of out.split('\n')) {

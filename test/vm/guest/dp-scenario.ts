@@ -4,17 +4,10 @@
 import { execFileSync } from 'node:child_process'
 import fs from 'node:fs'
 import path from 'node:path'
-import { KubeletStandIn } from '../../helpers/kubelet'
-import { dpRun } from '../../helpers/sriovdp'
+import type { KubeletStandIn } from '../../helpers/kubelet'
+import { bindVfio, igbPf, ok, runGuest, serveRealNode } from './guest'
 
-let fails = 0
-const ok = (name: string, cond: boolean, detail = '') => {
-  console.log(`${cond ? 'ok' : 'not ok'} - ${name}${!cond && detail ? `\n#   ${detail}` : ''}`)
-  if (!cond) fails++
-}
 const sh = (...a: string[]) => execFileSync(a[0], a.slice(1), { encoding: 'utf8' }).trim()
-const cleanups: (() => void)[] = []
-const t = { teardown: (fn: () => void) => cleanups.unshift(fn) }
 const RES = 'intel.com/intel_sriov_netdevice'
 const DPDK = 'intel.com/intel_sriov_dpdk'
 
@@ -28,31 +21,23 @@ async function timed<T>(what: string, fn: () => Promise<T>): Promise<T> {
 const lastLen = (k: KubeletStandIn, res: string) => k.plugins.get(res)?.lists.at(-1)?.length ?? 0
 
 async function main(): Promise<void> {
-  const pf = fs.readdirSync('/sys/bus/pci/drivers/igb').map((d) => path.join('/sys/bus/pci/drivers/igb', d, 'net')).filter((p) => fs.existsSync(p)).map((p) => fs.readdirSync(p)[0])[0]
+  const pf = igbPf()
   const numvfs = `/sys/class/net/${pf}/device/sriov_numvfs`
   fs.writeFileSync(numvfs, '4')
   sh('/sbin/ip', 'link', 'set', pf, 'up')
   const vfPci = (i: number) => path.basename(fs.readlinkSync(`/sys/class/net/${pf}/device/virtfn${i}`))
   // VF 3 goes to vfio-pci: the DPDK resource
   const dpdkVf = vfPci(3)
-  fs.writeFileSync(`/sys/bus/pci/devices/${dpdkVf}/driver_override`, 'vfio-pci')
-  fs.writeFileSync(`/sys/bus/pci/devices/${dpdkVf}/driver/unbind`, dpdkVf)
-  fs.writeFileSync('/sys/bus/pci/drivers_probe', dpdkVf)
+  bindVfio(dpdkVf)
   const group = path.basename(fs.readlinkSync(`/sys/bus/pci/devices/${dpdkVf}/iommu_group`))
   ok('a VF is bound to vfio-pci with an IOMMU group', fs.existsSync(`/dev/vfio/${group}`), `group ${group}`)
 
-  const dp = dpRun(t, {
+  const { dp, k } = await serveRealNode({
     resourceList: [
       { resourceName: 'intel_sriov_netdevice', selectors: { vendors: ['8086'], devices: ['10ca'], drivers: ['igbvf'] } },
       { resourceName: 'intel_sriov_dpdk', selectors: { vendors: ['8086'], devices: ['10ca'], drivers: ['vfio-pci'] } },
     ],
   })
-  fs.rmSync(dp.sysfs, { recursive: true, force: true })
-  fs.symlinkSync('/sys', dp.sysfs) // the real sysfs of the guest
-  const k = new KubeletStandIn(dp.dpDir)
-  await k.start()
-  t.teardown(() => void k.stop())
-  dp.start()
   const list = await timed('start to first ListAndWatch list', () => k.waitForList(RES, (l) => l.length === 3, 60000))
   ok('scenario 1: the igbvf VFs are listed Healthy', list.every((d) => d.health === 'Healthy'), JSON.stringify(list))
   const alloc = await k.call(RES, 'Allocate', { container_requests: [{ devices_ids: [list[0].ID] }] })
@@ -93,21 +78,6 @@ async function main(): Promise<void> {
   for (let i = 0; i < 600 && lastLen(k, RES) !== 5; i++) await new Promise((r) => setTimeout(r, 50))
   console.log(`# numvfs raised to 5: listed again after ${Date.now() - t1} ms`)
   ok('scenario 6: raising sriov_numvfs adds them', lastLen(k, RES) === 5, `last list length ${lastLen(k, RES)}`)
-  console.log(`# ${fails} failed`)
 }
 
-main()
-  .catch((e) => {
-    console.log(`not ok - guest program: ${(e as Error).message}`)
-    fails++
-  })
-  .finally(() => {
-    for (const c of cleanups) {
-      try {
-        c()
-      } catch {
-        /* best effort */
-      }
-    }
-    process.exit(fails ? 1 : 0)
-  })
+runGuest(main)
