@@ -47,6 +47,8 @@ export class DevicePlugin {
   private measured = new Set<string>()
   /** resources whose last registration failed */
   private failing = new Set<string>()
+  /** the kinds of events whose loss was already logged at warn level */
+  private lossSaid = new Set<string>()
   /** what was last logged about DDP profiles, so that a rescan does not repeat it */
   private ddpSaid?: string
   /** ms since process start at each start-up step, for the 'sriovdp started' log line */
@@ -84,10 +86,10 @@ export class DevicePlugin {
     this.mark('prepared')
     // watched before the first pass: kubelet may have its list, and the node change, before start() returns;
     // what happens meanwhile makes one more pass, queued behind the first
-    this.watchers.push(watchLinks(() => this.schedule('link event')))
-    this.watchers.push(watchUevents((e) => {
+    this.watchEvents('link events', () => watchLinks(() => this.schedule('link event'), (lost) => this.eventsLost('link events', lost)))
+    this.watchEvents('uevents', () => watchUevents((e) => {
       if (WATCHED_SUBSYSTEMS.has(e.subsystem)) this.schedule(`uevent ${e.action} ${e.devpath}`)
-    }))
+    }, (lost) => this.eventsLost('uevents', lost)))
     try {
       this.running = this.refresh(firstDiscovery)
       await this.running
@@ -107,6 +109,22 @@ export class DevicePlugin {
     // what changed while start-up ran, before the watches existed
     this.reloadConfig()
     this.checkKubelet()
+  }
+
+  private watchEvents(what: string, watch: () => () => void): void {
+    try {
+      this.watchers.push(watch())
+    } catch (e) {
+      this.log.warn({ err: (e as Error).message }, `cannot watch ${what}; the periodic rescan still runs`)
+    }
+  }
+
+  /** Events arrived faster than they were read and some were lost: what they said is read anew by a rescan. */
+  private eventsLost(what: string, lost?: number): void {
+    // said once at warn level, then at debug: a flood loses events at every turn
+    this.log[this.lossSaid.has(what) ? 'debug' : 'warn']({ lost }, `${what} lost (receive buffer full): rescanning everything`)
+    this.lossSaid.add(what)
+    this.schedule(`${what} lost`)
   }
 
   private watchDir(dir: string, fn: (name: string) => void): void {

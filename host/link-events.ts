@@ -1,6 +1,10 @@
 // Link state for the device plugin: carrier of every host interface, the interfaces carrying a default
 // route, and a subscription to rtnetlink link events (new, changed, removed links).
 import { closeRtnl, listRoutes, openRtnl } from './link'
+import { reportLosses, surviveOverruns } from './netlink-overrun'
+
+const NETLINK_ROUTE = 0
+const RTNLGRP_LINK = 1
 
 export interface LinkState {
   index: number
@@ -37,11 +41,23 @@ export async function defaultRouteInterfaces(states: Map<string, LinkState>): Pr
   }
 }
 
-/** Calls `onChange` on every link event; returns the function that stops listening. */
-export function watchLinks(onChange: () => void): () => void {
+/**
+ * Calls `onChange` on every link event, and `onLost` after events were lost to a full receive buffer (the
+ * caller rescans everything); returns the function that stops listening.
+ */
+export function watchLinks(onChange: () => void, onLost: (lost?: number) => void): () => void {
   const sock = openRtnl()
-  sock.addMembership(1) // RTNLGRP_LINK
-  sock.on('message', () => onChange())
-  sock.socket.on?.('error', () => {}) // a dropped event is caught by the periodic rescan
+  try {
+    const check = reportLosses(surviveOverruns(NETLINK_ROUTE, sock.socket.socket.address().port), onLost)
+    sock.addMembership(RTNLGRP_LINK)
+    sock.on('message', () => {
+      check()
+      onChange()
+    })
+  } catch (e) {
+    closeRtnl(sock)
+    throw e
+  }
+  sock.socket.on('error', () => onLost()) // a receive error loses events too
   return () => closeRtnl(sock)
 }

@@ -1,6 +1,7 @@
 // Kernel uevents (NETLINK_KOBJECT_UEVENT): PCI devices appearing, disappearing and changing drivers, which
 // no rtnetlink event reports for a VF without a netdev (a DPDK-bound VF). sysfs itself gives no inotify.
 import { loadNetlink } from './native'
+import { reportLosses, surviveOverruns } from './netlink-overrun'
 
 const NETLINK_KOBJECT_UEVENT = 15
 const KERNEL_GROUP = 1
@@ -20,14 +21,24 @@ export function parseUevent(buf: Buffer): Uevent | undefined {
   return { action: parts[0].slice(0, at), devpath: parts[0].slice(at + 1), subsystem: env.get('SUBSYSTEM') ?? '' }
 }
 
-/** Calls `onEvent` for every kernel uevent; returns the function that stops listening. */
-export function watchUevents(onEvent: (e: Uevent) => void): () => void {
+/**
+ * Calls `onEvent` for every kernel uevent, and `onLost` after events were lost to a full receive buffer (the
+ * caller rescans everything); returns the function that stops listening.
+ */
+export function watchUevents(onEvent: (e: Uevent) => void, onLost: (lost?: number) => void): () => void {
   const sock = new (loadNetlink().RawNetlinkSocket)(NETLINK_KOBJECT_UEVENT)
-  sock.addMembership(KERNEL_GROUP)
-  sock.on('message', (buf) => {
-    const e = parseUevent(buf)
-    if (e) onEvent(e)
-  })
-  sock.on('error', () => {}) // an overrun loses events; the periodic rescan covers them
+  try {
+    const check = reportLosses(surviveOverruns(NETLINK_KOBJECT_UEVENT, sock.address().port), onLost)
+    sock.addMembership(KERNEL_GROUP)
+    sock.on('message', (buf) => {
+      check()
+      const e = parseUevent(buf)
+      if (e) onEvent(e)
+    })
+  } catch (e) {
+    sock.close()
+    throw e
+  }
+  sock.on('error', () => onLost()) // a receive error (ENOBUFS if the option could not be set) loses events too
   return () => sock.close()
 }

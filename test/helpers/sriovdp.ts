@@ -19,7 +19,8 @@ export interface DpRun {
   configFile: string
   child?: ChildProcess
   stderr: string
-  start(args?: string[]): ChildProcess
+  /** `netns`: a named network namespace to run in (its own uevents and link events, nobody else's). */
+  start(args?: string[], opts?: { netns?: string }): ChildProcess
   exited(): Promise<number | null>
   /** Replaces the config file in one rename, as kubelet updates a mounted ConfigMap. */
   writeConfig(config: object | string): void
@@ -39,8 +40,10 @@ export function dpRun(t: { teardown(fn: () => void): void }, config: object | st
     devinfoDir: opts.devinfoDir ?? path.join(dir, 'devinfo'),
     configFile: path.join(dir, 'etc', 'config.json'),
     stderr: '',
-    start(args = []) {
-      const child = spawn(SRIOVDP_BIN, ['--config-file', run.configFile, '--device-plugin-path', `${run.dpDir}/`, '--plugins-registry-path', `${run.registryDir}/`, '--http-addr', '', '--rescan-interval', '30', ...args], {
+    start(args = [], { netns } = {}) {
+      // nsenter execs the daemon in place: the child's pid is the daemon's
+      const [cmd, pre] = netns ? ['nsenter', [`--net=/var/run/netns/${netns}`, SRIOVDP_BIN]] : [SRIOVDP_BIN, []]
+      const child = spawn(cmd, [...pre, '--config-file', run.configFile, '--device-plugin-path', `${run.dpDir}/`, '--plugins-registry-path', `${run.registryDir}/`, '--http-addr', '', '--rescan-interval', '30', ...args], {
         env: { ...process.env, SRIOV_SYSFS_ROOT: run.sysfs, SRIOV_DEVINFO_DIR: run.devinfoDir, SRIOV_STATE_DIR: path.join(dir, 'state'), SRIOV_ADDON_DIR: path.join(os.tmpdir(), 'sriov-ts-addons') },
         stdio: ['ignore', 'ignore', 'pipe'],
       })
