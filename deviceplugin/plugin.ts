@@ -43,6 +43,8 @@ export class DevicePlugin {
   private kubeletSeen?: string
   /** the config file's text last read, used or rejected */
   private configText?: string
+  /** why the config file cannot be read, while it cannot */
+  private unreadable?: string
   /** resources that have metric series: those dropped from the config get theirs removed */
   private measured = new Set<string>()
   /** resources whose last registration failed */
@@ -152,8 +154,19 @@ export class DevicePlugin {
     let text: string
     try {
       text = this.readConfig()
-      if (text === this.configText) return // the same file: nothing new to apply or to complain about
-      this.configText = text
+    } catch (e) {
+      // every event in the directory lands here while the file is missing: said once per situation, or the
+      // log line itself (when the log is a file in that directory) would make the next event, and so forever
+      const err = (e as Error).message
+      if (err !== this.unreadable) this.log.error({ err }, 'config file unreadable; keeping the running config')
+      this.unreadable = err
+      return
+    }
+    if (this.unreadable !== undefined) this.log.info({ config: this.opts.configFile }, 'config file readable again')
+    this.unreadable = undefined
+    if (text === this.configText) return // the same file: nothing new to apply or to complain about
+    this.configText = text
+    try {
       const warnings: string[] = []
       const next = parseConfig(text, this.opts.resourcePrefix, warnings)
       if (JSON.stringify(next) === JSON.stringify(this.resources)) return

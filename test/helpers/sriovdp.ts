@@ -19,8 +19,11 @@ export interface DpRun {
   configFile: string
   child?: ChildProcess
   stderr: string
-  /** `netns`: a named network namespace to run in (its own uevents and link events, nobody else's). */
-  start(args?: string[], opts?: { netns?: string }): ChildProcess
+  /**
+   * `netns`: a named network namespace to run in (its own uevents and link events, nobody else's);
+   * `logFile`: stderr goes to this file instead of `stderr`.
+   */
+  start(args?: string[], opts?: { netns?: string; logFile?: string }): ChildProcess
   exited(): Promise<number | null>
   /** Replaces the config file in one rename, as kubelet updates a mounted ConfigMap. */
   writeConfig(config: object | string): void
@@ -40,14 +43,16 @@ export function dpRun(t: { teardown(fn: () => void): void }, config: object | st
     devinfoDir: opts.devinfoDir ?? path.join(dir, 'devinfo'),
     configFile: path.join(dir, 'etc', 'config.json'),
     stderr: '',
-    start(args = [], { netns } = {}) {
+    start(args = [], { netns, logFile } = {}) {
       // nsenter execs the daemon in place: the child's pid is the daemon's
+      const logFd = logFile ? fs.openSync(logFile, 'a') : undefined
       const [cmd, pre] = netns ? ['nsenter', [`--net=/var/run/netns/${netns}`, SRIOVDP_BIN]] : [SRIOVDP_BIN, []]
       const child = spawn(cmd, [...pre, '--config-file', run.configFile, '--device-plugin-path', `${run.dpDir}/`, '--plugins-registry-path', `${run.registryDir}/`, '--http-addr', '', '--rescan-interval', '30', ...args], {
         env: { ...process.env, SRIOV_SYSFS_ROOT: run.sysfs, SRIOV_DEVINFO_DIR: run.devinfoDir, SRIOV_STATE_DIR: path.join(dir, 'state'), SRIOV_ADDON_DIR: path.join(os.tmpdir(), 'sriov-ts-addons') },
-        stdio: ['ignore', 'ignore', 'pipe'],
+        stdio: ['ignore', 'ignore', logFd ?? 'pipe'],
       })
-      child.stderr!.on('data', (d) => (run.stderr += d))
+      if (logFd !== undefined) fs.closeSync(logFd) // the child has its own copy
+      child.stderr?.on('data', (d) => (run.stderr += d))
       run.child = child
       return child
     },

@@ -1,0 +1,40 @@
+// The config file goes away while sriovdp runs (a key removed from the ConfigMap, a volume remounted): the
+// running config stays, the problem is logged once (and again only when it changes), and the file coming back
+// is read. The log goes to a file beside the config, so that a daemon logging on every event in that directory
+// would feed itself forever, as it did.
+import fs from 'node:fs'
+import path from 'node:path'
+import t from 'tap'
+import { buildFakeSysfs, x540 } from '../helpers/fake-sysfs'
+import { KubeletStandIn } from '../helpers/kubelet'
+import { dpRun, X540_RESOURCE, X540_SEED } from '../helpers/sriovdp'
+
+const RES = X540_RESOURCE
+const HALF = ['0000:01:10.1', '0000:01:10.3', '0000:01:10.5', '0000:01:10.7']
+
+t.test('a missing config file: logged once, the running config kept, the file coming back read', async (t) => {
+  const dp = dpRun(t, X540_SEED)
+  buildFakeSysfs(dp.sysfs, [x540()])
+  const k = new KubeletStandIn(dp.dpDir)
+  await k.start()
+  t.teardown(() => k.stop())
+  const logFile = path.join(path.dirname(dp.configFile), 'sriovdp.log')
+  const logs = () => fs.readFileSync(logFile, 'utf8').split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { msg: string; err?: string })
+  const unreadable = () => logs().filter((l) => /cannot read config file/.test(l.err ?? ''))
+  dp.start([], { logFile })
+  await k.waitForList(RES, (l) => l.length === 8)
+
+  fs.rmSync(dp.configFile)
+  await k.waitFor(() => unreadable().length > 0, 'the missing file logged')
+  // more events in the directory while the file is missing (what kubelet's ConfigMap updates make)
+  for (let i = 0; i < 20; i++) fs.writeFileSync(path.join(path.dirname(dp.configFile), `other-${i}`), 'x')
+  t.equal(dp.child!.exitCode, null, 'still running')
+
+  dp.writeConfig({ resourceList: [{ resourceName: 'intel_sriov_netdevice', selectors: { pciAddresses: HALF } }] })
+  await k.waitForList(RES, (l) => l.length === 4)
+  t.equal(unreadable().length, 1, `the missing file logged once, not ${unreadable().length} times`)
+  t.ok(logs().length < 30, `a quiet log: ${logs().length} lines`)
+  t.match(unreadable()[0], { level: 50, err: /ENOENT/ })
+  t.ok(logs().some((l) => l.msg === 'config file readable again'), 'its return logged')
+  t.same(k.latest(RES)!.lists.slice(0, -1).map((l) => l.length).filter((n) => n !== 8), [], 'all 8 VFs served until the new file came')
+})
