@@ -1,5 +1,7 @@
 // The sriovdp-config ConfigMap (/etc/pcidp/config.json): sriov-network-device-plugin's schema, including its
 // 2019 form, parsed into typed resources with errors naming the resource and the field.
+import { MAX_VF_INDEX, parseIndexRanges } from './vf-index-ranges'
+
 export type DeviceType = 'netDevice' | 'accelerator' | 'auxNetDevice'
 
 export interface Selector {
@@ -108,24 +110,8 @@ function checkForDeviceType(s: Selector, deviceType: DeviceType, where: string, 
     return
   }
   drop('auxTypes', 'applies to auxNetDevice resources only')
+  for (const f of ['pfNames', 'rootDevices'] as const) for (const e of s[f] ?? []) parseIndexRanges(e, `${where}.${f}`, MAX_VF_INDEX)
   if (deviceType === 'netDevice' && s.isRdma && s.vdpaType !== undefined) throw new ConfigError(`${where}: isRdma and vdpaType cannot be used together (a vDPA device is handed over instead of the VF's RDMA devices)`)
-}
-
-/** `name#0-3,5` → {name, indexes: [0,1,2,3,5]}; no `#` means every VF. */
-export function parseIndexRanges(entry: string, where: string): { name: string; indexes?: Set<number> } {
-  const hash = entry.indexOf('#')
-  if (hash < 0) return { name: entry }
-  const name = entry.slice(0, hash)
-  const indexes = new Set<number>()
-  for (const part of entry.slice(hash + 1).split(',')) {
-    const m = /^(\d+)(?:-(\d+))?$/.exec(part.trim())
-    if (!m) throw new ConfigError(`${where}: invalid VF index range "${part}" in "${entry}": use forms like ens1f0#0-3,5`)
-    const lo = Number(m[1])
-    const hi = m[2] === undefined ? lo : Number(m[2])
-    if (hi < lo) throw new ConfigError(`${where}: range "${part}" in "${entry}" ends before it starts`)
-    for (let i = lo; i <= hi; i++) indexes.add(i)
-  }
-  return { name, indexes }
 }
 
 function parseDeviceType(v: unknown, where: string): DeviceType {

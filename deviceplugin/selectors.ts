@@ -2,7 +2,8 @@
 // OR across selectors; the first resource that matches a device gets it. Every check says why it rejects,
 // so that `sriovdp explain` reports exactly what the matching decided.
 import { isNetClass, type DiscoveryOptions, type PciDevice } from '../host/pci'
-import { parseIndexRanges, type ResourceConfig, type Selector } from './config'
+import type { ResourceConfig, Selector } from './config'
+import { parseIndexRanges } from './vf-index-ranges'
 
 /** Why one selector field rejects a device: the value read from the device and the values the field wants. */
 export interface Rejection {

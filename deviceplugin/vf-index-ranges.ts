@@ -1,0 +1,85 @@
+// VF index ranges of pfNames and rootDevices entries (`ens1f0#0-3,5`): kept as the intervals written, never
+// expanded into indexes (`#0-3000000` once took 632 MB), and bounded: a PF has at most 65535 VFs (TotalVFs
+// is a 16-bit field), so VF indexes run from 0 to 65534; an auxNetDevice resource's ranges are over
+// sub-function numbers (sfnum), which are 32-bit.
+import { ConfigError } from './config'
+
+export const MAX_VF_INDEX = 65534
+export const MAX_SF_NUMBER = 0xffffffff
+const RANGE = `VF indexes run from 0 to ${MAX_VF_INDEX} (a PF has at most 65535 VFs), sub-function numbers from 0 to ${MAX_SF_NUMBER}`
+
+/** Sorted, disjoint intervals of indexes. */
+export class IndexRanges {
+  constructor(readonly intervals: readonly (readonly [number, number])[]) {}
+
+  has(i: number): boolean {
+    let lo = 0
+    let hi = this.intervals.length - 1
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1
+      const [a, b] = this.intervals[mid]
+      if (i < a) hi = mid - 1
+      else if (i > b) lo = mid + 1
+      else return true
+    }
+    return false
+  }
+}
+
+export interface PfEntry {
+  name: string
+  /** undefined: every VF of the PF */
+  indexes?: IndexRanges
+}
+
+/** `s` for an error message, cut short: an entry may be as long as the ConfigMap. */
+const shown = (s: string) => JSON.stringify(s.length > 40 ? `${s.slice(0, 40)}...` : s)
+
+function index(digits: string, entry: string, where: string): number {
+  const n = Number(digits)
+  if (digits.length > 10 || n > MAX_SF_NUMBER) throw new ConfigError(`${where}: index ${shown(digits)} in ${shown(entry)} is out of range: ${RANGE}`)
+  return n
+}
+
+function parse(entry: string, where: string): PfEntry {
+  const hash = entry.indexOf('#')
+  if (hash < 0) return { name: entry }
+  const name = entry.slice(0, hash)
+  const parts: [number, number][] = []
+  for (const part of entry.slice(hash + 1).split(',')) {
+    const m = /^(\d+)(?:-(\d+))?$/.exec(part.trim())
+    if (!m) throw new ConfigError(`${where}: invalid VF index range ${shown(part)} in ${shown(entry)}: use forms like ens1f0#0-3,5`)
+    const lo = index(m[1], entry, where)
+    const hi = m[2] === undefined ? lo : index(m[2], entry, where)
+    if (hi < lo) throw new ConfigError(`${where}: range "${part}" in ${shown(entry)} ends before it starts`)
+    parts.push([lo, hi])
+  }
+  parts.sort((x, y) => x[0] - y[0])
+  const merged: [number, number][] = []
+  for (const [lo, hi] of parts) {
+    const last = merged.at(-1)
+    if (last && lo <= last[1] + 1) last[1] = Math.max(last[1], hi)
+    else merged.push([lo, hi])
+  }
+  return { name, indexes: new IndexRanges(merged) }
+}
+
+// matching reads every entry once per device and rescan: each distinct entry is parsed once
+const parsed = new Map<string, PfEntry>()
+const CACHE_LIMIT = 1000
+
+/**
+ * `name#0-3,5` → its name and index intervals; no `#` means every VF (or SF). Indexes above `max` (sfnums
+ * are 32-bit; MAX_VF_INDEX where the entry selects VFs) throw ConfigError naming `where`.
+ */
+export function parseIndexRanges(entry: string, where: string, max = MAX_SF_NUMBER): PfEntry {
+  let out = parsed.get(entry)
+  if (!out) {
+    out = parse(entry, where)
+    if (parsed.size >= CACHE_LIMIT) parsed.clear()
+    parsed.set(entry, out)
+  }
+  const top = out.indexes?.intervals.at(-1)?.[1]
+  if (top !== undefined && top > max) throw new ConfigError(`${where}: VF index ${top} in ${shown(entry)} is out of range: ${RANGE}`)
+  return out
+}
