@@ -2,6 +2,7 @@
 import fs from 'node:fs'
 import { parseArgs } from 'node:util'
 import { DEFAULT_DEVINFO_DIR } from './allocation'
+import { socketDirProblem } from './plugin-socket'
 import type { AllocationPolicy } from './preferred'
 
 export interface Options {
@@ -85,6 +86,10 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv = process.en
     rescanSeconds: seconds('rescan-interval'),
     reconcileGraceSeconds: seconds('reconcile-grace'),
     devinfoDir: env.SRIOV_DEVINFO_DIR || DEFAULT_DEVINFO_DIR,
+  }
+  for (const [flag, dir] of [['device-plugin-path', opts.devicePluginPath], ...(opts.registration === 'watcher' ? [['plugins-registry-path', opts.pluginsRegistryPath]] : [])]) {
+    const problem = socketDirProblem(dir)
+    if (problem) throw new UsageError(`--${flag}: ${problem}`)
   }
   if (httpAddr) opts.httpAddr = httpAddr
   if (env.SRIOV_STATE_DIR) opts.stateDir = env.SRIOV_STATE_DIR

@@ -1,5 +1,6 @@
 // The sriovdp-config ConfigMap (/etc/pcidp/config.json): sriov-network-device-plugin's schema, including its
 // 2019 form, parsed into typed resources with errors naming the resource and the field.
+import { checkKubeletResourceName } from './resource-name'
 import { MAX_VF_INDEX, parseIndexRanges } from './vf-index-ranges'
 
 export type DeviceType = 'netDevice' | 'accelerator' | 'auxNetDevice'
@@ -143,6 +144,7 @@ export function parseConfig(text: string, defaultPrefix: string, warnings: strin
     if (typeof name !== 'string' || !NAME.test(name)) throw new ConfigError(`${where}.resourceName: ${JSON.stringify(name)} must match ${NAME.source}`)
     const prefix = r.resourcePrefix === undefined || r.resourcePrefix === '' ? defaultPrefix : r.resourcePrefix
     if (typeof prefix !== 'string' || !/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(prefix)) throw new ConfigError(`${where}.resourcePrefix: ${JSON.stringify(prefix)} is not a DNS-style prefix`)
+    checkKubeletResourceName(name, prefix, where)
     const full = `${prefix}/${name}`
     if (seen.has(full)) throw new ConfigError(`${where}: ${full} is defined twice`)
     seen.add(full)

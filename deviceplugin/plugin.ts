@@ -14,6 +14,7 @@ import { ConfigError, parseConfig, type ResourceConfig } from './config'
 import { unhealthyBecause } from './health'
 import { socketIdentity } from './kubelet-socket'
 import { observeNode, type NodeView } from './node-view'
+import { socketPath as pluginSocketPath } from './plugin-socket'
 import type { Metrics } from './metrics'
 import { warmApi } from './api'
 import { connectToKubeletEarly, dropEarlyClient, ResourceServer } from './resource-server'
@@ -271,8 +272,8 @@ export class DevicePlugin {
     const name = fullName(r)
     const watcher = this.opts.registration === 'watcher'
     const socketPath = watcher
-      ? path.join(this.opts.pluginsRegistryPath, `${r.resourcePrefix}_${r.resourceName}.sock`)
-      : path.join(this.opts.devicePluginPath, `sriov_${r.resourcePrefix}_${r.resourceName}.sock`)
+      ? pluginSocketPath(this.opts.pluginsRegistryPath, `${r.resourcePrefix}_${r.resourceName}`, name)
+      : pluginSocketPath(this.opts.devicePluginPath, `sriov_${r.resourcePrefix}_${r.resourceName}`, name)
     const server = new ResourceServer(r, { socketPath, kubeletSocket: this.kubeletSocket, watcherMode: watcher, devinfoDir: this.opts.devinfoDir, policy: this.opts.allocationPolicy, log: this.log, metrics: this.metrics })
     server.update(list, health)
     await server.start()
