@@ -1,5 +1,6 @@
 // The sriovdp-config ConfigMap (/etc/pcidp/config.json): sriov-network-device-plugin's schema, including its
 // 2019 form, parsed into typed resources with errors naming the resource and the field.
+import { checkPciAddress } from './pci-address'
 import { checkKubeletResourceName } from './resource-name'
 import { MAX_VF_INDEX, parseIndexRanges } from './vf-index-ranges'
 
@@ -76,6 +77,7 @@ function parseSelector(raw: unknown, where: string, warnings: string[]): Selecto
     s[f] = v.map((x) => normalize(f, x))
   }
   for (const f of ['pfNames', 'rootDevices'] as const) for (const entry of s[f] ?? []) parseIndexRanges(entry, `${where}.${f}`)
+  for (const f of ['pciAddresses', 'rootDevices'] as const) for (const entry of s[f] ?? []) checkPciAddress(entry, `${where}.${f}`)
   if (o.vdpaType !== undefined) {
     if (o.vdpaType !== 'virtio' && o.vdpaType !== 'vhost') throw new ConfigError(`${where}.vdpaType: must be "virtio" or "vhost"`)
     s.vdpaType = o.vdpaType
@@ -151,6 +153,9 @@ export function parseConfig(text: string, defaultPrefix: string, warnings: strin
     const deviceType = parseDeviceType(r.deviceType, where)
     let selectorsRaw = r.selectors
     const legacy = selectorsRaw === undefined // the 2019 form: selectors written at the resource level
+    // beside "selectors" the Go plugin ignores such a field and the resource would take more than meant
+    const mixed = legacy ? undefined : LIST_FIELDS.find((f) => r[f] !== undefined && r[f] !== null)
+    if (mixed) throw new ConfigError(`${where}.${mixed}: a selector written at the resource level (the 2019 form) beside "selectors"; move it into "selectors"`)
     for (const k of Object.keys(r)) if (!RESOURCE_FIELDS.has(k) && !(legacy && KNOWN_SELECTOR_FIELDS.has(k))) warnings.push(`${where}: unknown key "${k}" ignored`)
     if (legacy) selectorsRaw = Object.fromEntries(Object.keys(r).filter((k) => KNOWN_SELECTOR_FIELDS.has(k)).map((k) => [k, r[k]]))
     const selectors = (Array.isArray(selectorsRaw) ? selectorsRaw : [selectorsRaw]).map((s, j) => parseSelector(s, Array.isArray(selectorsRaw) ? `${where}.selectors[${j}]` : `${where}.selectors`, warnings))

@@ -57,6 +57,14 @@ t.test('errors name the resource and the field', async (t) => {
   t.throws(() => parseConfig('{', 'intel.com'), /config is not valid JSON/)
 })
 
+t.test('a 2019-form selector beside "selectors" is refused, naming it: ignored, the resource would take more than meant', async (t) => {
+  for (const field of ['rootDevices', 'pciAddresses', 'pfNames', 'drivers']) {
+    const r = { resourceName: 'a', selectors: { vendors: ['8086'] }, [field]: field === 'pfNames' || field === 'drivers' ? ['x'] : ['02:00.0'] }
+    t.throws(() => parse({ resourceList: [r] }), { message: `resource "a".${field}: a selector written at the resource level (the 2019 form) beside "selectors"; move it into "selectors"` })
+  }
+  t.match(parse({ resourceList: [{ resourceName: 'a', rootDevices: ['02:00.0'] }] }), [{ selectors: [{ rootDevices: ['0000:02:00.0'] }] }], 'without "selectors" it is the 2019 form')
+})
+
 const dev = (pci: string, o: Partial<PciDevice> = {}): PciDevice => ({
   pci, vendor: '8086', device: '1515', classCode: 0x020000, driver: 'ixgbevf', numaNode: 0, numVfs: 0, totalVfs: 0, netdevs: [], uioDevices: [], rdma: false, pKeys: [], ...o,
 })
