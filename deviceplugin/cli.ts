@@ -2,6 +2,7 @@
 import fs from 'node:fs'
 import { parseArgs } from 'node:util'
 import { DEFAULT_DEVINFO_DIR } from './allocation'
+import { parseListenAddress } from './listen-address'
 import { socketDirProblem } from './plugin-socket'
 import type { AllocationPolicy } from './preferred'
 
@@ -69,9 +70,9 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv = process.en
   }
   let httpAddr: Options['httpAddr']
   if (values['http-addr']) {
-    const m = /^(.*):(\d+)$/.exec(values['http-addr'])
-    if (!m) throw new UsageError(`--http-addr: ${values['http-addr']} must be [host]:port (empty to disable)`)
-    httpAddr = { host: m[1] || '0.0.0.0', port: Number(m[2]) }
+    const addr = parseListenAddress(values['http-addr'])
+    if (typeof addr === 'string') throw new UsageError(`--http-addr: ${JSON.stringify(values['http-addr'])} ${addr} (empty to disable)`)
+    httpAddr = addr
   }
   const opts: Options = {
     configFile: values['config-file']!,

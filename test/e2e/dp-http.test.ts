@@ -4,7 +4,7 @@ import net from 'node:net'
 import t from 'tap'
 import { buildFakeSysfs, x540 } from '../helpers/fake-sysfs'
 import { KubeletStandIn } from '../helpers/kubelet'
-import { dpRun, X540_RESOURCE, X540_SEED } from '../helpers/sriovdp'
+import { dpRun, freePort, X540_RESOURCE, X540_SEED } from '../helpers/sriovdp'
 
 const RES = X540_RESOURCE
 
@@ -30,4 +30,22 @@ t.test('a taken HTTP port: devices are served, the failure is logged, the port i
   const health = await fetch(`http://127.0.0.1:${port}/healthz`)
   t.equal(health.status, 200)
   t.equal(dp.child!.exitCode, null)
+})
+
+t.test('--http-addr takes a bracketed IPv6 address; a port out of range stops start-up naming the flag', async (t) => {
+  const dp = dpRun(t, X540_SEED)
+  buildFakeSysfs(dp.sysfs, [x540()])
+  const k = new KubeletStandIn(dp.dpDir)
+  await k.start()
+  t.teardown(() => k.stop())
+  const port = await freePort()
+  dp.start(['--http-addr', `[::1]:${port}`])
+  await k.waitForList(RES, (l) => l.length === 8)
+  await k.waitFor(() => dp.logs().some((l) => l.msg === 'HTTP endpoints listening'), 'listening on ::1')
+  t.equal((await fetch(`http://[::1]:${port}/healthz`)).status, 200)
+
+  const bad = dpRun(t, X540_SEED)
+  bad.start(['--http-addr', ':99999'])
+  t.equal(await bad.exited(), 2)
+  t.equal(bad.stderr, 'sriovdp: --http-addr: ":99999" has port 99999; ports run from 0 to 65535 (empty to disable)\n')
 })
