@@ -24,6 +24,18 @@ export interface ServerOptions {
 
 type Stream = grpc.ServerWritableStream<unknown, { devices: Device[] }>
 
+// kubelet's largest request lists a resource's device IDs: some 20 KB for a thousand devices
+const MAX_REQUEST_BYTES = 1 << 20
+// an error's message travels in a trailer: a 100 KB one exceeds the client's header limit and its call hangs
+const LISTED_IDS = 10
+const SHOWN_ID_CHARS = 64
+
+/** IDs for an error message: the first few, each cut short. */
+function listIds(ids: string[]): string {
+  const shown = ids.slice(0, LISTED_IDS).map((id) => (id.length > SHOWN_ID_CHARS ? `${id.slice(0, 20)}... (${id.length} characters)` : id))
+  return shown.join(', ') + (ids.length > LISTED_IDS ? ` and ${ids.length - LISTED_IDS} more` : '')
+}
+
 const STOP_GRACE_MS = 1000
 
 export class ResourceServer {
@@ -99,9 +111,9 @@ export class ResourceServer {
           const responses = (call.request.container_requests ?? []).map((r: any) => {
             const ids: string[] = r.devices_ids ?? []
             const unknown = ids.filter((id) => !this.devices.has(id))
-            if (unknown.length) throw new Error(`${this.fullName}: unknown device IDs ${unknown.join(', ')}`)
+            if (unknown.length) throw new Error(`${this.fullName}: unknown device IDs ${listIds(unknown)}`)
             const sick = ids.filter((id) => this.healthy.get(id) === false)
-            if (sick.length) throw new Error(`${this.fullName}: unhealthy device IDs ${sick.join(', ')}`)
+            if (sick.length) throw new Error(`${this.fullName}: unhealthy device IDs ${listIds(sick)}`)
             return allocateContainer(ids.map((id) => this.devices.get(id)!), this.resource, this.opts.devinfoDir)
           })
           this.opts.metrics.allocated(this.fullName, responses.length)
@@ -119,7 +131,7 @@ export class ResourceServer {
     if (!this.listed) throw new Error(`${this.fullName}: served before its device list was set`)
     fs.mkdirSync(path.dirname(this.opts.socketPath), { recursive: true })
     fs.rmSync(this.opts.socketPath, { force: true })
-    const server = new grpc.Server()
+    const server = new grpc.Server({ 'grpc.max_receive_message_length': MAX_REQUEST_BYTES })
     const { DevicePlugin, Watcher } = api()
     server.addService(DevicePlugin.service, this.handlers())
     if (this.opts.watcherMode) {
