@@ -40,6 +40,8 @@ export class DevicePlugin {
   private watchers: (() => void)[] = []
   private pending?: NodeJS.Timeout
   private running: Promise<void> = Promise.resolve()
+  /** the registrations the last refresh started (none fails: a failure is logged and retried) */
+  private registrations: Promise<void> = Promise.resolve()
   private stopped = false
   private kubeletSeen?: string
   /** the config file's text last read, used or rejected */
@@ -96,6 +98,7 @@ export class DevicePlugin {
     try {
       this.running = this.refresh(firstDiscovery)
       await this.running
+      await this.registrations // the start-up log says when registration was done; later refreshes do not wait
     } finally {
       dropEarlyClient()
     }
@@ -193,7 +196,7 @@ export class DevicePlugin {
     if (id !== this.kubeletSeen) {
       this.kubeletSeen = id
       if (id) this.schedule('kubelet.sock replaced')
-    } else if (id && this.opts.registration === 'classic' && [...this.servers.values()].some((s) => !s.registered)) {
+    } else if (id && this.opts.registration === 'classic' && [...this.servers.values()].some((s) => !s.registered && !s.registering)) {
       this.schedule('registration retry')
     } else if ([...this.servers.values()].some((s) => s.socketMissing())) {
       this.schedule('plugin socket deleted') // also when its whole directory was replaced, which no watch reports
@@ -208,6 +211,7 @@ export class DevicePlugin {
     this.view = view
     const { links } = view
     const assigned = assignDevices(view.devices, this.resources, { vhostNetAvailable: view.vhostNetAvailable }, view.defaultRoute)
+    const registrations: Promise<void>[] = []
     for (const r of this.resources) {
       const name = fullName(r)
       const list = assigned.get(name) ?? []
@@ -237,7 +241,8 @@ export class DevicePlugin {
         server.resource = r
         if (server.update(list, health)) this.log.info({ resource: name, devices: list.length }, 'device list updated')
       }
-      if (this.opts.registration === 'classic' && !server.registered) await this.register(server)
+      // side by side, each with its own deadline: a kubelet that never answers one holds up none of the others
+      if (this.opts.registration === 'classic' && !server.registered && !server.registering) registrations.push(this.register(server))
     }
     for (const [name, server] of this.servers) {
       if (!this.resources.some((r) => fullName(r) === name)) {
@@ -250,6 +255,7 @@ export class DevicePlugin {
       this.metrics.forget(name)
       this.measured.delete(name)
     }
+    this.registrations = Promise.all(registrations).then(() => {})
   }
 
   /** Adds the DDP profiles when a ddpProfiles selector needs them, and says once what could not be read. */

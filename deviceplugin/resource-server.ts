@@ -46,6 +46,8 @@ export class ResourceServer {
   private healthy = new Map<string, boolean>()
   private listed = false
   registered = false
+  /** the registration under way, if one is */
+  registering?: Promise<void>
   /** the kubelet (kubelet.sock's identity) that registered this socket last; another one means serving anew */
   kubelet?: string
 
@@ -152,8 +154,13 @@ export class ResourceServer {
     this.server = server
   }
 
-  /** Classic registration: Register on kubelet.sock, naming our socket (relative to the directory). */
-  async register(): Promise<void> {
+  /** Classic registration: Register on kubelet.sock, naming our socket (relative to the directory); a call while one is under way joins it. */
+  register(): Promise<void> {
+    this.registering ??= this.registerOnce().finally(() => (this.registering = undefined))
+    return this.registering
+  }
+
+  private async registerOnce(): Promise<void> {
     const kubeletSocket = this.opts.kubeletSocket
     const kubelet = socketIdentity(kubeletSocket)
     const client = takeEarlyClient(kubeletSocket) ?? new (api().Registration)(`unix://${kubeletSocket}`, grpc.credentials.createInsecure())

@@ -29,6 +29,8 @@ export interface Admission {
 export interface KubeletOptions {
   /** Devices a pod waiting for the resource asks for: kubelet admits it on each connection's first answer. */
   admitOnFirstList?: number
+  /** A kubelet that takes every Register call and never answers it (nor connects back). */
+  hangRegister?: boolean
 }
 
 const healthyIds = (l: Device[]) => l.filter((d) => d.health === 'Healthy').map((d) => d.ID)
@@ -139,6 +141,7 @@ export class KubeletStandIn extends KubeletView {
         if (version !== 'v1beta1') return cb({ code: grpc.status.INVALID_ARGUMENT, details: `unsupported version ${version}` })
         this.registrations.push(resource)
         this.emit('registered', resource)
+        if (this.options.hangRegister) return
         // as kubelet: Register answers once GetDevicePluginOptions has, and as ListAndWatch starts (kubelet
         // runs the stream on its own goroutine), so the stream may reach the plugin before the answer does
         this.connect(resource, path.join(this.dir, endpoint), () => cb(null, {})).catch((e: Error) => cb({ code: grpc.status.UNAVAILABLE, details: e.message }))
@@ -243,7 +246,8 @@ export class KubeletStandIn extends KubeletView {
     this.plugins.clear()
     const s = this.server
     this.server = undefined
-    if (s) await new Promise<void>((r) => s.tryShutdown(() => r()))
+    if (s && this.options.hangRegister) s.forceShutdown() // its calls never end by themselves
+    else if (s) await new Promise<void>((r) => s.tryShutdown(() => r()))
     fs.rmSync(this.socket, { force: true })
   }
 }
