@@ -1,6 +1,7 @@
 // One resource's device plugin endpoint: a gRPC server on its own unix socket serving the kubelet
 // DevicePlugin API (and, in watcher mode, the plugin registration API), plus registration with kubelet.
 import fs from 'node:fs'
+import type net from 'node:net'
 import path from 'node:path'
 import * as grpc from '@grpc/grpc-js'
 import type { Logger } from 'pino'
@@ -8,6 +9,7 @@ import type { PciDevice } from '../host/pci'
 import { allocateContainer } from './allocation'
 import { api, type Device } from './api'
 import type { ResourceConfig } from './config'
+import { memoryReleased } from './heap'
 import { socketIdentity } from './kubelet-socket'
 import type { Metrics } from './metrics'
 import { preferredAllocation, type AllocationPolicy } from './preferred'
@@ -24,8 +26,16 @@ export interface ServerOptions {
 
 type Stream = grpc.ServerWritableStream<unknown, { devices: Device[] }>
 
-// kubelet's largest request lists a resource's device IDs: some 20 KB for a thousand devices
-const MAX_REQUEST_BYTES = 1 << 20
+const MAX_STREAMS = 16
+const MAX_CONNECTIONS = 64
+const SERVER_OPTIONS: grpc.ServerOptions = {
+  // kubelet's largest request lists a resource's device IDs: some 20 KB for a thousand devices
+  'grpc.max_receive_message_length': 1 << 20,
+  // channelz keeps a record (and a trace) of every connection and call; nothing here reads it
+  'grpc.enable_channelz': 0,
+  // kubelet's connection always carries its ListAndWatch stream: one without any call is someone else's
+  'grpc.max_connection_idle_ms': 60000,
+}
 // an error's message travels in a trailer: a 100 KB one exceeds the client's header limit and its call hangs
 const LISTED_IDS = 10
 const SHOWN_ID_CHARS = 64
@@ -46,6 +56,8 @@ export class ResourceServer {
   private healthy = new Map<string, boolean>()
   private listed = false
   registered = false
+  /** ListAndWatch streams refused for being too many: the first is logged as a warning */
+  private refusedStreams = 0
   /** the registration under way, if one is */
   registering?: Promise<void>
   /** the kubelet (kubelet.sock's identity) that registered this socket last; another one means serving anew */
@@ -94,8 +106,17 @@ export class ResourceServer {
     return {
       GetDevicePluginOptions: (_call: unknown, cb: grpc.sendUnaryData<unknown>) => cb(null, { pre_start_required: false, get_preferred_allocation_available: true }),
       ListAndWatch: (call: Stream) => {
+        // kubelet keeps one stream per resource: beyond a few the client is confused or hostile, and refusing
+        // the newest keeps serving the oldest, kubelet's (a dead kubelet's stream ends with its socket)
+        if (this.streams.size >= MAX_STREAMS) {
+          this.opts.log[this.refusedStreams++ ? 'debug' : 'warn']({ resource: this.fullName, streams: this.streams.size }, 'ListAndWatch stream refused: too many open')
+          call.emit('error', { code: grpc.status.RESOURCE_EXHAUSTED, details: `${this.fullName}: ${MAX_STREAMS} ListAndWatch streams are open already` })
+          return
+        }
         this.streams.add(call)
-        const drop = () => this.streams.delete(call)
+        const drop = () => {
+          if (this.streams.delete(call)) memoryReleased()
+        }
         call.on('cancelled', drop)
         call.on('error', drop)
         call.on('close', drop)
@@ -133,7 +154,7 @@ export class ResourceServer {
     if (!this.listed) throw new Error(`${this.fullName}: served before its device list was set`)
     fs.mkdirSync(path.dirname(this.opts.socketPath), { recursive: true })
     fs.rmSync(this.opts.socketPath, { force: true })
-    const server = new grpc.Server({ 'grpc.max_receive_message_length': MAX_REQUEST_BYTES })
+    const server = new grpc.Server(SERVER_OPTIONS)
     const { DevicePlugin, Watcher } = api()
     server.addService(DevicePlugin.service, this.handlers())
     if (this.opts.watcherMode) {
@@ -151,6 +172,7 @@ export class ResourceServer {
       })
     }
     await new Promise<void>((resolve, reject) => server.bindAsync(`unix://${this.opts.socketPath}`, grpc.ServerCredentials.createInsecure(), (e) => (e ? reject(e) : resolve())))
+    limitConnections(server)
     this.server = server
   }
 
@@ -204,6 +226,20 @@ export class ResourceServer {
     }
     fs.rmSync(this.opts.socketPath, { force: true })
     this.registered = false
+    memoryReleased()
+  }
+}
+
+/**
+ * A connection costs some 20 KB of HTTP/2 session memory: beyond MAX_CONNECTIONS new ones are closed at once
+ * (kubelet needs one per resource), and a closed one's memory is given back. grpc-js keeps its HTTP/2
+ * servers to itself: when it no longer has them where we look, nothing is limited.
+ */
+function limitConnections(server: grpc.Server): void {
+  const http2Servers = (server as unknown as { http2Servers?: Map<net.Server, unknown> }).http2Servers
+  for (const h2 of http2Servers?.keys() ?? []) {
+    h2.maxConnections = MAX_CONNECTIONS
+    h2.on('connection', (socket: net.Socket) => socket.once('close', memoryReleased))
   }
 }
 

@@ -1,4 +1,4 @@
-// libc entry points that Node does not expose (flock, setns, unshare, ioctl), bound once through koffi.
+// libc entry points that Node does not expose (flock, setns, unshare, ioctl, malloc_trim), bound once through koffi.
 import { loadKoffi } from './native'
 
 type Koffi = ReturnType<typeof loadKoffi>
@@ -14,6 +14,7 @@ export interface Libc {
   setsockopt: KoffiFunc
   bind: KoffiFunc
   close: KoffiFunc
+  malloc_trim: KoffiFunc
   errno: () => number
 }
 
@@ -33,6 +34,7 @@ export function libc(): Libc {
     setsockopt: lib.func('int setsockopt(int fd, int level, int name, const void *value, uint32_t len)'),
     bind: lib.func('int bind(int fd, const void *addr, uint32_t addrlen)'),
     close: lib.func('int close(int fd)'),
+    malloc_trim: lib.func('int malloc_trim(size_t pad)'),
     errno: () => koffi.errno(),
   }
   return bound
