@@ -60,37 +60,35 @@ t.test('errors name the resource and the field', async (t) => {
 const dev = (pci: string, o: Partial<PciDevice> = {}): PciDevice => ({
   pci, vendor: '8086', device: '1515', classCode: 0x020000, driver: 'ixgbevf', numaNode: 0, numVfs: 0, totalVfs: 0, netdevs: [], uioDevices: [], rdma: false, pKeys: [], ...o,
 })
-const ctx = { vhostNetAvailable: false }
 
 t.test('rootDevices selects VFs of the named PF, never the PF itself (with or without VFs)', async (t) => {
   const s = { rootDevices: ['0000:02:00.0'] }
-  t.ok(matchesSelector(dev('0000:02:10.0', { pfPci: '0000:02:00.0', pfName: 'enp2s0f0', vfIndex: 0 }), s, ctx), 'its VF')
-  t.notOk(matchesSelector(dev('0000:02:00.0', { driver: 'igb', netdevs: ['enp2s0f0'] }), s, ctx), 'the PF without VFs')
-  t.notOk(matchesSelector(dev('0000:02:10.1', { pfPci: '0000:02:00.1', pfName: 'enp2s0f1', vfIndex: 0 }), s, ctx), 'a VF of another PF')
+  t.ok(matchesSelector(dev('0000:02:10.0', { pfPci: '0000:02:00.0', pfName: 'enp2s0f0', vfIndex: 0 }), s), 'its VF')
+  t.notOk(matchesSelector(dev('0000:02:00.0', { driver: 'igb', netdevs: ['enp2s0f0'] }), s), 'the PF without VFs')
+  t.notOk(matchesSelector(dev('0000:02:10.1', { pfPci: '0000:02:00.1', pfName: 'enp2s0f1', vfIndex: 0 }), s), 'a VF of another PF')
 })
 
 t.test('pfNames and rootDevices with VF index ranges; PFs never match pfNames', async (t) => {
   const vf = (i: number, pf = 'ENS1F0') => dev(`0000:01:10.${i}`, { pfPci: '0000:01:00.0', pfName: pf, vfIndex: i })
   const s = { pfNames: ['ens1f0#0,2-3'] }
-  t.same([0, 1, 2, 3, 4].map((i) => matchesSelector(vf(i), s, ctx)), [true, false, true, true, false], 'ranges, case-insensitive names')
-  t.notOk(matchesSelector(dev('0000:01:00.0', { netdevs: ['ens1f0'] }), { pfNames: ['ens1f0'] }, ctx), 'the PF itself')
-  t.ok(matchesSelector(vf(5), { rootDevices: ['0000:01:00.0#5'] }, ctx))
-  t.notOk(matchesSelector(vf(6), { rootDevices: ['0000:01:00.0#5'] }, ctx))
-  t.notOk(matchesSelector(vf(1), { vendors: ['8086'], drivers: ['vfio-pci'] }, ctx), 'AND across fields')
-  t.ok(matchesSelector(vf(1), { drivers: ['vfio-pci', 'ixgbevf'] }, ctx), 'OR within a field')
-  t.notOk(matchesSelector(vf(1), { needVhostNet: true }, ctx), 'needVhostNet needs /dev/vhost-net')
-  t.ok(matchesSelector(dev('0000:03:00.1', { rdma: true }), { isRdma: true }, ctx))
-  t.ok(matchesSelector(dev('0000:03:00.1', { pKeys: ['0x8001'] }), { pKeys: ['0x8001'] }, ctx))
-  t.notOk(matchesSelector(vf(1), { ddpProfiles: ['GTP'] }, ctx), 'DDP profiles cannot be read here: nothing matches')
+  t.same([0, 1, 2, 3, 4].map((i) => matchesSelector(vf(i), s)), [true, false, true, true, false], 'ranges, case-insensitive names')
+  t.notOk(matchesSelector(dev('0000:01:00.0', { netdevs: ['ens1f0'] }), { pfNames: ['ens1f0'] }), 'the PF itself')
+  t.ok(matchesSelector(vf(5), { rootDevices: ['0000:01:00.0#5'] }))
+  t.notOk(matchesSelector(vf(6), { rootDevices: ['0000:01:00.0#5'] }))
+  t.notOk(matchesSelector(vf(1), { vendors: ['8086'], drivers: ['vfio-pci'] }), 'AND across fields')
+  t.ok(matchesSelector(vf(1), { drivers: ['vfio-pci', 'ixgbevf'] }), 'OR within a field')
+  t.ok(matchesSelector(dev('0000:03:00.1', { rdma: true }), { isRdma: true }))
+  t.ok(matchesSelector(dev('0000:03:00.1', { pKeys: ['0x8001'] }), { pKeys: ['0x8001'] }))
+  t.notOk(matchesSelector(vf(1), { ddpProfiles: ['GTP'] }), 'DDP profiles cannot be read here: nothing matches')
 })
 
 t.test('first resource wins; PFs with VFs and default-route devices are never offered', async (t) => {
   const resources = parse({ resourceList: [{ resourceName: 'first', selectors: { drivers: ['ixgbevf'] } }, { resourceName: 'second', selectors: { vendors: ['8086'] } }] })
-  const out = assignDevices([dev('0000:01:10.1'), dev('0000:01:00.0', { driver: 'ixgbe', numVfs: 8 }), dev('0000:02:00.0', { driver: 'e1000e', netdevs: ['eth0'] }), dev('0000:02:00.1', { driver: 'e1000e' })], resources, ctx, new Set(['eth0']))
+  const out = assignDevices([dev('0000:01:10.1'), dev('0000:01:00.0', { driver: 'ixgbe', numVfs: 8 }), dev('0000:02:00.0', { driver: 'e1000e', netdevs: ['eth0'] }), dev('0000:02:00.1', { driver: 'e1000e' })], resources, new Set(['eth0']))
   t.same(out.get('intel.com/first')!.map((d) => d.pci), ['0000:01:10.1'])
   t.same(out.get('intel.com/second')!.map((d) => d.pci), ['0000:02:00.1'])
   const acc = parse({ resourceList: [{ resourceName: 'qat', deviceType: 'accelerator', selectors: { devices: ['37c9'] } }] })
-  t.same(assignDevices([dev('0000:3d:01.0', { classCode: 0x0b4000, device: '37c9', driver: 'c6xxvf' })], acc, ctx, new Set()).get('intel.com/qat')!.length, 1, 'accelerators need not be net class')
+  t.same(assignDevices([dev('0000:3d:01.0', { classCode: 0x0b4000, device: '37c9', driver: 'c6xxvf' })], acc, new Set()).get('intel.com/qat')!.length, 1, 'accelerators need not be net class')
 })
 
 t.test('preferred allocation: must-include, one NUMA node, pack or spread across PFs', async (t) => {
@@ -112,7 +110,7 @@ t.test('additionalInfo reaches the _INFO env: "*" for every device, a PCI addres
   const [r] = parse({ resourceList: [{ resourceName: 'a', selectors: { vendors: ['8086'] }, additionalInfo: { '*': { site: 'dc1', tier: 'x' }, '0000:01:10.1': { tier: 'gold' } } }] })
   const dir = fs.mkdtempSync(`${os.tmpdir()}/devinfo-`)
   t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }))
-  const out = allocateContainer([dev('0000:01:10.1'), dev('0000:01:10.3')], r, dir)
+  const out = allocateContainer([dev('0000:01:10.1'), dev('0000:01:10.3')], r, { devinfoDir: dir, vhost: { vhostNet: false, tun: false } })
   const info = JSON.parse(out.envs.PCIDEVICE_INTEL_COM_A_INFO)
   t.same(info['0000:01:10.1'].extra, { site: 'dc1', tier: 'gold' })
   t.same(info['0000:01:10.3'].extra, { site: 'dc1', tier: 'x' })
