@@ -61,12 +61,13 @@ export class CdiSpecs {
     return path.join(this.dir, `${FILE_PREFIX}${r.resourcePrefix}-${CLASS}-${r.resourceName}.json`)
   }
 
-  /** Writes `r`'s spec for `devices` if it changed; the PCI addresses it names. */
+  /** Writes `r`'s spec for `devices` if it changed (none when no device has a node); the PCI addresses it names. */
   write(r: ResourceConfig, devices: PciDevice[], vhost: VhostNodes): Set<string> {
     const spec = cdiSpec(r, devices, vhost)
     const file = this.file(r)
     const text = JSON.stringify(spec)
-    if (this.written.get(file) !== text) {
+    if (spec.devices.length === 0) this.remove(r)
+    else if (this.written.get(file) !== text) {
       fs.mkdirSync(this.dir, { recursive: true })
       writeFileAtomic(file, text, { mode: 0o644 })
       this.written.set(file, text)
