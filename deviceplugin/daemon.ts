@@ -57,7 +57,17 @@ export async function runDaemon(opts: Options, firstDiscovery?: Promise<PciDevic
 function logDestination(opts: Options): pino.DestinationStream {
   const stderr = pino.destination(2)
   if (!opts.logDir) return stderr
-  const file = pino.destination({ dest: path.join(opts.logDir, 'sriovdp.log'), append: true, mkdir: true, sync: true })
+  const dest = path.join(opts.logDir, 'sriovdp.log')
+  let fd: number
+  try {
+    // opened here, in a directory that exists as glog wants it: pino's own opening retries one it cannot make
+    // forever, without a word
+    fd = fs.openSync(dest, 'a', 0o644)
+  } catch (e) {
+    process.stderr.write(`sriovdp: --log_dir: cannot write ${dest}: ${(e as Error).message}\n`)
+    process.exit(1)
+  }
+  const file = pino.destination({ fd, sync: true })
   return pino.multistream([{ level: opts.logLevel as pino.Level, stream: stderr }, { level: opts.logLevel as pino.Level, stream: file }])
 }
 

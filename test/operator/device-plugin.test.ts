@@ -52,6 +52,16 @@ t.test('rendered without CDI: both policies registered, Allocate with the Go plu
   t.same(fs.readdirSync(node.paths.devinfo), [], 'device-info files removed')
 })
 
+t.test('sriovdp itself (its own flags, no entrypoint) under the read-only root: the addons load from the image', async (t) => {
+  const node = await operatorNode(t)
+  const dp = node.container('sriov-device-plugin.yaml', 'sriov-device-plugin', {
+    command: ['/usr/bin/sriovdp'],
+    args: ['--config-file', `/etc/pcidp/${NODE_NAME}`, '--resource-prefix', 'openshift.io', '--http-addr', ''],
+  })
+  t.same((await listOf(node, dp, NETDEVICE, 6)).map((d) => d.ID), NETDEVICE_VFS)
+  t.notMatch(dp.stderr, /cannot load native addon/)
+})
+
 t.test('a vhost-net resource on a node without vhost-net: offered, allocated without it, a warning', async (t) => {
   const node = await operatorNode(t)
   const dp = node.container('sriov-device-plugin.yaml', 'sriov-device-plugin', { devNodes: [] })
