@@ -1,5 +1,5 @@
-// The CNI installer in deploy/entrypoint.sh: atomic replacement under a runtime that keeps executing the
-// plugin, and failed installs that never replace a working plugin.
+// The CNI installer in deploy/cni-entrypoint.sh (the sriov-cni image's arguments) with the real plugin: atomic
+// replacement under a runtime that keeps executing the plugin, and failed installs that never replace it.
 import { execFileSync, spawn, spawnSync } from 'node:child_process'
 import fs from 'node:fs'
 import os from 'node:os'
