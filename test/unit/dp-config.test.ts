@@ -116,3 +116,53 @@ t.test('additionalInfo reaches the _INFO env: "*" for every device, a PCI addres
   t.same(info['0000:01:10.3'].extra, { site: 'dc1', tier: 'x' })
   t.equal(out.envs.PCIDEVICE_INTEL_COM_A, '0000:01:10.1,0000:01:10.3')
 })
+
+t.test('keys as Go decodes them: any case, null as unset, the last of two spellings wins, unknown keys one warning each', async (t) => {
+  const warnings: string[] = []
+  const rs = parseConfig(JSON.stringify({
+    ResourceList: [
+      { ResourceName: 'a', RESOURCEPREFIX: 'example.com', ExcludeTopology: true, Selectors: { Vendors: ['8086'], PFNAMES: ['eno2#0-1'], IsRdma: false, NeedVhostNet: null }, SelectorObj: null },
+      { resourceName: 'b', deviceType: null, selectors: { isRdma: true, IsRdma: false, drivers: null }, SelectorObj: null, sriovMode: true },
+    ],
+  }), 'intel.com', warnings)
+  t.match(rs[0], { resourceName: 'a', resourcePrefix: 'example.com', excludeTopology: true, selectors: [{ vendors: ['8086'], pfNames: ['eno2#0-1'], isRdma: false }] })
+  t.notOk('needVhostNet' in rs[0].selectors[0], 'null: unset')
+  t.same(rs[1].selectors, [{ isRdma: false }], 'the later key wins; drivers: null is no list')
+  t.equal(rs[1].deviceType, 'netDevice')
+  t.same(warnings, ['resource "a", resource "b": unknown key "SelectorObj" ignored', 'resource "b": unknown key "sriovMode" ignored'])
+  t.same(parseConfig('{"resourceList":null}', 'intel.com'), [], 'a node without policies, as the operator writes it')
+  t.same(parseConfig('{"resourceLiſt":[{"resourceName":"k"}]}', 'intel.com').map((r) => r.resourceName), ['k'], 'Unicode simple folding: the long s is an s')
+  t.throws(() => parseConfig('[]', 'intel.com'), /expected an object with "resourceList"/)
+})
+
+t.test('isRdma: only true selects (RDMA VFs); needVhostNet selects nothing', async (t) => {
+  const rdma = dev('0000:03:00.1', { rdma: true })
+  const plain = dev('0000:03:00.2')
+  t.same([matchesSelector(rdma, { isRdma: false }), matchesSelector(plain, { isRdma: false })], [true, true], 'false: no filter, as in Go')
+  t.same([matchesSelector(rdma, { isRdma: true }), matchesSelector(plain, { isRdma: true })], [true, false])
+  t.ok(matchesSelector(plain, { needVhostNet: true }), 'needVhostNet: no filter, whether or not /dev/vhost-net exists')
+})
+
+t.test('needVhostNet adds /dev/vhost-net and /dev/net/tun for the VFs of the selector that chose them', async (t) => {
+  const [r] = parse({ resourceList: [{ resourceName: 'v', selectors: [{ pciAddresses: ['0000:01:10.1'], needVhostNet: true }, { pciAddresses: ['0000:01:10.3'] }] }] })
+  const dir = fs.mkdtempSync(`${os.tmpdir()}/devinfo-`)
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }))
+  const both = { vhostNet: true, tun: true }
+  const out = allocateContainer([dev('0000:01:10.1'), dev('0000:01:10.3')], r, { devinfoDir: dir, vhost: both })
+  t.same(out.devices.map((d) => d.host_path), ['/dev/vhost-net', '/dev/net/tun'])
+  const info = JSON.parse(out.envs.PCIDEVICE_INTEL_COM_V_INFO)
+  t.same(info['0000:01:10.1'].vhost, { 'net-mount': '/dev/vhost-net', 'tun-mount': '/dev/net/tun' })
+  t.notOk(info['0000:01:10.3'].vhost, 'chosen by the other selector: no vhost-net')
+  t.same(out.warnings, [])
+  const noTun = allocateContainer([dev('0000:01:10.1')], r, { devinfoDir: dir, vhost: { vhostNet: true, tun: false } })
+  t.same([noTun.devices, Object.keys(JSON.parse(noTun.envs.PCIDEVICE_INTEL_COM_V_INFO)['0000:01:10.1'])], [[], ['generic', 'vhost']], 'no tun: the info, no device nodes (as Go)')
+  t.match(noTun.warnings, [/\/dev\/net\/tun does not exist/])
+  const none = allocateContainer([dev('0000:01:10.1')], r, { devinfoDir: dir, vhost: { vhostNet: false, tun: true } })
+  t.same(none.devices, [])
+  t.match(none.warnings, [/needVhostNet: \/dev\/vhost-net does not exist on this node/])
+})
+
+t.test('PCIDEVICE_ names: upper case, only dots become underscores (the Go plugin\'s names)', async (t) => {
+  const [r] = parse({ resourceList: [{ resourceName: 'sriov-net_A', resourcePrefix: 'my-corp.example.com', selectors: {} }] })
+  t.equal(envName(r), 'PCIDEVICE_MY-CORP_EXAMPLE_COM_SRIOV-NET_A')
+})
