@@ -71,54 +71,45 @@ t.test('a pod on each rendered network: the device plugin\'s VF, ADD and DEL of 
   const conf = (name: string) => ({ ...JSON.parse(NADS[name]), deviceID })
   const before = vfConfig(node)
 
-  await t.test('sriov-201: VLAN 201, host-local', async (t) => {
+  /** A pod on `nad`: ADD, `check` what it did, DEL, and the VF is back on the node as it was. */
+  const attach = async (t: Test, nad: string, check: (add: any, pod: { name: string; path: string }) => void) => {
     const pod = addNetns(t, 'top')
-    const add = await cni(t, node, 'ADD', conf('sriov-201'), 'pod201', pod.path)
-    t.equal(add.code, 0, add.stdout + add.stderr)
+    const add = await cni(t, node, 'ADD', conf(nad), `pod-${nad}`, pod.path)
+    t.equal(add.code, 0, `ADD ${add.stdout}${add.stderr}`)
+    check(add, pod)
+    const del = await cni(t, node, 'DEL', conf(nad), `pod-${nad}`, pod.path)
+    t.equal(del.code, 0, `DEL ${del.stdout}${del.stderr}`)
+    t.ok(linkJson(vf.name), 'VF netdev back on the node')
+    t.same(vfConfig(node), before, 'VF config restored')
+  }
+  const lease = path.join(node.paths.cniState, 'networks', 'sriov-201', '192.168.201.2')
+
+  await t.test('sriov-201: VLAN 201, host-local', (t) => attach(t, 'sriov-201', (add, pod) => {
     t.same(add.json.ips, [{ interface: 0, address: '192.168.201.2/24', gateway: '192.168.201.1' }])
     t.match(add.json.interfaces, [{ name: 'net1', mac: vf.mac, sandbox: pod.path, pciID: deviceID }])
     t.same(addrs('net1', pod.name), ['192.168.201.2/24'])
     t.match(vfConfig(node), { vlan: 201, qos: 0, proto: '802.1q' })
-    t.ok(fs.existsSync(path.join(node.paths.cniState, 'networks', 'sriov-201', '192.168.201.2')), 'lease in the node\'s /var/lib/cni/networks')
-    const del = await cni(t, node, 'DEL', conf('sriov-201'), 'pod201', pod.path)
-    t.equal(del.code, 0, del.stdout + del.stderr)
-    t.ok(linkJson(vf.name), 'VF netdev back on the node')
-    t.same(vfConfig(node), before, 'VF config restored')
-    t.notOk(fs.existsSync(path.join(node.paths.cniState, 'networks', 'sriov-201', '192.168.201.2')), 'lease released')
-  })
+    t.ok(fs.existsSync(lease), 'lease in the node\'s /var/lib/cni/networks')
+  }).then(() => t.notOk(fs.existsSync(lease), 'lease released')))
 
-  await t.test('sriov-noipam: "ipam": {} is no IPAM', async (t) => {
-    const pod = addNetns(t, 'top')
-    const add = await cni(t, node, 'ADD', conf('sriov-noipam'), 'podnoipam', pod.path)
-    t.equal(add.code, 0, add.stdout + add.stderr)
+  await t.test('sriov-noipam: "ipam": {} is no IPAM', (t) => attach(t, 'sriov-noipam', (add, pod) => {
     t.same(add.json.ips ?? [], [])
     t.ok(linkJson('net1', pod.name), 'net1 in the pod')
     t.match(vfConfig(node), { vlan: 0, qos: 0 })
-    t.equal((await cni(t, node, 'DEL', conf('sriov-noipam'), 'podnoipam', pod.path)).code, 0)
-    t.same(vfConfig(node), before)
-  })
+  }))
 
-  await t.test('sriov-qinq: 802.1ad with QoS, spoof check, trust, link state, legacy host-local, debug log to a file', async (t) => {
-    const pod = addNetns(t, 'top')
-    const add = await cni(t, node, 'ADD', conf('sriov-qinq'), 'podqinq', pod.path)
-    t.equal(add.code, 0, add.stdout + add.stderr)
+  await t.test('sriov-qinq: 802.1ad with QoS, spoof check, trust, link state, legacy host-local, debug log to a file', (t) => attach(t, 'sriov-qinq', (add, pod) => {
     t.same(vfConfig(node), { ...VF_DEFAULTS, vlan: 100, qos: 5, proto: '802.1ad', spoofchk: true, trust: false, link_state: 'enable' })
     t.same(add.json.ips, [{ interface: 0, address: '10.56.217.171/24', gateway: '10.56.217.1' }])
     t.match(ip('-n', pod.name, 'route', 'show', 'default'), /default via 10\.56\.217\.1 dev net1/)
     const log = fs.readFileSync(path.join(node.paths.tmp, 'sriov-qinq.log'), 'utf8').trim().split('\n').map((l) => JSON.parse(l))
     t.ok(log.some((l) => l.level === 20), 'logLevel debug: debug lines, in the logFile')
-    t.equal((await cni(t, node, 'DEL', conf('sriov-qinq'), 'podqinq', pod.path)).code, 0)
-    t.same(vfConfig(node), before)
-  })
+  }))
 
-  await t.test('sriov-relative-log: a relative logFile logs to stderr, with a warning, and the call works', async (t) => {
-    const pod = addNetns(t, 'top')
-    const add = await cni(t, node, 'ADD', conf('sriov-relative-log'), 'podrel', pod.path)
-    t.equal(add.code, 0, add.stdout + add.stderr)
+  await t.test('sriov-relative-log: a relative logFile logs to stderr, with a warning, and the call works', (t) => attach(t, 'sriov-relative-log', (add) => {
     t.match(add.stderr, /logFile \\"sriov\.log\\" is not an absolute path: logging to stderr/)
     t.match(vfConfig(node), { vlan: 202 })
-    t.equal((await cni(t, node, 'DEL', conf('sriov-relative-log'), 'podrel', pod.path)).code, 0)
-  })
+  }))
 
   await t.test('sriov-qos-novlan: vlanQoS 3 on VLAN 0 is refused before anything changes', async (t) => {
     const pod = addNetns(t, 'top')
