@@ -77,8 +77,12 @@ export class CdiSpecs {
 
   remove(r: ResourceConfig): void {
     const file = this.file(r)
-    fs.rmSync(file, { force: true })
     this.written.delete(file)
+    try {
+      fs.rmSync(file, { force: true })
+    } catch {
+      // a directory we cannot write holds no spec of ours; writing one says why it fails
+    }
   }
 
   /** Every spec file of this plugin, those of an earlier run included (the Go plugin clears them the same way). */

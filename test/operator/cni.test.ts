@@ -18,10 +18,13 @@ const NADS: Record<string, string> = Object.fromEntries(
   parseAllDocuments(fs.readFileSync(path.join(OPERATOR_FIXTURES, 'nads.yaml'), 'utf8')).map((d) => d.toJS()).map((n) => [n.metadata.name, n.spec.config]),
 )
 
-/** The node runs the installed plugin as its runtime does: /opt/cni/bin/sriov, state under /var/lib/cni. */
-async function cni(t: Test, node: OperatorNode, command: string, conf: object, containerId: string, netns: string) {
+/**
+ * The node runs the installed plugin as its runtime does: /opt/cni/bin/sriov, state under /var/lib/cni.
+ * `readOnlyRoot`: as our device plugin's reconciler runs it, in its container (only /var/lib/cni writable).
+ */
+async function cni(t: Test, node: OperatorNode, command: string, conf: object, containerId: string, netns: string, readOnlyRoot = false) {
   const c = runContainer(t, {
-    readOnlyRoot: false,
+    readOnlyRoot,
     binds: [
       { source: node.paths.cniBin, target: '/opt/cni/bin', readOnly: true },
       { source: node.paths.cniState, target: '/var/lib/cni' },
@@ -72,12 +75,12 @@ t.test('a pod on each rendered network: the device plugin\'s VF, ADD and DEL of 
   const before = vfConfig(node)
 
   /** A pod on `nad`: ADD, `check` what it did, DEL, and the VF is back on the node as it was. */
-  const attach = async (t: Test, nad: string, check: (add: any, pod: { name: string; path: string }) => void) => {
+  const attach = async (t: Test, nad: string, check: (add: any, pod: { name: string; path: string }) => void, readOnlyRoot = false) => {
     const pod = addNetns(t, 'top')
-    const add = await cni(t, node, 'ADD', conf(nad), `pod-${nad}`, pod.path)
+    const add = await cni(t, node, 'ADD', conf(nad), `pod-${nad}`, pod.path, readOnlyRoot)
     t.equal(add.code, 0, `ADD ${add.stdout}${add.stderr}`)
     check(add, pod)
-    const del = await cni(t, node, 'DEL', conf(nad), `pod-${nad}`, pod.path)
+    const del = await cni(t, node, 'DEL', conf(nad), `pod-${nad}`, pod.path, readOnlyRoot)
     t.equal(del.code, 0, `DEL ${del.stdout}${del.stderr}`)
     t.ok(linkJson(vf.name), 'VF netdev back on the node')
     t.same(vfConfig(node), before, 'VF config restored')
@@ -110,6 +113,11 @@ t.test('a pod on each rendered network: the device plugin\'s VF, ADD and DEL of 
     t.match(add.stderr, /logFile \\"sriov\.log\\" is not an absolute path: logging to stderr/)
     t.match(vfConfig(node), { vlan: 202 })
   }))
+
+  await t.test('the plugin under a read-only root with /var/lib/cni writable (our reconciler\'s DEL runs so)', (t) => attach(t, 'sriov-noipam', (_add, pod) => {
+    t.ok(linkJson('net1', pod.name), 'net1 in the pod')
+    t.ok(fs.readdirSync(path.join(node.paths.cniState, 'sriov', '.addons')).some((f) => f.endsWith('-netlink.node')), 'its addons extracted under /var/lib/cni/sriov/.addons')
+  }, true))
 
   await t.test('sriov-qos-novlan: vlanQoS 3 on VLAN 0 is refused before anything changes', async (t) => {
     const pod = addNetns(t, 'top')
