@@ -143,7 +143,7 @@ export function parseConfig(text: string, defaultPrefix: string, warnings: strin
   const seen = new Set<string>()
   const resources = list.map((item: unknown, i): ResourceConfig => {
     if (typeof item !== 'object' || item === null || Array.isArray(item)) throw new ConfigError(`resourceList[${i}]: expected an object`)
-    const { values: r, unknown: extra } = matchKeys(item as Record<string, unknown>, RESOURCE_FIELDS)
+    const { values: r, named, unknown: extra } = matchKeys(item as Record<string, unknown>, RESOURCE_FIELDS)
     const name = r.resourceName
     const where = typeof name === 'string' && name ? `resource "${name}"` : `resourceList[${i}]`
     if (typeof name !== 'string' || !NAME.test(name)) throw new ConfigError(`${where}.resourceName: ${JSON.stringify(name)} must match ${NAME.source}`)
@@ -153,7 +153,8 @@ export function parseConfig(text: string, defaultPrefix: string, warnings: strin
     if (seen.has(full)) throw new ConfigError(`${where}: ${full} is defined twice`)
     seen.add(full)
     const deviceType = parseDeviceType(r.deviceType, where)
-    let selectorsRaw = r.selectors
+    // "selectors": null selects nothing it could name: refused below, not read as the 2019 form
+    let selectorsRaw = named.has('selectors') ? (r.selectors ?? null) : undefined
     if (selectorsRaw === undefined) {
       // the 2019 form: selectors written at the resource level
       const legacy = matchKeys(Object.fromEntries(extra.map((k) => [k, (item as Record<string, unknown>)[k]])), SELECTOR_FIELDS)

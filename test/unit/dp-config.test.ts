@@ -52,6 +52,7 @@ t.test('errors name the resource and the field', async (t) => {
     [{ resourceList: [{ resourceName: 'a' }, { resourceName: 'a' }] }, /intel\.com\/a is defined twice/],
     [{ resourceList: [{ resourceName: 'a', resourcePrefix: 'Bad_Prefix' }] }, /resourcePrefix/],
     [{ resourceList: [{ resourceName: 'a', selectors: { isRdma: 'yes' } }] }, /isRdma: expected true or false/],
+    [{ resourceList: [{ resourceName: 'a', selectors: null }] }, /resource "a"\.selectors: expected an object/],
   ]
   for (const [cfg, msg] of cases) t.throws(() => parse(cfg), msg)
   t.throws(() => parseConfig('{', 'intel.com'), /config is not valid JSON/)
