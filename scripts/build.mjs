@@ -19,6 +19,18 @@ const addons = {
 
 const addonHashes = Object.fromEntries(Object.entries(addons).map(([name, file]) => [name, createHash('sha256').update(fs.readFileSync(file)).digest('hex').slice(0, 16)]))
 
+// The addons also as files beside the executables (dist/lib/sriov-ts/<hash>-<name>, the image's
+// /usr/lib/sriov-ts): loaded from there, read-only, when they equal the embedded copies (host/native.ts)
+const libDir = path.join(dist, 'lib', 'sriov-ts')
+fs.rmSync(libDir, { recursive: true, force: true })
+fs.mkdirSync(libDir, { recursive: true, mode: 0o755 })
+fs.chmodSync(libDir, 0o755)
+for (const [name, file] of Object.entries(addons)) {
+  const out = path.join(libDir, `${addonHashes[name]}-${name}`)
+  fs.copyFileSync(file, out)
+  fs.chmodSync(out, 0o644)
+}
+
 const common = { bundle: true, platform: 'node', target: 'node20', format: 'cjs', logLevel: 'warning', loader: { '.proto': 'text' }, legalComments: 'none' }
 
 // In the SEA, the packages' own addon lookups become loads from SEA assets (host/native.ts).
