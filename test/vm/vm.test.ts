@@ -7,7 +7,7 @@ import { ROOT } from '../helpers/plugin-exec'
 t.setTimeout(1500_000)
 
 function scenario(name: string): { rc: number | null; out: string } {
-  const r = spawnSync(path.join(ROOT, 'scripts/vm/run.sh'), [`test/vm/scenarios/${name}`, '600'], { cwd: ROOT, encoding: 'utf8' })
+  const r = spawnSync(path.join(ROOT, 'scripts/vm/run.sh'), [`test/vm/scenarios/${name}`, '900'], { cwd: ROOT, encoding: 'utf8' })
   return { rc: r.status, out: `${r.stdout}${r.stderr}` }
 }
 
