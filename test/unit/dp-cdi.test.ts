@@ -46,3 +46,14 @@ t.test('spec files: written when they change, removed when empty, all of ours re
   specs.removeAll()
   t.same(fs.readdirSync(dir), ['other-vendor.json'], 'another vendor\'s spec stays')
 })
+
+t.test('CDI carries the other device kinds\' nodes: a no-IOMMU group under its container path, RDMA and vhost-vdpa nodes', async (t) => {
+  const [rdma] = parseConfig('{"resourceList":[{"resourceName":"rdma","selectors":{"isRdma":true}}]}', 'example.com')
+  const rdmaVf = dev('0000:3b:00.2', { vendor: '15b3', driver: 'mlx5_core', rdma: true, rdmaDevices: [{ name: 'mlx5_2', charDevices: ['/dev/infiniband/uverbs2', '/dev/infiniband/umad2'] }] })
+  t.same(cdiSpec(rdma, [rdmaVf], none).devices[0].containerEdits.deviceNodes.map((n) => n.hostPath).filter((p) => !p.endsWith('rdma_cm')), ['/dev/infiniband/uverbs2', '/dev/infiniband/umad2'])
+  const noiommu = dev('0000:01:11.6', { driver: 'vfio-pci', iommuGroup: '3', vfioNoIommu: true })
+  t.same(cdiSpec(r, [noiommu], none).devices[0].containerEdits.deviceNodes[1], { path: '/dev/vfio/3', hostPath: '/dev/vfio/noiommu-3', permissions: 'rw' })
+  const [vhost] = parseConfig('{"resourceList":[{"resourceName":"vdpa","selectors":{"vdpaType":"vhost"}}]}', 'example.com')
+  const vdpaVf = dev('0000:3b:00.3', { vdpa: { name: 'vdpa0', driver: 'vhost_vdpa', type: 'vhost', path: '/dev/vhost-vdpa-0' } })
+  t.same(cdiSpec(vhost, [vdpaVf], none).devices, [{ name: '0000:3b:00.3', containerEdits: { deviceNodes: [{ path: '/dev/vhost-vdpa-0', hostPath: '/dev/vhost-vdpa-0', permissions: 'rw' }] } }])
+})
