@@ -13,9 +13,7 @@ function scenario(name: string): { rc: number | null; out: string } {
 
 t.before(() => {
   execFileSync(path.join(ROOT, 'scripts/build-cnitool.sh'), { stdio: 'ignore' })
-  for (const guest of ['dp-scenario', 'dp-noiommu']) {
-    execFileSync('npx', ['esbuild', `test/vm/guest/${guest}.ts`, '--bundle', '--platform=node', '--format=cjs', `--outfile=dist/vm/${guest}.cjs`, '--external:netlink', '--external:koffi', '--log-level=warning'], { cwd: ROOT, stdio: 'ignore' })
-  }
+  execFileSync(process.execPath, [path.join(ROOT, 'scripts/build.mjs'), 'vm-guests'], { cwd: ROOT, stdio: 'ignore' })
 })
 
 for (const name of ['cni.sh', 'dp.sh', 'dp-noiommu.sh']) {
