@@ -4,6 +4,7 @@
 // ones; otherwise each is written once, content-addressed, to a directory that allows exec (dlopen needs it).
 import fs from 'node:fs'
 import path from 'node:path'
+import { seams } from './seams'
 
 export interface NetlinkApi {
   createRtNetlink: typeof import('netlink').createRtNetlink
@@ -35,7 +36,8 @@ export function loadKoffi(): typeof import('koffi') {
  */
 function addonDirs(): { dir: string; shipped?: boolean }[] {
   const dirs: { dir: string; shipped?: boolean }[] = []
-  if (process.env.SRIOV_ADDON_DIR) dirs.push({ dir: process.env.SRIOV_ADDON_DIR })
+  const named = seams().addonDir
+  if (named) dirs.push({ dir: named })
   dirs.push({ dir: path.join(path.dirname(process.execPath), '..', 'lib', 'sriov-ts'), shipped: true })
   dirs.push({ dir: '/var/run/sriov-ts' }, { dir: '/var/lib/cni/sriov/.addons' })
   return dirs
