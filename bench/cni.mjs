@@ -8,7 +8,6 @@ import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { createRequire } from 'node:module'
-import esbuild from 'esbuild'
 
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..')
 const N = Number(process.argv[2] ?? 30)
@@ -16,8 +15,8 @@ const ours = path.join(root, 'dist/bin/sriov')
 for (const f of [ours, '/usr/lib/cni/host-device', '/usr/lib/cni/host-local']) if (!fs.existsSync(f)) throw new Error(`${f} missing (npm run build; apt-get install containernetworking-plugins)`)
 
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-cni-'))
+execFileSync(process.execPath, [path.join(root, 'scripts/build.mjs'), 'bench'], { stdio: 'inherit' })
 const helper = path.join(root, 'dist/bench/fake-sysfs.cjs')
-await esbuild.build({ entryPoints: [path.join(root, 'test/helpers/fake-sysfs.ts')], bundle: true, platform: 'node', format: 'cjs', outfile: helper, logLevel: 'error' })
 const { buildFakeSysfs } = createRequire(import.meta.url)(helper)
 const ipcmd = (...a) => execFileSync('ip', a, { stdio: 'ignore' })
 const ns = `bcni${process.pid}`

@@ -1,12 +1,11 @@
 // IPAM benchmark: ADD+DEL per operation on a /16 with 0, 1,000 and 10,000 existing leases, for our
 // in-process allocator, our executable in standalone host-local mode, the reference host-local, and bare
 // `node -e 0`, measured in one run. Prints medians and ratios. Usage: node bench/ipam.mjs [iterations]
-import { spawnSync } from 'node:child_process'
+import { execFileSync, spawnSync } from 'node:child_process'
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { createRequire } from 'node:module'
-import esbuild from 'esbuild'
 
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..')
 const N = Number(process.argv[2] ?? 15)
@@ -17,8 +16,8 @@ for (const f of [ourBin, refBin]) if (!fs.existsSync(f)) throw new Error(`${f} m
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-ipam-'))
 fs.symlinkSync(ourBin, path.join(work, 'host-local'))
 // bundled under dist/ so that the native addons resolve from node_modules
-const lib = path.join(root, 'dist/bench/ipam.cjs')
-await esbuild.build({ entryPoints: [path.join(root, 'ipam/host-local.ts')], bundle: true, platform: 'node', format: 'cjs', outfile: lib, external: ['koffi', 'netlink'], logLevel: 'error' })
+execFileSync(process.execPath, [path.join(root, 'scripts/build.mjs'), 'bench'], { stdio: 'inherit' })
+const lib = path.join(root, 'dist/bench/host-local.cjs')
 const ipam = createRequire(path.join(root, 'package.json'))(lib)
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
@@ -68,7 +67,6 @@ async function inProcess(conf) {
 }
 
 const lib2 = path.join(root, 'dist/bench/netconf.cjs')
-await esbuild.build({ entryPoints: [path.join(root, 'protocol/netconf.ts')], bundle: true, platform: 'node', format: 'cjs', outfile: lib2, logLevel: 'error' })
 
 const nodeTimes = []
 for (let i = 0; i <= N; i++) {

@@ -1,7 +1,7 @@
 // An attachment as a list of steps: ADD runs them, a failed ADD undoes the ones it started, and DEL, GC and
 // the reclaim of a VF left by a dead pod or a killed ADD undo them all from the record. Every undo works from
 // the record alone and is safe when its step never ran or ran half-way.
-import { announceAddresses } from '../host/announce'
+import { sendGratuitousArps } from '../host/announce'
 import { addAddress, addRoute, linkByIndex, linkByName, parseMac, renameLink, setLinkMtu, setLinkUp } from '../host/link'
 import { setLinkSysctls } from '../host/link-sysctl'
 import { Netns, netnsExists } from '../host/netns'
@@ -287,7 +287,7 @@ async function announce(c: AttachmentContext): Promise<void> {
     link = await mustLink(c.pod!, { index: c.podIndex })
   }
   // a packet socket costs its close a few ms (synchronize_net): only on this path
-  const failures = link.running ? announceAddresses(c.pod!.ns, link.index, parseMac(link.mac), v4) : ['no carrier']
+  const failures = link.running ? sendGratuitousArps(c.pod!.ns, link.index, parseMac(link.mac), v4) : ['no carrier']
   if (failures.length) log('warning', 'could not announce every IPv4 address', { ifname: c.rec.ifname, failures })
 }
 

@@ -19,7 +19,6 @@ export interface SriovConfig {
   linkState?: LinkState
   minTxRate?: number
   maxTxRate?: number
-  ipamType?: string
 }
 
 const invalid = (field: string, why: string) => new CniError(ErrorCode.InvalidConfig, `invalid ${field}: ${why}`)
@@ -111,10 +110,8 @@ export function parseSriovConfig(conf: NetConf, env: Pick<CniEnv, 'args'>): Srio
     throw invalid('min_tx_rate', `${out.minTxRate} is above max_tx_rate ${out.maxTxRate}`)
   }
   // an ipam object without a type means no IPAM (sriov-network-operator renders "ipam": {}), as in sriov-cni
-  if (conf.ipam && conf.ipam.type !== undefined && conf.ipam.type !== '') {
-    if (typeof conf.ipam.type !== 'string') throw invalid('ipam.type', `${JSON.stringify(conf.ipam.type)} must be the IPAM plugin's name`)
-    out.ipamType = conf.ipam.type
-  }
+  const ipamType = conf.ipam?.type
+  if (ipamType !== undefined && ipamType !== '' && typeof ipamType !== 'string') throw invalid('ipam.type', `${JSON.stringify(ipamType)} must be the IPAM plugin's name`)
   // logLevel and logFile never fail a call (as in sriov-cni): see log-settings.ts
   return out
 }

@@ -1,7 +1,10 @@
-// sriovdp's command line: sriov-network-device-plugin's flags, plus ours for the new behaviour.
+// sriovdp's command line: sriov-network-device-plugin's flags (glog's logging flags included, in Go's flag
+// syntax), plus ours for the new behaviour.
 import fs from 'node:fs'
 import { parseArgs } from 'node:util'
 import { DEFAULT_DEVINFO_DIR } from './allocation'
+import { DEFAULT_CDI_DIR } from './cdi'
+import { goFlagArgs } from './go-flags'
 import { parseListenAddress } from './listen-address'
 import { socketDirProblem } from './plugin-socket'
 import type { AllocationPolicy } from './preferred'
@@ -10,6 +13,10 @@ export interface Options {
   configFile: string
   resourcePrefix: string
   logLevel: string
+  /** glog's --log_dir: the log also goes to <dir>/sriovdp.log */
+  logDir?: string
+  /** --use-cdi: CDI spec files go here and Allocate answers with CDI names */
+  cdiSpecDir?: string
   devicePluginPath: string
   pluginsRegistryPath: string
   registration: 'classic' | 'watcher'
@@ -32,16 +39,35 @@ export const CONFIG_FLAGS = {
   'resource-prefix': { type: 'string', default: 'intel.com' },
 } as const
 
+const BOOLEAN_FLAGS = ['use-cdi', 'logtostderr', 'alsologtostderr']
+const PINO_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace']
+
+/**
+ * A pino level, or a glog verbosity (the Go plugin's `-v N`, the Go image's `--log-level=N`): glog's V(0)-V(2)
+ * are steady-state messages, V(3)-V(4) debugging, V(5) and up tracing.
+ */
+function logLevelOf(value: string, flag: string): string {
+  if (PINO_LEVELS.includes(value)) return value
+  if (!/^\d+$/.test(value)) throw new UsageError(`${flag}: ${JSON.stringify(value)} must be a glog verbosity (0, 1, ... 10) or one of ${PINO_LEVELS.join(', ')}`)
+  const v = Number(value)
+  return v <= 2 ? 'info' : v <= 4 ? 'debug' : 'trace'
+}
+
 export function parseOptions(argv: string[], env: NodeJS.ProcessEnv = process.env): Options {
   let values
   try {
     ;({ values } = parseArgs({
-      args: argv,
+      args: goFlagArgs(argv, BOOLEAN_FLAGS),
       options: {
         ...CONFIG_FLAGS,
-        'log-level': { type: 'string', default: 'info' },
-        'log-dir': { type: 'string' }, // accepted for compatibility: logs go to stderr
-        v: { type: 'string' },
+        'log-level': { type: 'string' }, // a pino level, or a glog verbosity as the Go image's --log-level
+        v: { type: 'string', short: 'v' }, // glog's verbosity (-v 10 from the Go image's entrypoint)
+        logtostderr: { type: 'boolean' },
+        alsologtostderr: { type: 'boolean' },
+        log_dir: { type: 'string' },
+        'log-dir': { type: 'string' },
+        'use-cdi': { type: 'boolean', default: false },
+        'cdi-spec-dir': { type: 'string', default: DEFAULT_CDI_DIR },
         'device-plugin-path': { type: 'string', default: '/var/lib/kubelet/device-plugins/' },
         'plugins-registry-path': { type: 'string', default: '/var/lib/kubelet/plugins_registry/' },
         registration: { type: 'string', default: 'auto' },
@@ -61,8 +87,10 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv = process.en
   if (reg !== 'auto' && reg !== 'classic' && reg !== 'watcher') throw new UsageError(`--registration: ${reg} must be auto, classic or watcher`)
   const policy = values['allocation-policy']
   if (policy !== 'pack' && policy !== 'spread') throw new UsageError(`--allocation-policy: ${policy} must be pack or spread`)
-  const levels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace']
-  if (!levels.includes(values['log-level']!)) throw new UsageError(`--log-level: ${values['log-level']} must be one of ${levels.join(', ')}`)
+  // an explicit --log-level wins over -v
+  const logLevel = values['log-level'] !== undefined ? logLevelOf(values['log-level'], '--log-level') : values.v !== undefined ? logLevelOf(values.v, '-v') : 'info'
+  // glog: --logtostderr sends everything to stderr and no file; --log_dir alone writes files (we also keep stderr)
+  const logDir = values.logtostderr ? undefined : (values.log_dir ?? values['log-dir'] ?? undefined)
   const seconds = (name: 'rescan-interval' | 'reconcile-grace') => {
     const n = Number(values[name])
     if (!Number.isFinite(n) || n <= 0) throw new UsageError(`--${name}: ${values[name]} must be a positive number of seconds`)
@@ -77,7 +105,7 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv = process.en
   const opts: Options = {
     configFile: values['config-file']!,
     resourcePrefix: values['resource-prefix']!,
-    logLevel: values['log-level']!,
+    logLevel,
     devicePluginPath: values['device-plugin-path']!,
     pluginsRegistryPath: values['plugins-registry-path']!,
     // auto: watcher mode when kubelet's plugin registry exists, as the Go plugin chooses
@@ -93,6 +121,8 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv = process.en
     if (problem) throw new UsageError(`--${flag}: ${problem}`)
   }
   if (httpAddr) opts.httpAddr = httpAddr
+  if (logDir) opts.logDir = logDir
+  if (values['use-cdi']) opts.cdiSpecDir = values['cdi-spec-dir']!
   if (env.SRIOV_STATE_DIR) opts.stateDir = env.SRIOV_STATE_DIR
   return opts
 }

@@ -1,5 +1,6 @@
 // The sriovdp-config ConfigMap (/etc/pcidp/config.json): sriov-network-device-plugin's schema, including its
 // 2019 form, parsed into typed resources with errors naming the resource and the field.
+import { matchKeys } from './json-keys'
 import { checkPciAddress } from './pci-address'
 import { checkKubeletResourceName } from './resource-name'
 import { MAX_VF_INDEX, parseIndexRanges } from './vf-index-ranges'
@@ -36,8 +37,9 @@ export class ConfigError extends Error {}
 
 const NAME = /^[a-zA-Z0-9_-]+$/
 const LIST_FIELDS = ['vendors', 'devices', 'drivers', 'pciAddresses', 'pfNames', 'rootDevices', 'linkTypes', 'acpiIndexes', 'ddpProfiles', 'pKeys', 'auxTypes'] as const
-const KNOWN_SELECTOR_FIELDS = new Set<string>([...LIST_FIELDS, 'vdpaType', 'needVhostNet', 'isRdma', 'IsRdma'])
-const RESOURCE_FIELDS = new Set(['resourceName', 'resourcePrefix', 'deviceType', 'excludeTopology', 'selectors', 'additionalInfo'])
+// isRdma is spelled IsRdma in the Go type (no JSON tag): keys match either way, as every key does
+const SELECTOR_FIELDS = [...LIST_FIELDS, 'vdpaType', 'needVhostNet', 'isRdma'] as const
+const RESOURCE_FIELDS = ['resourceName', 'resourcePrefix', 'deviceType', 'excludeTopology', 'selectors', 'additionalInfo'] as const
 // the Go plugin accepts a PCI address without its domain, as lspci prints it, for domain 0000
 const SHORT_PCI = /^[0-9a-f]{2}:[0-9a-f]{2}\.[0-7]$/i
 const FULL_PCI = /^[0-9a-f]{4}:[0-9a-f]{2}:[0-9a-f]{2}\.[0-7]$/i
@@ -65,31 +67,38 @@ function normalize(field: (typeof LIST_FIELDS)[number], x: string): string {
   }
 }
 
-function parseSelector(raw: unknown, where: string, warnings: string[]): Selector {
+/** Unknown keys by name, each with the places it appears: one warning per key, however often it recurs. */
+class UnknownKeys {
+  private seen = new Map<string, string[]>()
+  add(where: string, keys: string[]): void {
+    for (const k of keys) this.seen.set(k, [...(this.seen.get(k) ?? []), where])
+  }
+  warnings(): string[] {
+    return [...this.seen].map(([key, wheres]) => `${wheres.join(', ')}: unknown key ${JSON.stringify(key)} ignored`)
+  }
+}
+
+function parseSelector(raw: unknown, where: string, unknown: UnknownKeys): Selector {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new ConfigError(`${where}: expected an object`)
-  const o = raw as Record<string, unknown>
+  const { values: o, unknown: extra } = matchKeys(raw as Record<string, unknown>, SELECTOR_FIELDS)
+  unknown.add(where, extra)
   const s: Selector = {}
-  for (const key of Object.keys(o)) if (!KNOWN_SELECTOR_FIELDS.has(key)) warnings.push(`${where}: unknown key "${key}" ignored`)
   for (const f of LIST_FIELDS) {
     const v = o[f]
-    if (v === undefined || v === null) continue
+    if (v === undefined) continue
     if (!Array.isArray(v) || !v.every((x) => typeof x === 'string')) throw new ConfigError(`${where}.${f}: expected a list of strings`)
     s[f] = v.map((x) => normalize(f, x))
   }
   for (const f of ['pfNames', 'rootDevices'] as const) for (const entry of s[f] ?? []) parseIndexRanges(entry, `${where}.${f}`)
   for (const f of ['pciAddresses', 'rootDevices'] as const) for (const entry of s[f] ?? []) checkPciAddress(entry, `${where}.${f}`)
-  if (o.vdpaType !== undefined) {
+  if (o.vdpaType !== undefined && o.vdpaType !== '') {
     if (o.vdpaType !== 'virtio' && o.vdpaType !== 'vhost') throw new ConfigError(`${where}.vdpaType: must be "virtio" or "vhost"`)
     s.vdpaType = o.vdpaType
   }
-  if (o.needVhostNet !== undefined) {
-    if (typeof o.needVhostNet !== 'boolean') throw new ConfigError(`${where}.needVhostNet: expected true or false`)
-    s.needVhostNet = o.needVhostNet
-  }
-  const rdma = o.isRdma ?? o.IsRdma
-  if (rdma !== undefined) {
-    if (typeof rdma !== 'boolean') throw new ConfigError(`${where}.isRdma: expected true or false`)
-    s.isRdma = rdma
+  for (const f of ['needVhostNet', 'isRdma'] as const) {
+    if (o[f] === undefined) continue
+    if (typeof o[f] !== 'boolean') throw new ConfigError(`${where}.${f}: expected true or false`)
+    s[f] = o[f]
   }
   return s
 }
@@ -125,8 +134,8 @@ function parseDeviceType(v: unknown, where: string): DeviceType {
 }
 
 /**
- * Parses the config; throws ConfigError naming the resource and field. Unknown keys are ignored, as the Go
- * plugin does, and described in `warnings` for the caller to log.
+ * Parses the config as the Go plugin decodes it: keys in any case, unknown keys ignored (and described in
+ * `warnings`, one per key, for the caller to log). Throws ConfigError naming the resource and field.
  */
 export function parseConfig(text: string, defaultPrefix: string, warnings: string[] = []): ResourceConfig[] {
   let raw: unknown
@@ -135,12 +144,17 @@ export function parseConfig(text: string, defaultPrefix: string, warnings: strin
   } catch (e) {
     throw new ConfigError(`config is not valid JSON: ${(e as Error).message}`)
   }
-  const list = (raw as { resourceList?: unknown })?.resourceList
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new ConfigError('config: expected an object with "resourceList"')
+  const unknown = new UnknownKeys()
+  const top = matchKeys(raw as Record<string, unknown>, ['resourceList'] as const)
+  unknown.add('config', top.unknown)
+  // "resourceList": null is what sriov-network-operator renders for a node without policies: no resources
+  const list = top.values.resourceList ?? (top.named.has('resourceList') ? [] : undefined)
   if (!Array.isArray(list)) throw new ConfigError('config: "resourceList" must be a list of resources')
-  for (const key of Object.keys(raw as object)) if (key !== 'resourceList') warnings.push(`config: unknown key "${key}" ignored`)
   const seen = new Set<string>()
-  return list.map((r: Record<string, unknown>, i) => {
-    if (typeof r !== 'object' || r === null || Array.isArray(r)) throw new ConfigError(`resourceList[${i}]: expected an object`)
+  const resources = list.map((item: unknown, i): ResourceConfig => {
+    if (typeof item !== 'object' || item === null || Array.isArray(item)) throw new ConfigError(`resourceList[${i}]: expected an object`)
+    const { values: r, named, unknown: extra } = matchKeys(item as Record<string, unknown>, RESOURCE_FIELDS)
     const name = r.resourceName
     const where = typeof name === 'string' && name ? `resource "${name}"` : `resourceList[${i}]`
     if (typeof name !== 'string' || !NAME.test(name)) throw new ConfigError(`${where}.resourceName: ${JSON.stringify(name)} must match ${NAME.source}`)
@@ -151,18 +165,27 @@ export function parseConfig(text: string, defaultPrefix: string, warnings: strin
     if (seen.has(full)) throw new ConfigError(`${where}: ${full} is defined twice`)
     seen.add(full)
     const deviceType = parseDeviceType(r.deviceType, where)
-    let selectorsRaw = r.selectors
-    const legacy = selectorsRaw === undefined // the 2019 form: selectors written at the resource level
-    // beside "selectors" the Go plugin ignores such a field and the resource would take more than meant
-    const mixed = legacy ? undefined : LIST_FIELDS.find((f) => r[f] !== undefined && r[f] !== null)
-    if (mixed) throw new ConfigError(`${where}.${mixed}: a selector written at the resource level (the 2019 form) beside "selectors"; move it into "selectors"`)
-    for (const k of Object.keys(r)) if (!RESOURCE_FIELDS.has(k) && !(legacy && KNOWN_SELECTOR_FIELDS.has(k))) warnings.push(`${where}: unknown key "${k}" ignored`)
-    if (legacy) selectorsRaw = Object.fromEntries(Object.keys(r).filter((k) => KNOWN_SELECTOR_FIELDS.has(k)).map((k) => [k, r[k]]))
-    const selectors = (Array.isArray(selectorsRaw) ? selectorsRaw : [selectorsRaw]).map((s, j) => parseSelector(s, Array.isArray(selectorsRaw) ? `${where}.selectors[${j}]` : `${where}.selectors`, warnings))
-    selectors.forEach((s, j) => checkForDeviceType(s, deviceType, Array.isArray(selectorsRaw) ? `${where}.selectors[${j}]` : `${where}.selectors`, warnings))
+    // "selectors": null selects nothing it could name: refused below, not read as the 2019 form
+    let selectorsRaw = named.has('selectors') ? (r.selectors ?? null) : undefined
+    const atResource = matchKeys(Object.fromEntries(extra.map((k) => [k, (item as Record<string, unknown>)[k]])), SELECTOR_FIELDS)
+    if (selectorsRaw === undefined) {
+      // the 2019 form: selectors written at the resource level
+      unknown.add(where, atResource.unknown)
+      selectorsRaw = Object.fromEntries(extra.filter((k) => !atResource.unknown.includes(k)).map((k) => [k, (item as Record<string, unknown>)[k]]))
+    } else {
+      // beside "selectors" the Go plugin ignores such a field and the resource would take more than meant
+      const mixed = LIST_FIELDS.find((f) => atResource.values[f] !== undefined)
+      if (mixed) throw new ConfigError(`${where}.${mixed}: a selector written at the resource level (the 2019 form) beside "selectors"; move it into "selectors"`)
+      unknown.add(where, extra)
+    }
+    const selectorWhere = (j: number) => (Array.isArray(selectorsRaw) ? `${where}.selectors[${j}]` : `${where}.selectors`)
+    const selectors = (Array.isArray(selectorsRaw) ? selectorsRaw : [selectorsRaw]).map((s, j) => parseSelector(s, selectorWhere(j), unknown))
+    selectors.forEach((s, j) => checkForDeviceType(s, deviceType, selectorWhere(j), warnings))
     if (r.excludeTopology !== undefined && typeof r.excludeTopology !== 'boolean') throw new ConfigError(`${where}.excludeTopology: expected true or false`)
     const info = r.additionalInfo ?? {}
-    if (typeof info !== 'object' || info === null || Array.isArray(info)) throw new ConfigError(`${where}.additionalInfo: expected an object`)
+    if (typeof info !== 'object' || Array.isArray(info)) throw new ConfigError(`${where}.additionalInfo: expected an object`)
     return { resourceName: name, resourcePrefix: prefix, deviceType, excludeTopology: r.excludeTopology === true, selectors, additionalInfo: info as ResourceConfig['additionalInfo'] }
   })
+  warnings.push(...unknown.warnings())
+  return resources
 }

@@ -14,7 +14,7 @@ import { DevicePlugin } from './plugin'
 import { Reconciler } from './reconciler'
 
 export async function runDaemon(opts: Options, firstDiscovery?: Promise<PciDevice[]>): Promise<void> {
-  const log = pino({ base: { app: 'sriovdp' }, level: opts.logLevel }, pino.destination(2))
+  const log = pino({ base: { app: 'sriovdp' }, level: opts.logLevel }, logDestination(opts))
   const metrics = new Metrics()
   const plugin = new DevicePlugin(opts, log, metrics)
   try {
@@ -51,6 +51,24 @@ export async function runDaemon(opts: Options, firstDiscovery?: Promise<PciDevic
   process.once('SIGTERM', () => void shutdown('SIGTERM'))
   process.once('SIGINT', () => void shutdown('SIGINT'))
   process.on('SIGHUP', () => plugin.schedule('SIGHUP'))
+}
+
+/** stderr, and with glog's --log_dir also <dir>/sriovdp.log (as the Go image's --log-dir gives files and stderr). */
+function logDestination(opts: Options): pino.DestinationStream {
+  const stderr = pino.destination(2)
+  if (!opts.logDir) return stderr
+  const dest = path.join(opts.logDir, 'sriovdp.log')
+  let fd: number
+  try {
+    // opened here, in a directory that exists as glog wants it: pino's own opening retries one it cannot make
+    // forever, without a word
+    fd = fs.openSync(dest, 'a', 0o644)
+  } catch (e) {
+    process.stderr.write(`sriovdp: --log_dir: cannot write ${dest}: ${(e as Error).message}\n`)
+    process.exit(1)
+  }
+  const file = pino.destination({ fd, sync: true })
+  return pino.multistream([{ level: opts.logLevel as pino.Level, stream: stderr }, { level: opts.logLevel as pino.Level, stream: file }])
 }
 
 function safeList(dir: string): string[] {

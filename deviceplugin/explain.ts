@@ -5,7 +5,7 @@ import { isNetClass, type PciDevice } from '../host/pci'
 import type { ResourceConfig } from './config'
 import { unhealthyBecause } from './health'
 import type { NodeView } from './node-view'
-import { deviceTypeRejection, exclusion, matchesResource, selectorRejection, type MatchContext, type Rejection } from './selectors'
+import { deviceTypeRejection, exclusion, matchesResource, selectorRejection, type Rejection } from './selectors'
 
 export type ReasonKind = 'device-type' | 'selector' | 'no-netdev' | 'pf-with-vfs' | 'default-route' | 'taken' | 'unhealthy'
 
@@ -58,9 +58,9 @@ const ACCELERATOR_CLASSES = new Set([0x0b, 0x12])
  * Whether `d` belongs in `r`'s explanation: a network function, an accelerator for one, or a device it
  * offers; auxiliary devices only for auxNetDevice resources, which consider nothing else.
  */
-function considered(d: PciDevice, r: ResourceConfig, ctx: MatchContext): boolean {
+function considered(d: PciDevice, r: ResourceConfig): boolean {
   if ((r.deviceType === 'auxNetDevice') !== !!d.aux) return false
-  return isNetClass(d) || (r.deviceType === 'accelerator' && ACCELERATOR_CLASSES.has(d.classCode >> 16)) || matchesResource(d, r, ctx)
+  return isNetClass(d) || (r.deviceType === 'accelerator' && ACCELERATOR_CLASSES.has(d.classCode >> 16)) || matchesResource(d, r)
 }
 
 function role(d: PciDevice, byPci: Map<string, PciDevice>): string {
@@ -82,10 +82,10 @@ function rejectionReason(rej: Rejection, path: string, d: PciDevice): Reason {
 }
 
 /** The first reason `r` does not offer `d` before exclusions and other resources: its deviceType, then its selectors. */
-function configReason(d: PciDevice, r: ResourceConfig, ctx: MatchContext): Reason | undefined {
+function configReason(d: PciDevice, r: ResourceConfig): Reason | undefined {
   const type = deviceTypeRejection(d, r)
   if (type) return { kind: 'device-type', text: type }
-  const rejections = r.selectors.map((s) => selectorRejection(d, s, ctx))
+  const rejections = r.selectors.map((s) => selectorRejection(d, s))
   if (rejections.some((x) => x === undefined)) return undefined
   const reasons = rejections.map((x, i) => rejectionReason(x!, r.selectors.length > 1 ? `selectors[${i}].${x!.field}` : `selectors.${x!.field}`, d))
   // every selector object rejects (they are ORed): each one's first field, the first object's in the fields
@@ -93,15 +93,14 @@ function configReason(d: PciDevice, r: ResourceConfig, ctx: MatchContext): Reaso
 }
 
 export function explain(view: NodeView, resources: ResourceConfig[], warnings: string[]): Explanation {
-  const ctx = { vhostNetAvailable: view.vhostNetAvailable }
   const byPci = new Map(view.devices.map((d) => [d.pci, d]))
   const owner = new Map<string, string>()
   for (const d of view.devices) {
     if (exclusion(d, view.defaultRoute)) continue
-    const r = resources.find((res) => matchesResource(d, res, ctx))
+    const r = resources.find((res) => matchesResource(d, res))
     if (r) owner.set(d.pci, name(r))
   }
-  const listed = view.devices.filter((d) => isNetClass(d) || resources.some((r) => considered(d, r, ctx)))
+  const listed = view.devices.filter((d) => isNetClass(d) || resources.some((r) => considered(d, r)))
   const out: Explanation = {
     warnings,
     functions: listed.map((d) => ({
@@ -113,10 +112,10 @@ export function explain(view: NodeView, resources: ResourceConfig[], warnings: s
   for (const r of resources) {
     const verdicts: Verdict[] = []
     for (const d of listed) {
-      if (!considered(d, r, ctx)) continue
+      if (!considered(d, r)) continue
       const excluded = exclusion(d, view.defaultRoute)
       const reason: Reason | undefined =
-        configReason(d, r, ctx) ??
+        configReason(d, r) ??
         (excluded ? { kind: excluded.kind, text: excluded.text } : undefined) ??
         (owner.get(d.pci) !== name(r) ? { kind: 'taken', text: `offered by ${owner.get(d.pci)}, which comes first in resourceList`, by: owner.get(d.pci)! } : undefined)
       if (reason) {

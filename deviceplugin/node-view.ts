@@ -1,6 +1,5 @@
-// One look at the node: its PCI devices, host link states, the default-route interfaces and vhost-net, what
-// both the device assignment and `explain` reason on.
-import fs from 'node:fs'
+// One look at the node: its PCI devices, host link states and the default-route interfaces, what both the
+// device assignment and `explain` reason on.
 import { defaultRouteInterfaces, hostLinkStates, type LinkState } from '../host/link-events'
 import type { PciDevice } from '../host/pci'
 
@@ -8,7 +7,6 @@ export interface NodeView {
   devices: PciDevice[]
   links: Map<string, LinkState>
   defaultRoute: Set<string>
-  vhostNetAvailable: boolean
 }
 
 /** `discover` runs while the kernel answers the link dump; `discovered` marks its end (start-up timing). */
@@ -18,5 +16,5 @@ export async function observeNode(discover: () => PciDevice[] | Promise<PciDevic
   discovered?.()
   const links = await linkStates
   const defaultRoute = await defaultRouteInterfaces(links).catch(() => new Set<string>())
-  return { devices, links, defaultRoute, vhostNetAvailable: fs.existsSync('/dev/vhost-net') }
+  return { devices, links, defaultRoute }
 }

@@ -9,6 +9,8 @@ import { watchLinks } from '../host/link-events'
 import { readDdpProfiles } from '../host/ddp'
 import { listPciDevices, type PciDevice } from '../host/pci'
 import { watchUevents } from '../host/uevents'
+import { vhostNodes } from '../host/vhost-net'
+import { CdiSpecs } from './cdi'
 import type { Options } from './cli'
 import { ConfigError, parseConfig, type ResourceConfig } from './config'
 import { unhealthyBecause } from './health'
@@ -36,6 +38,8 @@ export class DevicePlugin {
   /** what the last refresh saw of the node, for /status's explanation */
   view?: NodeView
   readonly servers = new Map<string, ResourceServer>()
+  /** --use-cdi: the spec files, one per resource with devices */
+  readonly cdi?: CdiSpecs
   private timers: NodeJS.Timeout[] = []
   private watchers: (() => void)[] = []
   private pending?: NodeJS.Timeout
@@ -59,7 +63,9 @@ export class DevicePlugin {
   /** ms since process start at each start-up step, for the 'sriovdp started' log line */
   readonly startup: Record<string, number> = {}
 
-  constructor(readonly opts: Options, readonly log: Logger, readonly metrics: Metrics) {}
+  constructor(readonly opts: Options, readonly log: Logger, readonly metrics: Metrics) {
+    if (opts.cdiSpecDir) this.cdi = new CdiSpecs(opts.cdiSpecDir)
+  }
 
   /** Reads the config file; throws ConfigError naming the resource and field. */
   loadConfig(warnings: string[] = []): ResourceConfig[] {
@@ -92,6 +98,7 @@ export class DevicePlugin {
     // watched before the first pass: kubelet may have its list, and the node change, before start() returns;
     // what happens meanwhile makes one more pass, queued behind the first
     this.watchEvents('link events', () => watchLinks(() => this.schedule('link event'), (lost) => this.eventsLost('link events', lost)))
+    this.cdi?.removeAll() // an earlier run's specs may name devices that are gone
     this.watchEvents('uevents', () => watchUevents((e) => {
       if (WATCHED_SUBSYSTEMS.has(e.subsystem)) this.schedule(`uevent ${e.action} ${e.devpath}`)
     }, (lost) => this.eventsLost('uevents', lost)))
@@ -210,7 +217,7 @@ export class DevicePlugin {
     const view = await observeNode(async () => this.withDdp(await (discovery ?? listPciDevices(undefined, needs)), needs.ddp), () => this.mark('discovered'))
     this.view = view
     const { links } = view
-    const assigned = assignDevices(view.devices, this.resources, { vhostNetAvailable: view.vhostNetAvailable }, view.defaultRoute)
+    const assigned = assignDevices(view.devices, this.resources, view.defaultRoute)
     const registrations: Promise<void>[] = []
     for (const r of this.resources) {
       const name = fullName(r)
@@ -218,6 +225,7 @@ export class DevicePlugin {
       this.measured.add(name)
       let server = this.servers.get(name)
       if (list.length === 0) {
+        this.cdi?.remove(r)
         if (server) {
           this.log.info({ resource: name }, 'resource has no devices: stop serving')
           await server.stop()
@@ -227,6 +235,8 @@ export class DevicePlugin {
         continue
       }
       const health = new Map(list.map((d) => [d.pci, unhealthyBecause(d, links) === undefined]))
+      // the spec exists before kubelet hears of a device it names
+      this.writeCdiSpec(r, list)
       // a new kubelet that has not registered this socket yet: serve it anew, which kubelet notices in both
       // modes (Register; a socket created in plugins_registry); one that already did keeps its connection
       if (server && (server.socketMissing() || (kubelet !== undefined && server.kubelet !== undefined && server.kubelet !== kubelet))) {
@@ -246,6 +256,7 @@ export class DevicePlugin {
     }
     for (const [name, server] of this.servers) {
       if (!this.resources.some((r) => fullName(r) === name)) {
+        this.cdi?.remove(server.resource)
         await server.stop()
         this.servers.delete(name)
       }
@@ -269,6 +280,15 @@ export class DevicePlugin {
     return devices
   }
 
+  /** A spec that cannot be written is logged; the devices are still served (Allocate then says why it fails). */
+  private writeCdiSpec(r: ResourceConfig, list: PciDevice[]): void {
+    try {
+      this.cdi?.write(r, list, vhostNodes())
+    } catch (e) {
+      this.log.error({ resource: fullName(r), dir: this.opts.cdiSpecDir, err: (e as Error).message }, 'cannot write the CDI spec')
+    }
+  }
+
   private mark(step: string): void {
     if (!this.startup.served) this.startup[step] ??= Math.round(performance.now())
   }
@@ -280,7 +300,7 @@ export class DevicePlugin {
     const socketPath = watcher
       ? pluginSocketPath(this.opts.pluginsRegistryPath, `${r.resourcePrefix}_${r.resourceName}`, name)
       : pluginSocketPath(this.opts.devicePluginPath, `sriov_${r.resourcePrefix}_${r.resourceName}`, name)
-    const server = new ResourceServer(r, { socketPath, kubeletSocket: this.kubeletSocket, watcherMode: watcher, devinfoDir: this.opts.devinfoDir, policy: this.opts.allocationPolicy, log: this.log, metrics: this.metrics })
+    const server = new ResourceServer(r, { socketPath, kubeletSocket: this.kubeletSocket, watcherMode: watcher, devinfoDir: this.opts.devinfoDir, policy: this.opts.allocationPolicy, ...(this.cdi ? { cdi: this.cdi } : {}), log: this.log, metrics: this.metrics })
     server.update(list, health)
     await server.start()
     this.servers.set(name, server)
@@ -312,5 +332,6 @@ export class DevicePlugin {
     await this.running.catch(() => {})
     for (const s of this.servers.values()) await s.stop()
     this.servers.clear()
+    this.cdi?.removeAll()
   }
 }

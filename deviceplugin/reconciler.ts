@@ -4,13 +4,14 @@ import { spawn } from 'node:child_process'
 import path from 'node:path'
 import type { Logger } from 'pino'
 import { netnsExists } from '../host/netns'
+import { seams as processSeams, seamsEnv, type Seams } from '../host/seams'
 import { StateStore } from '../state/store'
 import type { Metrics } from './metrics'
 
 export class Reconciler {
   private goneSince = new Map<string, number>()
 
-  constructor(readonly store: StateStore, readonly cniBinDir: string, readonly graceMs: number, readonly log: Logger, readonly metrics: Metrics) {}
+  constructor(readonly store: StateStore, readonly cniBinDir: string, readonly graceMs: number, readonly log: Logger, readonly metrics: Metrics, readonly seams: Seams = processSeams()) {}
 
   async run(now = Date.now()): Promise<number> {
     let repaired = 0
@@ -42,7 +43,8 @@ export class Reconciler {
   private del(netConf: Record<string, unknown>, containerId: string, ifname: string): Promise<boolean> {
     return new Promise((resolve) => {
       const child = spawn(path.join(this.cniBinDir, 'sriov'), [], {
-        env: { ...process.env, CNI_COMMAND: 'DEL', CNI_CONTAINERID: containerId, CNI_IFNAME: ifname, CNI_NETNS: '', CNI_PATH: this.cniBinDir, SRIOV_STATE_DIR: this.store.root },
+        // the DEL works on the node this process sees: the same seams, the same state directory
+        env: { ...process.env, ...seamsEnv({ ...this.seams, stateDir: this.store.root }), CNI_COMMAND: 'DEL', CNI_CONTAINERID: containerId, CNI_IFNAME: ifname, CNI_NETNS: '', CNI_PATH: this.cniBinDir },
         stdio: ['pipe', 'pipe', 'pipe'],
       })
       let out = ''

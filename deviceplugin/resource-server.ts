@@ -6,8 +6,10 @@ import path from 'node:path'
 import * as grpc from '@grpc/grpc-js'
 import type { Logger } from 'pino'
 import type { PciDevice } from '../host/pci'
+import { vhostNodes } from '../host/vhost-net'
 import { allocateContainer } from './allocation'
 import { api, type Device } from './api'
+import { cdiReferences, type CdiSpecs } from './cdi'
 import type { ResourceConfig } from './config'
 import { memoryReleased } from './heap'
 import { socketIdentity } from './kubelet-socket'
@@ -20,6 +22,8 @@ export interface ServerOptions {
   watcherMode: boolean
   devinfoDir: string
   policy: AllocationPolicy
+  /** --use-cdi: Allocate names the devices of this resource's CDI spec */
+  cdi?: CdiSpecs
   log: Logger
   metrics: Metrics
 }
@@ -131,13 +135,20 @@ export class ResourceServer {
       },
       Allocate: (call: grpc.ServerUnaryCall<any, unknown>, cb: grpc.sendUnaryData<unknown>) => {
         try {
+          const vhost = vhostNodes()
+          // the spec as it must be now (vhost-net may have appeared): rewritten only if it changed
+          const listed = this.opts.cdi?.write(this.resource, [...this.devices.values()], vhost)
           const responses = (call.request.container_requests ?? []).map((r: any) => {
             const ids: string[] = r.devices_ids ?? []
             const unknown = ids.filter((id) => !this.devices.has(id))
             if (unknown.length) throw new Error(`${this.fullName}: unknown device IDs ${listIds(unknown)}`)
             const sick = ids.filter((id) => this.healthy.get(id) === false)
             if (sick.length) throw new Error(`${this.fullName}: unhealthy device IDs ${listIds(sick)}`)
-            return allocateContainer(ids.map((id) => this.devices.get(id)!), this.resource, this.opts.devinfoDir)
+            const cdi = listed && cdiReferences(this.resource, ids.filter((id) => listed.has(id)))
+            const { warnings, ...answer } = allocateContainer(ids.map((id) => this.devices.get(id)!), this.resource, { devinfoDir: this.opts.devinfoDir, vhost, ...(cdi ? { cdi } : {}) })
+            for (const w of warnings) this.opts.log.warn({ resource: this.fullName }, w)
+            this.opts.log.debug({ resource: this.fullName, devices: ids, cdi: answer.cdi_devices.map((d) => d.name) }, 'Allocate')
+            return answer
           })
           this.opts.metrics.allocated(this.fullName, responses.length)
           cb(null, { container_responses: responses })

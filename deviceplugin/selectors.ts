@@ -47,7 +47,7 @@ export function discoveryNeeds(resources: ResourceConfig[]): DiscoveryOptions & 
   return {
     // a partition key is read only from an InfiniBand function, which its link type tells
     linkTypes: selectors.some((s) => s.linkTypes !== undefined || s.pKeys !== undefined),
-    rdma: selectors.some((s) => s.isRdma !== undefined || s.pKeys !== undefined),
+    rdma: selectors.some((s) => s.isRdma === true || s.pKeys !== undefined),
     acpiIndexes: selectors.some((s) => s.acpiIndexes !== undefined),
     vdpa: selectors.some((s) => s.vdpaType !== undefined),
     auxiliary: resources.some((r) => r.deviceType === 'auxNetDevice'),
@@ -69,12 +69,12 @@ function vdpaRejection(s: Selector, d: PciDevice): Rejection | undefined {
   return { field: 'vdpaType', read: d.vdpa.type ?? `${d.vdpa.name} bound to ${d.vdpa.driver ?? 'no driver'}`, wanted: [s.vdpaType] }
 }
 
-export interface MatchContext {
-  vhostNetAvailable: boolean
-}
-
-/** The first field of `s` that rejects `d`, in the order the fields are documented; undefined when it matches. */
-export function selectorRejection(d: PciDevice, s: Selector, ctx: MatchContext): Rejection | undefined {
+/**
+ * The first field of `s` that rejects `d`, in the order the fields are documented; undefined when it matches.
+ * As in the Go plugin, `isRdma: false` and `needVhostNet` select nothing: the first is no filter at all, the
+ * second adds /dev/vhost-net to the allocation (allocation.ts).
+ */
+export function selectorRejection(d: PciDevice, s: Selector): Rejection | undefined {
   return (
     inList('vendors', s.vendors, d.vendor) ??
     inList('devices', s.devices, d.device) ??
@@ -88,13 +88,17 @@ export function selectorRejection(d: PciDevice, s: Selector, ctx: MatchContext):
     ddpRejection(s, d) ??
     (s.pKeys !== undefined && !s.pKeys.some((k) => d.pKeys.includes(k.toLowerCase())) ? { field: 'pKeys', wanted: s.pKeys, ...(d.pKeys.length ? { read: d.pKeys.join(',') } : {}) } : undefined) ??
     vdpaRejection(s, d) ??
-    (s.needVhostNet === true && !ctx.vhostNetAvailable ? { field: 'needVhostNet', wanted: ['true'], note: '/dev/vhost-net does not exist on this node' } : undefined) ??
-    (s.isRdma !== undefined && s.isRdma !== d.rdma ? { field: 'isRdma', read: String(d.rdma), wanted: [String(s.isRdma)] } : undefined)
+    (s.isRdma === true && !d.rdma ? { field: 'isRdma', read: 'false', wanted: ['true'] } : undefined)
   )
 }
 
-export function matchesSelector(d: PciDevice, s: Selector, ctx: MatchContext): boolean {
-  return selectorRejection(d, s, ctx) === undefined
+export function matchesSelector(d: PciDevice, s: Selector): boolean {
+  return selectorRejection(d, s) === undefined
+}
+
+/** The selector object that put `d` in `r` (the first that matches, as the Go plugin takes them in order). */
+export function selectorOf(d: PciDevice, r: ResourceConfig): Selector | undefined {
+  return r.selectors.find((s) => matchesSelector(d, s))
 }
 
 /** Why a resource's deviceType excludes `d` whatever its selectors say; undefined when it does not. */
@@ -105,8 +109,8 @@ export function deviceTypeRejection(d: PciDevice, r: ResourceConfig): string | u
   return undefined
 }
 
-export function matchesResource(d: PciDevice, r: ResourceConfig, ctx: MatchContext): boolean {
-  return deviceTypeRejection(d, r) === undefined && r.selectors.some((s) => matchesSelector(d, s, ctx))
+export function matchesResource(d: PciDevice, r: ResourceConfig): boolean {
+  return deviceTypeRejection(d, r) === undefined && selectorOf(d, r) !== undefined
 }
 
 /** Why `d` is never offered, whatever the config: a PF with VFs configured, or the device of the default route. */
@@ -118,11 +122,11 @@ export function exclusion(d: PciDevice, defaultRouteIfaces: Set<string>): { kind
 }
 
 /** Resource full name → its devices, the first matching resource taking each device. */
-export function assignDevices(devices: PciDevice[], resources: ResourceConfig[], ctx: MatchContext, defaultRouteIfaces: Set<string>): Map<string, PciDevice[]> {
+export function assignDevices(devices: PciDevice[], resources: ResourceConfig[], defaultRouteIfaces: Set<string>): Map<string, PciDevice[]> {
   const out = new Map<string, PciDevice[]>(resources.map((r) => [`${r.resourcePrefix}/${r.resourceName}`, []]))
   for (const d of devices) {
     if (exclusion(d, defaultRouteIfaces)) continue
-    const r = resources.find((res) => matchesResource(d, res, ctx))
+    const r = resources.find((res) => matchesResource(d, res))
     if (r) out.get(`${r.resourcePrefix}/${r.resourceName}`)!.push(d)
   }
   return out

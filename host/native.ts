@@ -1,8 +1,10 @@
 // Loads the native addons (netlink, koffi). Every other module gets them from here. Inside the single
-// executable the addons ride as SEA assets: each is written once, content-addressed, to a directory that
-// allows exec (dlopen needs it) and loaded from there.
+// executable the addons ride as SEA assets. They are loaded from the copies shipped beside the executable
+// (`../lib/sriov-ts/`, the image's /usr/lib/sriov-ts: read-only roots work) when those equal the embedded
+// ones; otherwise each is written once, content-addressed, to a directory that allows exec (dlopen needs it).
 import fs from 'node:fs'
 import path from 'node:path'
+import { seams } from './seams'
 
 export interface NetlinkApi {
   createRtNetlink: typeof import('netlink').createRtNetlink
@@ -28,12 +30,17 @@ export function loadKoffi(): typeof import('koffi') {
 }
 
 /**
- * Candidate directories for extracted addons, first one that works wins (a tmpfs may be noexec). Never a
- * world-writable place such as /tmp: whoever can write there could plant a library we would run as root.
+ * Candidate directories, first one that works wins (a tmpfs may be noexec): the one named in the environment,
+ * the shipped copies (only read, never written), then places to write them. Never a world-writable place
+ * such as /tmp: whoever can write there could plant a library we would run as root.
  */
-function addonDirs(): string[] {
-  const dirs = [process.env.SRIOV_ADDON_DIR, '/var/run/sriov-ts', '/var/lib/cni/sriov/.addons']
-  return dirs.filter((d): d is string => !!d)
+function addonDirs(): { dir: string; shipped?: boolean }[] {
+  const dirs: { dir: string; shipped?: boolean }[] = []
+  const named = seams().addonDir
+  if (named) dirs.push({ dir: named })
+  dirs.push({ dir: path.join(path.dirname(process.execPath), '..', 'lib', 'sriov-ts'), shipped: true })
+  dirs.push({ dir: '/var/run/sriov-ts' }, { dir: '/var/lib/cni/sriov/.addons' })
+  return dirs
 }
 
 // The build stamps each asset's content hash here, so a warm start neither reads nor hashes the asset.
@@ -49,21 +56,17 @@ export function loadSeaAddon(asset: string): unknown {
   // node:crypto only when the build did not stamp a hash: loading it costs a CNI call a few ms
   const hash = stamped ?? (require('node:crypto') as typeof import('node:crypto')).createHash('sha256').update(content()).digest('hex').slice(0, 16)
   const errors: string[] = []
-  for (const dir of addonDirs()) {
+  for (const { dir, shipped } of addonDirs()) {
     const file = path.join(dir, `${hash}-${asset}`)
     try {
-      trustedDir(dir)
-      if (!sameContent(file, content)) {
-        const tmp = `${file}.${process.pid}.tmp`
-        fs.rmSync(tmp, { force: true })
-        const fd = fs.openSync(tmp, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW, 0o500)
-        try {
-          fs.fchmodSync(fd, 0o500)
-          fs.writeSync(fd, content())
-        } finally {
-          fs.closeSync(fd)
-        }
-        fs.renameSync(tmp, file)
+      if (shipped) {
+        // only read: a missing or different copy (another build's) is passed over, never replaced
+        if (!fs.existsSync(dir)) throw new Error('not there')
+        trustedDir(dir, false)
+        if (!sameContent(file, content, false)) throw new Error(`${path.basename(file)} is missing or differs from the executable's copy`)
+      } else {
+        trustedDir(dir, true)
+        if (!sameContent(file, content, true)) writeCopy(file, content())
       }
       const mod = { exports: {} as unknown }
       process.dlopen(mod, file)
@@ -75,16 +78,31 @@ export function loadSeaAddon(asset: string): unknown {
   throw new Error(`cannot load native addon ${asset}; set SRIOV_ADDON_DIR to a directory owned by ${process.geteuid?.() === 0 ? 'root' : 'this user'}, writable by nobody else, on a filesystem that allows exec (${errors.join('; ')})`)
 }
 
+/** Writes `file` whole (mode 0500, never through a link) by renaming a private temporary file into place. */
+function writeCopy(file: string, bytes: Buffer): void {
+  const tmp = `${file}.${process.pid}.tmp`
+  fs.rmSync(tmp, { force: true })
+  const fd = fs.openSync(tmp, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW, 0o500)
+  try {
+    fs.fchmodSync(fd, 0o500)
+    fs.writeSync(fd, bytes)
+  } finally {
+    fs.closeSync(fd)
+  }
+  fs.renameSync(tmp, file)
+}
+
 /**
- * Creates `dir` if needed and checks that only this user (root) can change what is in it: the directory and
+ * Creates `dir` if asked and checks that only this user (or root) can change what is in it: the directory and
  * every directory above it owned by root or us, and not writable by others unless sticky (like /tmp's parent).
+ * A directory we write must be our own; one we only read (the shipped copies) may be root's.
  */
-function trustedDir(dir: string): void {
-  fs.mkdirSync(dir, { recursive: true, mode: 0o700 })
+function trustedDir(dir: string, create: boolean): void {
+  if (create) fs.mkdirSync(dir, { recursive: true, mode: 0o700 })
   const me = process.geteuid?.() ?? 0
   const own = fs.lstatSync(dir)
   if (!own.isDirectory()) throw new Error(`${dir} is not a directory`)
-  if (own.uid !== me || own.mode & 0o022) throw new Error(`${dir} must be owned by uid ${me} and writable by nobody else (it is uid ${own.uid}, mode ${(own.mode & 0o7777).toString(8)})`)
+  if ((own.uid !== me && (create || own.uid !== 0)) || own.mode & 0o022) throw new Error(`${dir} must be owned by uid ${me} and writable by nobody else (it is uid ${own.uid}, mode ${(own.mode & 0o7777).toString(8)})`)
   for (let up = path.dirname(dir); ; up = path.dirname(up)) {
     const st = fs.statSync(up)
     if ((st.uid !== 0 && st.uid !== me) || (st.mode & 0o022 && !(st.mode & 0o1000))) {
@@ -94,16 +112,20 @@ function trustedDir(dir: string): void {
   }
 }
 
-/** True when `file` is our own regular file (not a link, not writable by others) holding exactly `content`. */
-function sameContent(file: string, content: () => Buffer): boolean {
+/**
+ * True when `file` is a regular file (not a link) of ours (or root's, for a shipped copy), not writable by
+ * others, holding exactly `content`. `ours`: a file we may remove when it fails the checks.
+ */
+function sameContent(file: string, content: () => Buffer, ours: boolean): boolean {
   let st: fs.Stats
   try {
     st = fs.lstatSync(file)
   } catch {
     return false
   }
-  if (!st.isFile() || st.uid !== (process.geteuid?.() ?? 0) || st.mode & 0o022) {
-    fs.rmSync(file, { force: true })
+  const me = process.geteuid?.() ?? 0
+  if (!st.isFile() || (st.uid !== me && (ours || st.uid !== 0)) || st.mode & 0o022) {
+    if (ours) fs.rmSync(file, { force: true })
     return false
   }
   const want = content()

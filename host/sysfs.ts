@@ -1,14 +1,15 @@
 // The one object through which every sysfs read goes. Tests and the simulated node point it at a fake tree
-// with SRIOV_SYSFS_ROOT; no other code builds a /sys path.
+// with SRIOV_SYSFS_ROOT (host/seams.ts); no other code builds a /sys path.
 import fs from 'node:fs'
 import path from 'node:path'
+import { seams } from './seams'
 
 export class Sysfs {
   constructor(private readonly explicitRoot?: string) {}
 
   /** From the environment when used, so that a test can point the process-wide instance elsewhere. */
   get root(): string {
-    return this.explicitRoot ?? (process.env.SRIOV_SYSFS_ROOT || '/sys')
+    return this.explicitRoot ?? seams().sysfsRoot
   }
 
   /** Absolute path of a sysfs-relative path such as `bus/pci/devices/0000:01:10.1/vendor`. */

@@ -4,6 +4,7 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { writeFileAtomic } from './atomic-file'
 import { lockFile } from './flock'
+import { seams, type Seams } from './seams'
 import { NetlinkVfConfig } from './vf-config-netlink'
 import { DEFAULT_VF_STATE, type VfState } from './vf-state'
 
@@ -68,10 +69,7 @@ export class RecordVfConfig implements VfConfigurator {
   }
 }
 
-/** The configurator the environment asks for: the record stand-in only when told, netlink otherwise. */
-export function vfConfigurator(env: NodeJS.ProcessEnv = process.env): VfConfigurator {
-  const spec = env.SRIOV_VF_CONFIG
-  if (spec?.startsWith('record:')) return new RecordVfConfig(spec.slice('record:'.length))
-  if (spec && spec !== 'netlink') throw new Error(`invalid SRIOV_VF_CONFIG ${JSON.stringify(spec)}: expected netlink or record:<dir>`)
-  return new NetlinkVfConfig()
+/** The configurator the seams ask for: the record stand-in only when told, netlink otherwise. */
+export function vfConfigurator(s: Seams = seams()): VfConfigurator {
+  return s.vfConfig.kind === 'record' ? new RecordVfConfig(s.vfConfig.dir) : new NetlinkVfConfig()
 }

@@ -11,7 +11,7 @@ if [ ${#need[@]} -gt 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteract
 [ -d node_modules ] || npm ci --no-audit --no-fund --loglevel=error >/dev/null
 npm run -s build
 scripts/build-cnitool.sh >/dev/null
-npx esbuild scripts/demo.ts --bundle --platform=node --format=cjs --outfile=dist/demo.cjs --external:netlink --external:koffi --log-level=warning
+node scripts/build.mjs demo
 if [ "${1:-}" = --simulated ]; then
   exec node dist/demo.cjs
 fi

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # The project's test command (README): installs what the tiers need, builds, runs every tier with tap and
-# prints one closing line "N passed, N failed". Usage: scripts/test.sh [unit|netns|e2e|vm ...] (default: all).
+# prints one closing line "N passed, N failed". Usage: scripts/test.sh [unit|netns|e2e|operator|vm ...] (default: all).
 set -uo pipefail
 cd "$(dirname "$0")/.."
-tiers=("$@"); [ ${#tiers[@]} -gt 0 ] || tiers=(unit netns e2e vm)
+tiers=("$@"); [ ${#tiers[@]} -gt 0 ] || tiers=(unit netns e2e operator vm)
 
 need_root() { [ "$(id -u)" = 0 ] || { echo "test.sh: the $1 tier needs root (network namespaces)" >&2; exit 2; }; }
 
@@ -20,7 +20,9 @@ npm ci --no-audit --no-fund --loglevel=error >/dev/null || { echo "npm ci failed
 for t in "${tiers[@]}"; do
   case $t in
     netns) need_root netns; install_debs iproute2 tcpdump gcc ;;
-    e2e) need_root e2e; install_debs iproute2 containernetworking-plugins golang-go golang-github-appc-cni-dev ;;
+    e2e) need_root e2e; install_debs iproute2 containernetworking-plugins golang-go golang-github-appc-cni-dev python3-jsonschema ;;
+    # unshare and mount (util-linux), overlayfs and chroot: the operator's containers without a container engine
+    operator) need_root operator; install_debs iproute2 util-linux mount coreutils python3-jsonschema ;;
     vm) need_root vm; install_debs iproute2 golang-go golang-github-appc-cni-dev ;;  # scripts/vm/run.sh installs QEMU, the kernel and busybox itself
   esac
 done

@@ -6,11 +6,11 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { readFileNoFollow, removeOrphanTempFiles, removeTempFilesOf, writeFileAtomic } from '../host/atomic-file'
 import { removeUnheldLock, withRemovableFlock } from '../host/flock'
+import { seams } from '../host/seams'
 import { CniError, ErrorCode } from '../protocol/errors'
 import { fileNameFor, validateContainerId, validateIfname } from '../protocol/names'
 import { ATTACHMENT_FORMAT, type AttachmentRecord } from './attachment'
 
-export const DEFAULT_STATE_DIR = '/var/lib/cni/sriov'
 const PCI_PATTERN = /^[0-9a-fA-F]{4}:[0-9a-fA-F]{2}:[0-9a-fA-F]{2}\.[0-7]$/
 const VF_LOCKS = path.join('pci', 'vf_lock')
 const ATTACHMENT_LOCKS = 'lock'
@@ -34,7 +34,7 @@ export class StateStore {
   readonly root: string
 
   constructor(opts: { root?: string } = {}) {
-    this.root = opts.root ?? (process.env.SRIOV_STATE_DIR || DEFAULT_STATE_DIR)
+    this.root = opts.root ?? seams().stateDir
   }
 
   private recordPath(containerId: string, ifname: string): string {

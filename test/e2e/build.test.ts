@@ -21,14 +21,20 @@ t.test('dist/bin/sriov copied alone into an empty directory: VERSION, and a host
   const add = spawnSync(path.join(dir, 'host-local'), { cwd: dir, env: { ...env, CNI_COMMAND: 'ADD', CNI_CONTAINERID: 'c', CNI_NETNS: '/x', CNI_IFNAME: 'eth0', CNI_PATH: dir }, input: conf, encoding: 'utf8' })
   t.equal(add.status, 0, add.stdout + add.stderr)
   t.match(JSON.parse(add.stdout), { ips: [{ address: '10.99.0.2/24' }] })
-  t.ok(fs.readdirSync(path.join(dir, 'addons')).some((f) => f.endsWith('koffi.node')), 'koffi was loaded from the executable\'s own assets')
+  // koffi (flock) came from the executable's own assets: extracted owner-only, byte for byte the package's addon
+  const extracted = fs.readdirSync(path.join(dir, 'addons')).filter((f) => f.endsWith('-koffi.node'))
+  t.equal(extracted.length, 1, 'koffi extracted once')
+  const file = path.join(dir, 'addons', extracted[0])
+  t.ok(fs.readFileSync(file).equals(fs.readFileSync(path.join(path.dirname(require.resolve('@koromix/koffi-linux-x64/package.json')), 'linux_x64', 'koffi.node'))), 'the extracted addon is the package\'s')
+  t.equal(fs.statSync(file).mode & 0o022, 0, 'writable by nobody else')
+  t.equal(fs.statSync(path.join(dir, 'addons')).mode & 0o077, 0, 'in a directory only its owner can enter')
   const noCmd = spawnSync(path.join(dir, 'sriov'), { cwd: dir, env, encoding: 'utf8' })
   t.equal(noCmd.status, 0)
   t.match(noCmd.stderr, /CNI protocol versions supported: 0\.1\.0, 0\.2\.0, 0\.3\.0, 0\.3\.1, 0\.4\.0, 1\.0\.0, 1\.1\.0/)
   t.equal(noCmd.stdout, '', 'nothing on stdout without a command')
 })
 
-t.test('the sriov bundle carries no gRPC (start-up cost)', async (t) => {
-  const bundle = fs.readFileSync(path.join(ROOT, 'dist/sriov.cjs'), 'utf8')
+t.test('the sriov executable\'s code carries no gRPC (start-up cost)', async (t) => {
+  const bundle = fs.readFileSync(path.join(ROOT, 'dist/sea/sriov.cjs'), 'utf8')
   t.notMatch(bundle, /@grpc\/grpc-js|grpc\.Server/)
 })

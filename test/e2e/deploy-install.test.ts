@@ -1,5 +1,5 @@
-// The CNI installer in deploy/entrypoint.sh: atomic replacement under a runtime that keeps executing the
-// plugin, and failed installs that never replace a working plugin.
+// The CNI installer in deploy/cni-entrypoint.sh (the sriov-cni image's arguments) with the real plugin: atomic
+// replacement under a runtime that keeps executing the plugin, and failed installs that never replace it.
 import { execFileSync, spawn, spawnSync } from 'node:child_process'
 import fs from 'node:fs'
 import os from 'node:os'
@@ -7,11 +7,11 @@ import path from 'node:path'
 import t from 'tap'
 import { ROOT } from '../helpers/plugin-exec'
 
-const ENTRY = path.join(ROOT, 'deploy/entrypoint.sh')
+const ENTRY = path.join(ROOT, 'deploy/cni-entrypoint.sh')
 const SRIOV = path.join(ROOT, 'dist/bin/sriov')
 
 function install(dir: string, source: string) {
-  return spawnSync('sh', [ENTRY, 'install-cni', dir], { env: { ...process.env, INSTALL_ONCE: '1', SRIOV_SOURCE: source }, encoding: 'utf8' })
+  return spawnSync('sh', [ENTRY, `--cni-bin-dir=${dir}`, `--sriov-bin-file=${source}`, '--no-sleep'], { encoding: 'utf8' })
 }
 function tmpdir(t: any): string {
   const d = fs.mkdtempSync(path.join(os.tmpdir(), 'install-'))
@@ -20,7 +20,7 @@ function tmpdir(t: any): string {
 }
 function installAsync(dir: string, source: string): Promise<number | null> {
   return new Promise((resolve) => {
-    const c = spawn('sh', [ENTRY, 'install-cni', dir], { env: { ...process.env, INSTALL_ONCE: '1', SRIOV_SOURCE: source }, stdio: 'ignore' })
+    const c = spawn('sh', [ENTRY, `--cni-bin-dir=${dir}`, `--sriov-bin-file=${source}`, '--no-sleep'], { stdio: 'ignore' })
     c.on('close', resolve)
   })
 }
@@ -60,7 +60,7 @@ t.test('installs, verifies the checksum and VERSION, and replaces atomically whi
 t.test('a plugin that does not answer VERSION is not installed; the working one stays', async (t) => {
   const dir = tmpdir(t)
   t.equal(install(dir, SRIOV).status, 0)
-  const bogus = path.join(tmpdir(t), 'bogus')
+  const bogus = path.join(tmpdir(t), 'sriov') // installed under its own name
   fs.writeFileSync(bogus, '#!/bin/sh\necho nope\n', { mode: 0o755 })
   const r = install(dir, bogus)
   t.not(r.status, 0)
@@ -74,7 +74,7 @@ t.test('a copy that fails half-way (disk full) never replaces the plugin', async
   execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=120m', 'tmpfs', dir])
   t.teardown(() => spawnSync('umount', [dir]))
   t.equal(install(dir, SRIOV).status, 0, 'the first copy fits')
-  const big = path.join(tmpdir(t), 'big')
+  const big = path.join(tmpdir(t), 'sriov')
   fs.copyFileSync(SRIOV, big)
   fs.appendFileSync(big, Buffer.alloc(30 * 1024 * 1024)) // a second, larger copy cannot fit beside the first
   const r = install(dir, big)

@@ -9,6 +9,7 @@ export interface FakeVf {
   driver?: string // ixgbevf, igbvf, vfio-pci, ...
   netdev?: string // omit for a DPDK-bound VF
   iommuGroup?: number
+  rdma?: boolean // an RDMA device (infiniband/) with one port and its default pkey
 }
 
 export interface FakePf {
@@ -66,6 +67,10 @@ export function buildFakeSysfs(root: string, pfs: FakePf[]): void {
       link(pfDir, path.join(vfDir, 'physfn'))
       link(vfDir, path.join(pfDir, `virtfn${i}`))
       if (vf.netdev) netdev(root, vfDir, vf.netdev)
+      if (vf.rdma) {
+        fs.mkdirSync(path.join(vfDir, 'infiniband', `rdma${i}`, 'ports', '1', 'pkeys'), { recursive: true })
+        fs.writeFileSync(path.join(vfDir, 'infiniband', `rdma${i}`, 'ports', '1', 'pkeys', '0'), '0xffff\n')
+      }
       if (vf.iommuGroup !== undefined) {
         fs.mkdirSync(path.join(root, 'kernel/iommu_groups', String(vf.iommuGroup)), { recursive: true })
         link(path.join(root, 'kernel/iommu_groups', String(vf.iommuGroup)), path.join(vfDir, 'iommu_group'))

@@ -31,6 +31,8 @@ export interface KubeletOptions {
   admitOnFirstList?: number
   /** A kubelet that takes every Register call and never answers it (nor connects back). */
   hangRegister?: boolean
+  /** Node paths (a plugin in a container names its socket by them) → the directories standing in for them. */
+  nodePaths?: Record<string, string>
 }
 
 const healthyIds = (l: Device[]) => l.filter((d) => d.health === 'Healthy').map((d) => d.ID)
@@ -197,7 +199,7 @@ export class KubeletStandIn extends KubeletView {
       await new Promise((resolve, reject) => reg.NotifyRegistrationStatus({ plugin_registered: true }, (e: Error | null, r: unknown) => (e ? reject(e) : resolve(r))))
       this.registrations.push(info.name)
       this.emit('registered', info.name)
-      return await this.connect(info.name, info.endpoint)
+      return await this.connect(info.name, this.onNode(info.endpoint))
     } finally {
       reg.close()
     }
@@ -223,6 +225,14 @@ export class KubeletStandIn extends KubeletView {
     const watcher = fs.watch(dir, (event, file) => event === 'rename' && file && seen(String(file)))
     this.registry = { dir, watcher }
     if (traverse) for (const f of fs.readdirSync(dir)) seen(f)
+  }
+
+  /** Where this stand-in finds a path the plugin named. */
+  private onNode(p: string): string {
+    for (const [node, here] of Object.entries(this.options.nodePaths ?? {})) {
+      if (p === node || p.startsWith(`${node}/`)) return path.join(here, p.slice(node.length))
+    }
+    return p
   }
 
   call(resource: string, method: string, req: object): Promise<any> {

@@ -6,6 +6,7 @@ import pino from 'pino'
 import t from 'tap'
 import { Metrics } from '../../deviceplugin/metrics'
 import { Reconciler } from '../../deviceplugin/reconciler'
+import { seamsFrom } from '../../host/seams'
 import { StateStore } from '../../state/store'
 import { addNetns, ip, linkJson } from '../helpers/netns'
 import { SRIOV_BIN, sriovNode } from '../helpers/sriov-node'
@@ -22,9 +23,8 @@ t.test('an attachment whose pod namespace died is released after the grace perio
   const binDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tdrbin-'))
   t.teardown(() => fs.rmSync(binDir, { recursive: true, force: true }))
   fs.symlinkSync(SRIOV_BIN, path.join(binDir, 'sriov'))
-  Object.assign(process.env, { SRIOV_SYSFS_ROOT: node.env.SRIOV_SYSFS_ROOT, SRIOV_VF_CONFIG: node.env.SRIOV_VF_CONFIG })
   const metrics = new Metrics()
-  const rec = new Reconciler(new StateStore({ root: node.stateDir }), binDir, 60_000, pino({ level: 'silent' }), metrics)
+  const rec = new Reconciler(new StateStore({ root: node.stateDir }), binDir, 60_000, pino({ level: 'silent' }), metrics, seamsFrom(node.env))
   const start = Date.now()
   t.equal(await rec.run(start), 0, 'inside the grace period nothing happens')
   t.ok(fs.existsSync(path.join(node.stateDir, 'dead-net1')))

@@ -1,4 +1,5 @@
 import t from 'tap'
+import { ipamType } from '../../cni/ipam'
 import { logSettings } from '../../cni/log-settings'
 import { parseSriovConfig, requestedVfState } from '../../cni/config'
 import { parseNetConf } from '../../protocol/netconf'
@@ -9,7 +10,7 @@ const parse = (extra: object, args: Record<string, string> = {}) =>
 t.test('the users\' NAD config parses to what ADD applies', async (t) => {
   const c = parse({ vlan: 201, vlanQoS: 2, vlanProto: '802.1AD', mac: '02:AA:00:00:00:01', spoofchk: 'off', trust: 'on', link_state: 'enable', min_tx_rate: 100, max_tx_rate: 1000, ipam: { type: 'host-local' } })
   t.same(requestedVfState(c), { vlan: 201, qos: 2, proto: '802.1ad', mac: '02:aa:00:00:00:01', spoofchk: false, trust: true, linkState: 'enable', minTxRate: 100, maxTxRate: 1000 })
-  t.equal(c.ipamType, 'host-local')
+  t.equal(ipamType(c.netConf.raw), 'host-local')
   t.same(requestedVfState(parse({})), {}, 'no field: the VF is left as it is')
   t.same(requestedVfState(parse({ vlan: 0 })), { vlan: 0, qos: 0, proto: '802.1q' })
   t.equal(parse({ runtimeConfig: { deviceID: '0000:01:10.3' } }).deviceID, '0000:01:10.3')
@@ -54,9 +55,7 @@ t.test('vlan 0 with vlanQoS 0 (the seeds\' KubeVirt NAD) is accepted; mtu is rea
 })
 
 t.test('an ipam object without a type means no IPAM, as in sriov-cni (the operator renders "ipam": {})', async (t) => {
-  t.equal(parse({ ipam: {} }).ipamType, undefined)
-  t.equal(parse({ ipam: { type: '' } }).ipamType, undefined)
-  t.equal(parse({ ipam: { dataDir: '/x' } }).ipamType, undefined)
+  for (const ipam of [{}, { type: '' }, { dataDir: '/x' }]) t.equal(ipamType(parse({ ipam }).netConf.raw), undefined, JSON.stringify(ipam))
 })
 
 t.test('logLevel and logFile as sriov-cni reads them: any case, unknown level is info, relative file is stderr; never an error', async (t) => {

@@ -1,4 +1,4 @@
-// deploy/entrypoint.sh install-cni against temporary directories: the plugin is replaced atomically while a
+// deploy/cni-entrypoint.sh (sriov-cni's image arguments) against temporary directories: the plugin is replaced atomically while a
 // runtime-like loop keeps executing it, a copy whose checksum differs or that does not answer VERSION never
 // replaces the installed plugin, the real dist/bin/sriov passes the VERSION check, and the idle container
 // stops on SIGTERM.
@@ -10,7 +10,7 @@ import path from 'node:path'
 import t, { type Test } from 'tap'
 
 const ROOT = path.resolve(__dirname, '..', '..')
-const ENTRY = path.join(ROOT, 'deploy', 'entrypoint.sh')
+const ENTRY = path.join(ROOT, 'deploy', 'cni-entrypoint.sh')
 const SRIOV = path.join(ROOT, 'dist', 'bin', 'sriov')
 
 const sha = (f: string) => createHash('sha256').update(fs.readFileSync(f)).digest('hex')
@@ -27,7 +27,10 @@ function tmpdir(t: Test, name = 'deploy-install-'): string {
  * partially written copy runs, prints nothing and is caught by the caller loop. SLOW makes it sleep first
  * (a call in progress while the file is replaced).
  */
-function fakePlugin(file: string, tag: string, padMiB = 4): string {
+function fakePlugin(dir: string, tag: string, padMiB = 4): string {
+  // installed under its own name, as sriov-cni's entrypoint does: each version is a `sriov` in its own directory
+  fs.mkdirSync(dir, { recursive: true })
+  const file = path.join(dir, 'sriov')
   const pad = `# ${'x'.repeat(1021)}\n`.repeat(padMiB * 1024)
   const body = [
     '#!/bin/sh',
@@ -41,9 +44,10 @@ function fakePlugin(file: string, tag: string, padMiB = 4): string {
   return file
 }
 
-function install(dir: string | undefined, env: Record<string, string> = {}): SpawnSyncReturns<string> {
-  return spawnSync('sh', [ENTRY, 'install-cni', ...(dir === undefined ? [] : [dir])], {
-    env: { ...process.env, INSTALL_ONCE: '1', ...env },
+/** The entrypoint as sriov-network-operator's init container runs it (--no-sleep), `source` as the plugin. */
+function install(dir: string, source: string, env: Record<string, string> = {}): SpawnSyncReturns<string> {
+  return spawnSync('sh', [ENTRY, `--cni-bin-dir=${dir}`, `--sriov-bin-file=${source}`, '--no-sleep'], {
+    env: { ...process.env, ...env },
     encoding: 'utf8',
     timeout: 60000,
   })
@@ -82,7 +86,7 @@ t.test('replaces the plugin atomically while a runtime keeps executing it', asyn
   const dir = tmpdir(t)
   const v1 = fakePlugin(path.join(src, 'v1'), 'v1')
   const v2 = fakePlugin(path.join(src, 'v2'), 'v2')
-  const first = install(dir, { SRIOV_SOURCE: v1 })
+  const first = install(dir, v1)
   t.equal(first.status, 0, first.stderr)
   t.match(first.stdout, /installed .*\/sriov \(sha256 [0-9a-f]{64}\)/)
   t.match(first.stdout, /VERSION: .*supportedVersions/)
@@ -91,7 +95,7 @@ t.test('replaces the plugin atomically while a runtime keeps executing it', asyn
   t.ok(fs.statSync(target).mode & 0o111, 'executable')
 
   // a call of the old plugin in progress when it is replaced finishes as the old plugin
-  const slow = spawnSync('sh', ['-c', `CNI_COMMAND=SLOW "${target}" & sleep 0.3; INSTALL_ONCE=1 SRIOV_SOURCE="${v2}" sh "${ENTRY}" install-cni "${dir}" >/dev/null || echo INSTALL FAILED; wait`], { encoding: 'utf8' })
+  const slow = spawnSync('sh', ['-c', `CNI_COMMAND=SLOW "${target}" & sleep 0.3; sh "${ENTRY}" --cni-bin-dir="${dir}" --sriov-bin-file="${v2}" --no-sleep >/dev/null || echo INSTALL FAILED; wait`], { encoding: 'utf8' })
   t.match(slow.stdout, /"tag":"v1"/, 'the call that started before the replace ran the old plugin to the end')
   t.notMatch(slow.stdout, /INSTALL FAILED/)
   t.equal(sha(target), sha(v2), 'and the new plugin is installed')
@@ -99,7 +103,7 @@ t.test('replaces the plugin atomically while a runtime keeps executing it', asyn
   const loop = callerLoop(t, target)
   await sleep(200)
   for (let i = 0; i < 8; i++) {
-    const r = install(dir, { SRIOV_SOURCE: i % 2 ? v2 : v1 })
+    const r = install(dir, i % 2 ? v2 : v1)
     t.equal(r.status, 0, `reinstall ${i}: ${r.stderr}`)
   }
   await sleep(200)
@@ -149,11 +153,11 @@ t.test('a copy whose checksum differs from the source is not installed', async (
   const dir = tmpdir(t)
   const v1 = fakePlugin(path.join(src, 'v1'), 'v1', 1)
   const v2 = fakePlugin(path.join(src, 'v2'), 'v2', 1)
-  t.equal(install(dir, { SRIOV_SOURCE: v1 }).status, 0)
+  t.equal(install(dir, v1).status, 0)
   // the hook corrupts the temporary copy between the copy and its checks (a bad disk, a truncated write)
   const hook = path.join(src, 'corrupt')
   fs.writeFileSync(hook, '#!/bin/sh\nprintf X >> "$1"\n', { mode: 0o755 })
-  const r = install(dir, { SRIOV_SOURCE: v2, INSTALL_CNI_AFTER_COPY: hook })
+  const r = install(dir, v2, { INSTALL_CNI_AFTER_COPY: hook })
   t.equal(r.status, 1, 'install-cni fails')
   t.match(r.stderr, /checksum mismatch for the copy in .*: [0-9a-f]{64}, expected [0-9a-f]{64}; .*sriov left unchanged/)
   t.equal(sha(path.join(dir, 'sriov')), sha(v1), 'the installed plugin is untouched')
@@ -161,7 +165,7 @@ t.test('a copy whose checksum differs from the source is not installed', async (
   // a hook that leaves the copy alone: the same install succeeds
   const noop = path.join(src, 'noop')
   fs.writeFileSync(noop, '#!/bin/sh\n:\n', { mode: 0o755 })
-  t.equal(install(dir, { SRIOV_SOURCE: v2, INSTALL_CNI_AFTER_COPY: noop }).status, 0)
+  t.equal(install(dir, v2, { INSTALL_CNI_AFTER_COPY: noop }).status, 0)
   t.equal(sha(path.join(dir, 'sriov')), sha(v2))
 })
 
@@ -169,18 +173,19 @@ t.test('a plugin that does not answer VERSION is not installed; a missing source
   const src = tmpdir(t)
   const dir = tmpdir(t)
   const v1 = fakePlugin(path.join(src, 'v1'), 'v1', 1)
-  t.equal(install(dir, { SRIOV_SOURCE: v1 }).status, 0)
-  const bogus = path.join(src, 'bogus')
+  t.equal(install(dir, v1).status, 0)
+  fs.mkdirSync(path.join(src, 'bogus'))
+  const bogus = path.join(src, 'bogus', 'sriov')
   fs.writeFileSync(bogus, '#!/bin/sh\necho nope\nexit 1\n', { mode: 0o755 })
-  const r = install(dir, { SRIOV_SOURCE: bogus })
+  const r = install(dir, bogus)
   t.equal(r.status, 1)
   t.match(r.stderr, /does not answer CNI_COMMAND=VERSION: nope/)
   t.equal(sha(path.join(dir, 'sriov')), sha(v1), 'the working plugin is untouched')
   t.same(fs.readdirSync(dir), ['sriov'])
 
-  const missing = install(dir, { SRIOV_SOURCE: path.join(src, 'absent') })
+  const missing = install(dir, path.join(src, 'absent', 'sriov'))
   t.equal(missing.status, 1)
-  t.match(missing.stderr, /source plugin .*absent does not exist/)
+  t.match(missing.stderr, /source plugin .*absent\/sriov does not exist/)
   t.same(fs.readdirSync(dir), ['sriov'])
 })
 
@@ -189,21 +194,21 @@ t.test('creates the directory; removes stale temporary files, keeps recent ones'
   const base = tmpdir(t)
   const v1 = fakePlugin(path.join(src, 'v1'), 'v1', 1)
   const dir = path.join(base, 'opt', 'cni', 'bin')
-  t.equal(install(dir, { SRIOV_SOURCE: v1 }).status, 0, 'installs into a directory that did not exist')
+  t.equal(install(dir, v1).status, 0, 'installs into a directory that did not exist')
   const stale = path.join(dir, '.sriov.tmp.AAAAAA')
   const recent = path.join(dir, '.sriov.tmp.BBBBBB')
   fs.writeFileSync(stale, 'partial')
   fs.writeFileSync(recent, 'another installer at work')
   const old = new Date(Date.now() - 20 * 60 * 1000)
   fs.utimesSync(stale, old, old)
-  t.equal(install(dir, { SRIOV_SOURCE: v1 }).status, 0)
+  t.equal(install(dir, v1).status, 0)
   t.same(fs.readdirSync(dir).sort(), ['.sriov.tmp.BBBBBB', 'sriov'])
 })
 
 const noBuild = fs.existsSync(SRIOV) ? false : 'dist/bin/sriov is absent: run `npm run build` to test the installer with the real plugin'
 t.test('the real plugin: checksum and CNI_COMMAND=VERSION', { skip: noBuild }, async (t) => {
   const dir = tmpdir(t)
-  const r = install(dir, { SRIOV_SOURCE: SRIOV })
+  const r = install(dir, SRIOV)
   t.equal(r.status, 0, r.stderr)
   t.equal(sha(path.join(dir, 'sriov')), sha(SRIOV), 'installed byte for byte')
   t.match(r.stdout, new RegExp(`installed ${dir}/sriov \\(sha256 ${sha(SRIOV)}\\)`))
@@ -212,13 +217,11 @@ t.test('the real plugin: checksum and CNI_COMMAND=VERSION', { skip: noBuild }, a
   t.same(fs.readdirSync(dir), ['sriov'])
 })
 
-t.test('without INSTALL_ONCE the installer idles and exits 0 on SIGTERM', async (t) => {
+t.test('without --no-sleep the installer idles and exits 0 on SIGTERM', async (t) => {
   const src = tmpdir(t)
   const dir = tmpdir(t)
   const v1 = fakePlugin(path.join(src, 'v1'), 'v1', 1)
-  const env: NodeJS.ProcessEnv = { ...process.env, SRIOV_SOURCE: v1 }
-  delete env.INSTALL_ONCE
-  const child = spawn('sh', [ENTRY, 'install-cni', dir], { env, stdio: ['ignore', 'pipe', 'pipe'], detached: true })
+  const child = spawn('sh', [ENTRY, `--cni-bin-dir=${dir}`, `--sriov-bin-file=${v1}`], { stdio: ['ignore', 'pipe', 'pipe'], detached: true })
   t.teardown(() => {
     try {
       process.kill(-child.pid!, 'SIGKILL')
@@ -249,11 +252,14 @@ t.test('without INSTALL_ONCE the installer idles and exits 0 on SIGTERM', async 
   t.same(live(), [], 'no sleep left behind')
 })
 
-t.test('usage errors', async (t) => {
-  const unknown = spawnSync('sh', [ENTRY, 'frobnicate'], { encoding: 'utf8' })
-  t.equal(unknown.status, 2)
-  t.match(unknown.stderr, /unknown command frobnicate/)
-  const extra = spawnSync('sh', [ENTRY, 'install-cni', '/a', '/b'], { encoding: 'utf8' })
-  t.equal(extra.status, 2)
-  t.match(extra.stderr, /usage: install-cni \[DIR\]/)
+t.test('usage: sriov-cni image arguments only; -h prints them', async (t) => {
+  const unknown = spawnSync('sh', [ENTRY, 'install-cni'], { encoding: 'utf8' })
+  t.equal(unknown.status, 1, 'the old install-cni command is an unknown parameter, as in the Go image')
+  t.match(unknown.stderr, /ERROR: unknown parameter "install-cni"/)
+  const spaced = spawnSync('sh', [ENTRY, '--cni-bin-dir', '/a'], { encoding: 'utf8' })
+  t.equal(spaced.status, 1, 'values go after "=", as in the Go image')
+  t.match(spaced.stderr, /unknown parameter "--cni-bin-dir"/)
+  const help = spawnSync('sh', [ENTRY, '--help'], { encoding: 'utf8' })
+  t.equal(help.status, 0)
+  t.match(help.stdout, /--cni-bin-dir=\/host\/opt\/cni\/bin[\s\S]*--sriov-bin-file=\/usr\/bin\/sriov[\s\S]*--no-sleep/)
 })

@@ -9,10 +9,12 @@ import { parseSriovConfig } from '../../cni/config'
 import { parseOptions } from '../../deviceplugin/cli'
 import { ConfigError, parseConfig } from '../../deviceplugin/config'
 import { parseNetConf } from '../../protocol/netconf'
+import { imageLayout } from '../helpers/container'
 
 const ROOT = path.resolve(__dirname, '..', '..')
 const DEPLOY = path.join(ROOT, 'deploy')
-const IMAGE = 'sriov-ts:latest'
+// the Containerfile target each DaemonSet's image is built from
+const IMAGES: Record<string, string> = { 'kube-sriov-device-plugin': 'sriov-ts/sriov-device-plugin:latest', 'kube-sriov-cni-ds': 'sriov-ts/sriov-cni:latest' }
 
 interface Doc {
   file: string
@@ -84,16 +86,26 @@ t.test('every manifest parses; every object has apiVersion, kind and metadata.na
   for (const { file, obj } of docs) t.equal(obj.apiVersion, expected[obj.kind], `${file}: ${obj.kind} has apiVersion ${expected[obj.kind]}`)
 })
 
-t.test('the Containerfile builds the image the manifests name', async (t) => {
+t.test('the Containerfile builds the two images the manifests name, each with its entrypoint', async (t) => {
   const cf = fs.readFileSync(path.join(DEPLOY, 'Containerfile'), 'utf8')
   const froms = [...cf.matchAll(/^FROM\s+(\S+)(?:\s+AS\s+(\S+))?/gim)].map((m) => ({ image: m[1], stage: m[2] }))
-  t.match(froms, [{ image: 'node:20-bookworm', stage: 'build' }, { image: 'debian:bookworm-slim' }], 'multi-stage: node build, Debian slim runtime')
+  t.same(froms, [
+    { image: 'node:20-bookworm', stage: 'build' },
+    { image: 'debian:bookworm-slim', stage: 'base' },
+    { image: 'base', stage: 'sriov-cni' },
+    { image: 'base', stage: 'sriov-device-plugin' },
+  ], 'a node build, a Debian slim base with the addons, one target per Go image')
   t.match(cf, /npm ci[\s\S]*npm run build/, 'the build stage runs npm ci and npm run build')
-  for (const bin of ['sriov', 'sriovdp']) t.match(cf, new RegExp(`COPY --from=build /src/dist/bin/${bin} /usr/bin/${bin}\\b`), `ships ${bin}`)
-  t.match(cf, /COPY deploy\/entrypoint\.sh \/usr\/bin\/entrypoint\.sh/)
-  t.match(cf, /ENTRYPOINT \["\/usr\/bin\/entrypoint\.sh"\]/)
-  t.ok(fs.statSync(path.join(DEPLOY, 'entrypoint.sh')).mode & 0o111, 'entrypoint.sh is executable')
-  t.match(cf, new RegExp(`-t ${IMAGE.replace('.', '\\.')}`), `the build command in the file tags ${IMAGE}`)
+  const cni = imageLayout('sriov-cni', cf)
+  const dp = imageLayout('sriov-device-plugin', cf)
+  const dests = (l: ReturnType<typeof imageLayout>) => l.files.map((f) => f.dest).sort()
+  t.same(dests(cni), ['/entrypoint.sh', '/usr/bin/sriov', '/usr/lib/sriov-ts/'])
+  t.same(dests(dp), ['/entrypoint.sh', '/usr/bin/sriovdp', '/usr/lib/sriov-ts/'])
+  t.same([cni.entrypoint, dp.entrypoint], [['/entrypoint.sh'], ['/entrypoint.sh']], 'at the Go images\' path')
+  t.match(cni.files.find((f) => f.dest === '/entrypoint.sh'), { source: path.join(DEPLOY, 'cni-entrypoint.sh'), mode: 0o755 })
+  t.match(dp.files.find((f) => f.dest === '/entrypoint.sh'), { source: path.join(DEPLOY, 'sriovdp-entrypoint.sh'), mode: 0o755 })
+  for (const f of ['cni-entrypoint.sh', 'sriovdp-entrypoint.sh']) t.ok(fs.statSync(path.join(DEPLOY, f)).mode & 0o111, `${f} is executable`)
+  for (const target of ['sriov-cni', 'sriov-device-plugin']) t.match(cf, new RegExp(`--target ${target} -t \\S+/${target}:`), `the build command for ${target} is in the file`)
 })
 
 t.test('DaemonSets: valid pod templates, mounts name volumes, our image, ConfigMaps and host paths', async (t) => {
@@ -115,7 +127,7 @@ t.test('DaemonSets: valid pod templates, mounts name volumes, our image, ConfigM
     const used = new Set<string>()
     for (const c of all) {
       t.match(c.name, /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, `${file}: container name ${c.name}`)
-      t.equal(c.image, IMAGE, `${file}: ${c.name} uses ${IMAGE}`)
+      t.equal(c.image, IMAGES[obj.metadata.name], `${file}: ${c.name} uses ${IMAGES[obj.metadata.name]}`)
       const paths = (c.volumeMounts ?? []).map((m: any) => m.mountPath)
       t.equal(new Set(paths).size, paths.length, `${file}: ${c.name} mount paths unique`)
       for (const m of c.volumeMounts ?? []) {
@@ -144,8 +156,8 @@ t.test('DaemonSets: valid pod templates, mounts name volumes, our image, ConfigM
   t.equal(c.securityContext.privileged, true, 'device plugin: privileged')
   t.ok(named('ServiceAccount', spec.serviceAccountName), `its ServiceAccount ${spec.serviceAccountName} is defined`)
   t.equal(named('ServiceAccount', spec.serviceAccountName)!.obj.metadata.namespace, 'kube-system')
-  t.equal(c.args[0], 'sriovdp', 'the entrypoint runs the device plugin')
-  t.ok(c.args.includes(`--http-addr=:${HTTP_PORT}`), `HTTP on sriovdp's default port :${HTTP_PORT}`)
+  t.same(c.args, ['--config-file=/etc/pcidp/config.json', '--resource-prefix=intel.com', '--log-level=2'], 'the Go image\'s arguments')
+  t.equal(c.securityContext.readOnlyRootFilesystem, true, 'read-only root: the addons load from the image')
   for (const probe of [c.livenessProbe, c.readinessProbe]) t.match(probe, { httpGet: { path: '/healthz', port: HTTP_PORT } })
   t.match(c.ports, [{ name: 'metrics', containerPort: HTTP_PORT, hostPort: HTTP_PORT, protocol: 'TCP' }])
   t.match(c.resources, { requests: { cpu: '250m' }, limits: { cpu: '1', memory: '200Mi' } })
@@ -161,7 +173,7 @@ t.test('DaemonSets: valid pod templates, mounts name volumes, our image, ConfigM
   t.ok((envs.SRIOV_STATE_DIR ?? '/var/lib/cni/sriov').startsWith(mount('cni-state').mountPath + '/'), 'state under the mounted /var/lib/cni')
 
   const cni = named('DaemonSet', 'kube-sriov-cni-ds')!.obj.spec.template.spec.containers[0]
-  t.same(cni.args, ['install-cni', '/host/opt/cni/bin'], 'the CNI container installs into the host mount')
+  t.same(cni.args, ['--cni-bin-dir=/host/opt/cni/bin'], 'the CNI container installs into the host mount, then idles (no --no-sleep)')
   t.notOk(cni.securityContext?.privileged, 'the installer is not privileged')
 })
 
@@ -209,7 +221,7 @@ t.test('NADs hold sriov configs that parse; resources and networks they name exi
     t.ok(offered.has(res), `${file}: ${res} is offered by a ConfigMap in deploy/`)
   }
   const vlan201 = parseSriovConfig(parseNetConf(JSON.stringify({ ...JSON.parse(named('NetworkAttachmentDefinition', 'sriov-201')!.obj.spec.config), deviceID: '0000:01:10.1' })), { args: {} })
-  t.match(vlan201, { vlan: 201, ipamType: 'host-local', netConf: { cniVersion: '0.3.1' } })
+  t.match(vlan201, { vlan: 201, netConf: { cniVersion: '0.3.1', ipam: { type: 'host-local' } } })
   t.same(JSON.parse(named('NetworkAttachmentDefinition', 'sriov-201')!.obj.spec.config).ipam, { type: 'host-local', ranges: [[{ subnet: '192.168.201.0/24' }]] })
   t.equal(named('NetworkAttachmentDefinition', 'sriov-201')!.obj.metadata.annotations['k8s.v1.cni.cncf.io/resourceName'], 'intel.com/intel_sriov_netdevice')
   // without deviceID the plugin refuses the config: the test adds it as Multus does, it is not in the NAD

@@ -52,6 +52,7 @@ t.test('errors name the resource and the field', async (t) => {
     [{ resourceList: [{ resourceName: 'a' }, { resourceName: 'a' }] }, /intel\.com\/a is defined twice/],
     [{ resourceList: [{ resourceName: 'a', resourcePrefix: 'Bad_Prefix' }] }, /resourcePrefix/],
     [{ resourceList: [{ resourceName: 'a', selectors: { isRdma: 'yes' } }] }, /isRdma: expected true or false/],
+    [{ resourceList: [{ resourceName: 'a', selectors: null }] }, /resource "a"\.selectors: expected an object/],
   ]
   for (const [cfg, msg] of cases) t.throws(() => parse(cfg), msg)
   t.throws(() => parseConfig('{', 'intel.com'), /config is not valid JSON/)
@@ -68,37 +69,35 @@ t.test('a 2019-form selector beside "selectors" is refused, naming it: ignored, 
 const dev = (pci: string, o: Partial<PciDevice> = {}): PciDevice => ({
   pci, vendor: '8086', device: '1515', classCode: 0x020000, driver: 'ixgbevf', numaNode: 0, numVfs: 0, totalVfs: 0, netdevs: [], uioDevices: [], rdma: false, pKeys: [], ...o,
 })
-const ctx = { vhostNetAvailable: false }
 
 t.test('rootDevices selects VFs of the named PF, never the PF itself (with or without VFs)', async (t) => {
   const s = { rootDevices: ['0000:02:00.0'] }
-  t.ok(matchesSelector(dev('0000:02:10.0', { pfPci: '0000:02:00.0', pfName: 'enp2s0f0', vfIndex: 0 }), s, ctx), 'its VF')
-  t.notOk(matchesSelector(dev('0000:02:00.0', { driver: 'igb', netdevs: ['enp2s0f0'] }), s, ctx), 'the PF without VFs')
-  t.notOk(matchesSelector(dev('0000:02:10.1', { pfPci: '0000:02:00.1', pfName: 'enp2s0f1', vfIndex: 0 }), s, ctx), 'a VF of another PF')
+  t.ok(matchesSelector(dev('0000:02:10.0', { pfPci: '0000:02:00.0', pfName: 'enp2s0f0', vfIndex: 0 }), s), 'its VF')
+  t.notOk(matchesSelector(dev('0000:02:00.0', { driver: 'igb', netdevs: ['enp2s0f0'] }), s), 'the PF without VFs')
+  t.notOk(matchesSelector(dev('0000:02:10.1', { pfPci: '0000:02:00.1', pfName: 'enp2s0f1', vfIndex: 0 }), s), 'a VF of another PF')
 })
 
 t.test('pfNames and rootDevices with VF index ranges; PFs never match pfNames', async (t) => {
   const vf = (i: number, pf = 'ENS1F0') => dev(`0000:01:10.${i}`, { pfPci: '0000:01:00.0', pfName: pf, vfIndex: i })
   const s = { pfNames: ['ens1f0#0,2-3'] }
-  t.same([0, 1, 2, 3, 4].map((i) => matchesSelector(vf(i), s, ctx)), [true, false, true, true, false], 'ranges, case-insensitive names')
-  t.notOk(matchesSelector(dev('0000:01:00.0', { netdevs: ['ens1f0'] }), { pfNames: ['ens1f0'] }, ctx), 'the PF itself')
-  t.ok(matchesSelector(vf(5), { rootDevices: ['0000:01:00.0#5'] }, ctx))
-  t.notOk(matchesSelector(vf(6), { rootDevices: ['0000:01:00.0#5'] }, ctx))
-  t.notOk(matchesSelector(vf(1), { vendors: ['8086'], drivers: ['vfio-pci'] }, ctx), 'AND across fields')
-  t.ok(matchesSelector(vf(1), { drivers: ['vfio-pci', 'ixgbevf'] }, ctx), 'OR within a field')
-  t.notOk(matchesSelector(vf(1), { needVhostNet: true }, ctx), 'needVhostNet needs /dev/vhost-net')
-  t.ok(matchesSelector(dev('0000:03:00.1', { rdma: true }), { isRdma: true }, ctx))
-  t.ok(matchesSelector(dev('0000:03:00.1', { pKeys: ['0x8001'] }), { pKeys: ['0x8001'] }, ctx))
-  t.notOk(matchesSelector(vf(1), { ddpProfiles: ['GTP'] }, ctx), 'DDP profiles cannot be read here: nothing matches')
+  t.same([0, 1, 2, 3, 4].map((i) => matchesSelector(vf(i), s)), [true, false, true, true, false], 'ranges, case-insensitive names')
+  t.notOk(matchesSelector(dev('0000:01:00.0', { netdevs: ['ens1f0'] }), { pfNames: ['ens1f0'] }), 'the PF itself')
+  t.ok(matchesSelector(vf(5), { rootDevices: ['0000:01:00.0#5'] }))
+  t.notOk(matchesSelector(vf(6), { rootDevices: ['0000:01:00.0#5'] }))
+  t.notOk(matchesSelector(vf(1), { vendors: ['8086'], drivers: ['vfio-pci'] }), 'AND across fields')
+  t.ok(matchesSelector(vf(1), { drivers: ['vfio-pci', 'ixgbevf'] }), 'OR within a field')
+  t.ok(matchesSelector(dev('0000:03:00.1', { rdma: true }), { isRdma: true }))
+  t.ok(matchesSelector(dev('0000:03:00.1', { pKeys: ['0x8001'] }), { pKeys: ['0x8001'] }))
+  t.notOk(matchesSelector(vf(1), { ddpProfiles: ['GTP'] }), 'DDP profiles cannot be read here: nothing matches')
 })
 
 t.test('first resource wins; PFs with VFs and default-route devices are never offered', async (t) => {
   const resources = parse({ resourceList: [{ resourceName: 'first', selectors: { drivers: ['ixgbevf'] } }, { resourceName: 'second', selectors: { vendors: ['8086'] } }] })
-  const out = assignDevices([dev('0000:01:10.1'), dev('0000:01:00.0', { driver: 'ixgbe', numVfs: 8 }), dev('0000:02:00.0', { driver: 'e1000e', netdevs: ['eth0'] }), dev('0000:02:00.1', { driver: 'e1000e' })], resources, ctx, new Set(['eth0']))
+  const out = assignDevices([dev('0000:01:10.1'), dev('0000:01:00.0', { driver: 'ixgbe', numVfs: 8 }), dev('0000:02:00.0', { driver: 'e1000e', netdevs: ['eth0'] }), dev('0000:02:00.1', { driver: 'e1000e' })], resources, new Set(['eth0']))
   t.same(out.get('intel.com/first')!.map((d) => d.pci), ['0000:01:10.1'])
   t.same(out.get('intel.com/second')!.map((d) => d.pci), ['0000:02:00.1'])
   const acc = parse({ resourceList: [{ resourceName: 'qat', deviceType: 'accelerator', selectors: { devices: ['37c9'] } }] })
-  t.same(assignDevices([dev('0000:3d:01.0', { classCode: 0x0b4000, device: '37c9', driver: 'c6xxvf' })], acc, ctx, new Set()).get('intel.com/qat')!.length, 1, 'accelerators need not be net class')
+  t.same(assignDevices([dev('0000:3d:01.0', { classCode: 0x0b4000, device: '37c9', driver: 'c6xxvf' })], acc, new Set()).get('intel.com/qat')!.length, 1, 'accelerators need not be net class')
 })
 
 t.test('preferred allocation: must-include, one NUMA node, pack or spread across PFs', async (t) => {
@@ -120,9 +119,59 @@ t.test('additionalInfo reaches the _INFO env: "*" for every device, a PCI addres
   const [r] = parse({ resourceList: [{ resourceName: 'a', selectors: { vendors: ['8086'] }, additionalInfo: { '*': { site: 'dc1', tier: 'x' }, '0000:01:10.1': { tier: 'gold' } } }] })
   const dir = fs.mkdtempSync(`${os.tmpdir()}/devinfo-`)
   t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }))
-  const out = allocateContainer([dev('0000:01:10.1'), dev('0000:01:10.3')], r, dir)
+  const out = allocateContainer([dev('0000:01:10.1'), dev('0000:01:10.3')], r, { devinfoDir: dir, vhost: { vhostNet: false, tun: false } })
   const info = JSON.parse(out.envs.PCIDEVICE_INTEL_COM_A_INFO)
   t.same(info['0000:01:10.1'].extra, { site: 'dc1', tier: 'gold' })
   t.same(info['0000:01:10.3'].extra, { site: 'dc1', tier: 'x' })
   t.equal(out.envs.PCIDEVICE_INTEL_COM_A, '0000:01:10.1,0000:01:10.3')
+})
+
+t.test('keys as Go decodes them: any case, null as unset, the last of two spellings wins, unknown keys one warning each', async (t) => {
+  const warnings: string[] = []
+  const rs = parseConfig(JSON.stringify({
+    ResourceList: [
+      { ResourceName: 'a', RESOURCEPREFIX: 'example.com', ExcludeTopology: true, Selectors: { Vendors: ['8086'], PFNAMES: ['eno2#0-1'], IsRdma: false, NeedVhostNet: null }, SelectorObj: null },
+      { resourceName: 'b', deviceType: null, selectors: { isRdma: true, IsRdma: false, drivers: null }, SelectorObj: null, sriovMode: true },
+    ],
+  }), 'intel.com', warnings)
+  t.match(rs[0], { resourceName: 'a', resourcePrefix: 'example.com', excludeTopology: true, selectors: [{ vendors: ['8086'], pfNames: ['eno2#0-1'], isRdma: false }] })
+  t.notOk('needVhostNet' in rs[0].selectors[0], 'null: unset')
+  t.same(rs[1].selectors, [{ isRdma: false }], 'the later key wins; drivers: null is no list')
+  t.equal(rs[1].deviceType, 'netDevice')
+  t.same(warnings, ['resource "a", resource "b": unknown key "SelectorObj" ignored', 'resource "b": unknown key "sriovMode" ignored'])
+  t.same(parseConfig('{"resourceList":null}', 'intel.com'), [], 'a node without policies, as the operator writes it')
+  t.same(parseConfig('{"resourceLiſt":[{"resourceName":"k"}]}', 'intel.com').map((r) => r.resourceName), ['k'], 'Unicode simple folding: the long s is an s')
+  t.throws(() => parseConfig('[]', 'intel.com'), /expected an object with "resourceList"/)
+})
+
+t.test('isRdma: only true selects (RDMA VFs); needVhostNet selects nothing', async (t) => {
+  const rdma = dev('0000:03:00.1', { rdma: true })
+  const plain = dev('0000:03:00.2')
+  t.same([matchesSelector(rdma, { isRdma: false }), matchesSelector(plain, { isRdma: false })], [true, true], 'false: no filter, as in Go')
+  t.same([matchesSelector(rdma, { isRdma: true }), matchesSelector(plain, { isRdma: true })], [true, false])
+  t.ok(matchesSelector(plain, { needVhostNet: true }), 'needVhostNet: no filter, whether or not /dev/vhost-net exists')
+})
+
+t.test('needVhostNet adds /dev/vhost-net and /dev/net/tun for the VFs of the selector that chose them', async (t) => {
+  const [r] = parse({ resourceList: [{ resourceName: 'v', selectors: [{ pciAddresses: ['0000:01:10.1'], needVhostNet: true }, { pciAddresses: ['0000:01:10.3'] }] }] })
+  const dir = fs.mkdtempSync(`${os.tmpdir()}/devinfo-`)
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }))
+  const both = { vhostNet: true, tun: true }
+  const out = allocateContainer([dev('0000:01:10.1'), dev('0000:01:10.3')], r, { devinfoDir: dir, vhost: both })
+  t.same(out.devices.map((d) => d.host_path), ['/dev/vhost-net', '/dev/net/tun'])
+  const info = JSON.parse(out.envs.PCIDEVICE_INTEL_COM_V_INFO)
+  t.same(info['0000:01:10.1'].vhost, { 'net-mount': '/dev/vhost-net', 'tun-mount': '/dev/net/tun' })
+  t.notOk(info['0000:01:10.3'].vhost, 'chosen by the other selector: no vhost-net')
+  t.same(out.warnings, [])
+  const noTun = allocateContainer([dev('0000:01:10.1')], r, { devinfoDir: dir, vhost: { vhostNet: true, tun: false } })
+  t.same([noTun.devices, Object.keys(JSON.parse(noTun.envs.PCIDEVICE_INTEL_COM_V_INFO)['0000:01:10.1'])], [[], ['generic', 'vhost']], 'no tun: the info, no device nodes (as Go)')
+  t.match(noTun.warnings, [/\/dev\/net\/tun does not exist/])
+  const none = allocateContainer([dev('0000:01:10.1')], r, { devinfoDir: dir, vhost: { vhostNet: false, tun: true } })
+  t.same(none.devices, [])
+  t.match(none.warnings, [/needVhostNet: \/dev\/vhost-net does not exist on this node/])
+})
+
+t.test('PCIDEVICE_ names: upper case, only dots become underscores (the Go plugin\'s names)', async (t) => {
+  const [r] = parse({ resourceList: [{ resourceName: 'sriov-net_A', resourcePrefix: 'my-corp.example.com', selectors: {} }] })
+  t.equal(envName(r), 'PCIDEVICE_MY-CORP_EXAMPLE_COM_SRIOV-NET_A')
 })

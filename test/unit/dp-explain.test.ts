@@ -20,7 +20,7 @@ const devices = [
   dev('0000:03:00.2', { driver: 'mlx5_core', vendor: '15b3', device: '1018', pfPci: '0000:03:00.0', vfIndex: 0 }),
   dev('0000:3d:01.0', { classCode: 0x0b4000, device: '37c9', driver: 'c6xxvf' }),
 ]
-const view = { devices, links: new Map([['eno2', { ...up, carrier: false }], ['eno1', up]]), defaultRoute: new Set(['eno1']), vhostNetAvailable: false }
+const view = { devices, links: new Map([['eno2', { ...up, carrier: false }], ['eno1', up]]), defaultRoute: new Set(['eno1']) }
 
 t.test('each first reason: selector, no netdev, deviceType, PF with VFs, default route, taken, unhealthy', async (t) => {
   const resources = parse({
@@ -55,7 +55,7 @@ t.test('offered in the explanation is exactly what the plugin assigns', async (t
   ]
   for (const cfg of configs) {
     const resources = parse(cfg)
-    const assigned = assignDevices(devices, resources, { vhostNetAvailable: false }, view.defaultRoute)
+    const assigned = assignDevices(devices, resources, view.defaultRoute)
     for (const r of explain(view, resources, []).resources) {
       t.same(r.functions.filter((f) => f.offered).map((f) => f.pci), assigned.get(r.resource)!.map((d) => d.pci), `${r.resource}`)
     }

@@ -7,15 +7,13 @@ import { ROOT } from '../helpers/plugin-exec'
 t.setTimeout(1500_000)
 
 function scenario(name: string): { rc: number | null; out: string } {
-  const r = spawnSync(path.join(ROOT, 'scripts/vm/run.sh'), [`test/vm/scenarios/${name}`, '600'], { cwd: ROOT, encoding: 'utf8' })
+  const r = spawnSync(path.join(ROOT, 'scripts/vm/run.sh'), [`test/vm/scenarios/${name}`, '900'], { cwd: ROOT, encoding: 'utf8' })
   return { rc: r.status, out: `${r.stdout}${r.stderr}` }
 }
 
 t.before(() => {
   execFileSync(path.join(ROOT, 'scripts/build-cnitool.sh'), { stdio: 'ignore' })
-  for (const guest of ['dp-scenario', 'dp-noiommu']) {
-    execFileSync('npx', ['esbuild', `test/vm/guest/${guest}.ts`, '--bundle', '--platform=node', '--format=cjs', `--outfile=dist/vm/${guest}.cjs`, '--external:netlink', '--external:koffi', '--log-level=warning'], { cwd: ROOT, stdio: 'ignore' })
-  }
+  execFileSync(process.execPath, [path.join(ROOT, 'scripts/build.mjs'), 'vm-guests'], { cwd: ROOT, stdio: 'ignore' })
 })
 
 for (const name of ['cni.sh', 'dp.sh', 'dp-noiommu.sh']) {

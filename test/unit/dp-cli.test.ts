@@ -1,0 +1,35 @@
+// sriovdp's flags: its own, and the Go plugin's as its image passes them (glog's, in Go's flag syntax).
+import t from 'tap'
+import { parseOptions } from '../../deviceplugin/cli'
+import { goFlagArgs } from '../../deviceplugin/go-flags'
+
+const opts = (...argv: string[]) => parseOptions(argv, {})
+
+t.test('the Go image\'s invocation: -v N --logtostderr --resource-prefix P --config-file F --use-cdi', async (t) => {
+  const o = opts('-v', '10', '--logtostderr', '--resource-prefix', 'openshift.io', '--config-file', '/etc/pcidp/worker-0', '--use-cdi')
+  t.match(o, { logLevel: 'trace', resourcePrefix: 'openshift.io', configFile: '/etc/pcidp/worker-0', cdiSpecDir: '/var/run/cdi' })
+  t.notOk(o.logDir)
+  t.match(opts('-v', '10', '--log_dir', '/var/log/x', '--alsologtostderr'), { logDir: '/var/log/x' })
+  t.notOk(opts('--log_dir', '/var/log/x', '--logtostderr').logDir, '--logtostderr: no files, as glog')
+  t.match(opts('--log-dir=/var/log/y'), { logDir: '/var/log/y' })
+})
+
+t.test('glog verbosity to pino levels; an explicit --log-level wins', async (t) => {
+  const level = (...a: string[]) => opts(...a).logLevel
+  t.same(['0', '1', '2', '3', '4', '5', '10'].map((v) => level('-v', v)), ['info', 'info', 'info', 'debug', 'debug', 'trace', 'trace'])
+  t.equal(level('--v=4'), 'debug')
+  t.equal(level('-v=3'), 'debug', 'Go allows -flag=value')
+  t.equal(level('--log-level=10'), 'trace', 'the Go image\'s --log-level=N reaches sriovdp as a verbosity too')
+  t.equal(level('--log-level', 'warn', '-v', '10'), 'warn')
+  t.equal(level(), 'info')
+  t.throws(() => opts('--log-level=loud'), /--log-level: "loud" must be a glog verbosity/)
+  t.throws(() => opts('-v', 'x'), /-v: "x" must be a glog verbosity/)
+})
+
+t.test('Go\'s flag syntax: one dash for long flags, booleans with =true/=false', async (t) => {
+  t.same(goFlagArgs(['-config-file=/a', '-use-cdi', '-v', '3', '--use-cdi=false', '--logtostderr=TRUE', '--', '-x'], ['use-cdi', 'logtostderr']), ['--config-file=/a', '--use-cdi', '-v', '3', '--logtostderr', '--', '-x'])
+  t.match(opts('-config-file', '/b', '-resource-prefix=example.com', '-use-cdi=true'), { configFile: '/b', resourcePrefix: 'example.com', cdiSpecDir: '/var/run/cdi' })
+  t.notOk(opts('--use-cdi=false').cdiSpecDir)
+  t.match(opts('--use-cdi', '--cdi-spec-dir', '/etc/cdi'), { cdiSpecDir: '/etc/cdi' })
+  t.throws(() => opts('--frobnicate'), /Unknown option '--frobnicate'/)
+})
