@@ -8,6 +8,7 @@ import type { Logger } from 'pino'
 import { watchLinks } from '../host/link-events'
 import { readDdpProfiles } from '../host/ddp'
 import { listPciDevices, type PciDevice } from '../host/pci'
+import { NativeAddonError } from '../host/native'
 import { watchUevents } from '../host/uevents'
 import { vhostNodes } from '../host/vhost-net'
 import { CdiSpecs } from './cdi'
@@ -128,6 +129,7 @@ export class DevicePlugin {
     try {
       this.watchers.push(watch())
     } catch (e) {
+      if (e instanceof NativeAddonError) throw e // the daemon cannot work at all: exit saying why
       this.log.warn({ err: (e as Error).message }, `cannot watch ${what}; the periodic rescan still runs`)
     }
   }

@@ -43,6 +43,9 @@ function addonDirs(): { dir: string; shipped?: boolean }[] {
   return dirs
 }
 
+/** No usable copy of a native addon: a deployment error (mounts, ownership), not a passing one. */
+export class NativeAddonError extends Error {}
+
 // The build stamps each asset's content hash here, so a warm start neither reads nor hashes the asset.
 declare const SEA_ADDON_HASHES: Record<string, string> | undefined
 
@@ -75,7 +78,7 @@ export function loadSeaAddon(asset: string): unknown {
       errors.push(`${dir}: ${(e as Error).message}`)
     }
   }
-  throw new Error(`cannot load native addon ${asset}; set SRIOV_ADDON_DIR to a directory owned by ${process.geteuid?.() === 0 ? 'root' : 'this user'}, writable by nobody else, on a filesystem that allows exec (${errors.join('; ')})`)
+  throw new NativeAddonError(`cannot load native addon ${asset}; set SRIOV_ADDON_DIR to a directory owned by ${process.geteuid?.() === 0 ? 'root' : 'this user'}, writable by nobody else, on a filesystem that allows exec (${errors.join('; ')})`)
 }
 
 /** Writes `file` whole (mode 0500, never through a link) by renaming a private temporary file into place. */
