@@ -3,7 +3,7 @@
 import { matchKeys } from './json-keys'
 import { checkPciAddress } from './pci-address'
 import { checkKubeletResourceName } from './resource-name'
-import { MAX_VF_INDEX, parseIndexRanges } from './vf-index-ranges'
+import { checkIndexes, MAX_VF_INDEX, parseIndexRanges, type PfEntry } from './vf-index-ranges'
 
 export type DeviceType = 'netDevice' | 'accelerator' | 'auxNetDevice'
 
@@ -12,8 +12,10 @@ export interface Selector {
   devices?: string[]
   drivers?: string[]
   pciAddresses?: string[]
-  pfNames?: string[]
-  rootDevices?: string[]
+  /** PF netdev names, each with the VF (or SF) index ranges written after `#`, parsed once here */
+  pfNames?: PfEntry[]
+  /** PF PCI addresses, likewise */
+  rootDevices?: PfEntry[]
   linkTypes?: string[]
   acpiIndexes?: string[]
   ddpProfiles?: string[]
@@ -35,8 +37,12 @@ export interface ResourceConfig {
 
 export class ConfigError extends Error {}
 
+/** `<prefix>/<name>`: how kubelet, metrics and logs name the resource. */
+export const fullName = (r: Pick<ResourceConfig, 'resourcePrefix' | 'resourceName'>) => `${r.resourcePrefix}/${r.resourceName}`
+
 const NAME = /^[a-zA-Z0-9_-]+$/
 const LIST_FIELDS = ['vendors', 'devices', 'drivers', 'pciAddresses', 'pfNames', 'rootDevices', 'linkTypes', 'acpiIndexes', 'ddpProfiles', 'pKeys', 'auxTypes'] as const
+const STRING_LIST_FIELDS = LIST_FIELDS.filter((f): f is Exclude<(typeof LIST_FIELDS)[number], 'pfNames' | 'rootDevices'> => f !== 'pfNames' && f !== 'rootDevices')
 // isRdma is spelled IsRdma in the Go type (no JSON tag): keys match either way, as every key does
 const SELECTOR_FIELDS = [...LIST_FIELDS, 'vdpaType', 'needVhostNet', 'isRdma'] as const
 const RESOURCE_FIELDS = ['resourceName', 'resourcePrefix', 'deviceType', 'excludeTopology', 'selectors', 'additionalInfo'] as const
@@ -83,14 +89,22 @@ function parseSelector(raw: unknown, where: string, unknown: UnknownKeys): Selec
   const { values: o, unknown: extra } = matchKeys(raw as Record<string, unknown>, SELECTOR_FIELDS)
   unknown.add(where, extra)
   const s: Selector = {}
-  for (const f of LIST_FIELDS) {
+  const strings = (f: (typeof LIST_FIELDS)[number]): string[] | undefined => {
     const v = o[f]
-    if (v === undefined) continue
+    if (v === undefined) return undefined
     if (!Array.isArray(v) || !v.every((x) => typeof x === 'string')) throw new ConfigError(`${where}.${f}: expected a list of strings`)
-    s[f] = v.map((x) => normalize(f, x))
+    return v.map((x) => normalize(f, x))
   }
-  for (const f of ['pfNames', 'rootDevices'] as const) for (const entry of s[f] ?? []) parseIndexRanges(entry, `${where}.${f}`)
-  for (const f of ['pciAddresses', 'rootDevices'] as const) for (const entry of s[f] ?? []) checkPciAddress(entry, `${where}.${f}`)
+  for (const f of STRING_LIST_FIELDS) {
+    const v = strings(f)
+    if (v) s[f] = v
+  }
+  for (const f of ['pfNames', 'rootDevices'] as const) {
+    const v = strings(f)
+    if (v) s[f] = v.map((entry) => parseIndexRanges(entry, `${where}.${f}`))
+  }
+  for (const entry of s.pciAddresses ?? []) checkPciAddress(entry, `${where}.pciAddresses`)
+  for (const entry of s.rootDevices ?? []) checkPciAddress(entry.written, `${where}.rootDevices`)
   if (o.vdpaType !== undefined && o.vdpaType !== '') {
     if (o.vdpaType !== 'virtio' && o.vdpaType !== 'vhost') throw new ConfigError(`${where}.vdpaType: must be "virtio" or "vhost"`)
     s.vdpaType = o.vdpaType
@@ -122,7 +136,7 @@ function checkForDeviceType(s: Selector, deviceType: DeviceType, where: string, 
     return
   }
   drop('auxTypes', 'applies to auxNetDevice resources only')
-  for (const f of ['pfNames', 'rootDevices'] as const) for (const e of s[f] ?? []) parseIndexRanges(e, `${where}.${f}`, MAX_VF_INDEX)
+  for (const f of ['pfNames', 'rootDevices'] as const) for (const e of s[f] ?? []) checkIndexes(e, `${where}.${f}`, MAX_VF_INDEX)
   if (deviceType === 'netDevice' && s.isRdma && s.vdpaType !== undefined) throw new ConfigError(`${where}: isRdma and vdpaType cannot be used together (a vDPA device is handed over instead of the VF's RDMA devices)`)
 }
 
@@ -161,7 +175,7 @@ export function parseConfig(text: string, defaultPrefix: string, warnings: strin
     const prefix = r.resourcePrefix === undefined || r.resourcePrefix === '' ? defaultPrefix : r.resourcePrefix
     if (typeof prefix !== 'string' || !/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(prefix)) throw new ConfigError(`${where}.resourcePrefix: ${JSON.stringify(prefix)} is not a DNS-style prefix`)
     checkKubeletResourceName(name, prefix, where)
-    const full = `${prefix}/${name}`
+    const full = fullName({ resourcePrefix: prefix, resourceName: name })
     if (seen.has(full)) throw new ConfigError(`${where}: ${full} is defined twice`)
     seen.add(full)
     const deviceType = parseDeviceType(r.deviceType, where)

@@ -2,7 +2,7 @@
 // per resource, whether it is offered and if not the first reason, decided by the same checks that assign
 // devices to resources. `sriovdp explain` prints it; /status carries it.
 import { isNetClass, type PciDevice } from '../host/pci'
-import type { ResourceConfig } from './config'
+import { fullName, type ResourceConfig } from './config'
 import { unhealthyBecause } from './health'
 import type { NodeView } from './node-view'
 import { deviceTypeRejection, exclusion, matchesResource, selectorRejection, type Rejection } from './selectors'
@@ -50,7 +50,6 @@ export interface Explanation {
   resources: ResourceExplanation[]
 }
 
-const name = (r: ResourceConfig) => `${r.resourcePrefix}/${r.resourceName}`
 // processors (QAT: 0x0b4000) and processing accelerators: what accelerator resources are written for
 const ACCELERATOR_CLASSES = new Set([0x0b, 0x12])
 
@@ -98,7 +97,7 @@ export function explain(view: NodeView, resources: ResourceConfig[], warnings: s
   for (const d of view.devices) {
     if (exclusion(d, view.defaultRoute)) continue
     const r = resources.find((res) => matchesResource(d, res))
-    if (r) owner.set(d.pci, name(r))
+    if (r) owner.set(d.pci, fullName(r))
   }
   const listed = view.devices.filter((d) => isNetClass(d) || resources.some((r) => considered(d, r)))
   const out: Explanation = {
@@ -117,7 +116,7 @@ export function explain(view: NodeView, resources: ResourceConfig[], warnings: s
       const reason: Reason | undefined =
         configReason(d, r) ??
         (excluded ? { kind: excluded.kind, text: excluded.text } : undefined) ??
-        (owner.get(d.pci) !== name(r) ? { kind: 'taken', text: `offered by ${owner.get(d.pci)}, which comes first in resourceList`, by: owner.get(d.pci)! } : undefined)
+        (owner.get(d.pci) !== fullName(r) ? { kind: 'taken', text: `offered by ${owner.get(d.pci)}, which comes first in resourceList`, by: owner.get(d.pci)! } : undefined)
       if (reason) {
         verdicts.push({ pci: d.pci, offered: false, reason })
         continue
@@ -126,7 +125,7 @@ export function explain(view: NodeView, resources: ResourceConfig[], warnings: s
       verdicts.push(sick ? { pci: d.pci, offered: true, healthy: false, reason: { kind: 'unhealthy', text: `offered, unhealthy: ${sick}` } } : { pci: d.pci, offered: true, healthy: true })
     }
     out.resources.push({
-      resource: name(r), deviceType: r.deviceType,
+      resource: fullName(r), deviceType: r.deviceType,
       offered: verdicts.filter((v) => v.offered).length, healthy: verdicts.filter((v) => v.healthy).length,
       functions: verdicts,
     })

@@ -13,7 +13,7 @@ import { watchUevents } from '../host/uevents'
 import { vhostNodes } from '../host/vhost-net'
 import { CdiSpecs } from './cdi'
 import type { Options } from './cli'
-import { ConfigError, parseConfig, type ResourceConfig } from './config'
+import { ConfigError, fullName, parseConfig, type ResourceConfig } from './config'
 import { unhealthyBecause } from './health'
 import { socketIdentity } from './kubelet-socket'
 import { observeNode, type NodeView } from './node-view'
@@ -27,7 +27,6 @@ const DEBOUNCE_MS = 50
 // kubelet.sock is also checked this often, in case the directory watch misses its replacement
 const KUBELET_CHECK_MS = 1000
 
-const fullName = (r: ResourceConfig) => `${r.resourcePrefix}/${r.resourceName}`
 // PCI functions, netdevs, and what sits on them: RDMA devices and their char devices, vDPA devices and
 // their vhost-vdpa nodes, sub-functions on the auxiliary bus, vfio group nodes
 const WATCHED_SUBSYSTEMS = new Set(['pci', 'net', 'infiniband', 'infiniband_verbs', 'infiniband_mad', 'vdpa', 'vhost-vdpa', 'auxiliary', 'vfio'])

@@ -10,7 +10,7 @@ import { vhostNodes } from '../host/vhost-net'
 import { allocateContainer } from './allocation'
 import { api, type Device } from './api'
 import { cdiReferences, type CdiSpecs } from './cdi'
-import type { ResourceConfig } from './config'
+import { fullName, type ResourceConfig } from './config'
 import { memoryReleased } from './heap'
 import { socketIdentity } from './kubelet-socket'
 import type { Metrics } from './metrics'
@@ -68,7 +68,7 @@ export class ResourceServer {
   kubelet?: string
 
   constructor(public resource: ResourceConfig, readonly opts: ServerOptions) {
-    this.fullName = `${resource.resourcePrefix}/${resource.resourceName}`
+    this.fullName = fullName(resource)
   }
 
   list(): Device[] {

@@ -2,8 +2,8 @@
 // OR across selectors; the first resource that matches a device gets it. Every check says why it rejects,
 // so that `sriovdp explain` reports exactly what the matching decided.
 import { isNetClass, type DiscoveryOptions, type PciDevice } from '../host/pci'
-import type { ResourceConfig, Selector } from './config'
-import { parseIndexRanges } from './vf-index-ranges'
+import { fullName, type ResourceConfig, type Selector } from './config'
+import type { PfEntry } from './vf-index-ranges'
 
 /** Why one selector field rejects a device: the value read from the device and the values the field wants. */
 export interface Rejection {
@@ -25,17 +25,15 @@ function inList(field: string, list: string[] | undefined, value: string | undef
 }
 
 /** `pfNames` / `rootDevices` entries with optional `#` VF-index ranges, for a VF of `owner` at `vfIndex`. */
-function inRanges(field: string, list: string[] | undefined, d: PciDevice, owner: string | undefined): Rejection | undefined {
+function inRanges(field: string, list: PfEntry[] | undefined, d: PciDevice, owner: string | undefined): Rejection | undefined {
   if (list === undefined) return undefined
+  const wanted = list.map((e) => e.written)
   // a PF never matches: the entries name PFs whose VFs are wanted
-  if (!d.pfPci) return { field, wanted: list, note: `a PF is never selected by ${field}, which names the PFs whose VFs are wanted` }
+  if (!d.pfPci) return { field, wanted, note: `a PF is never selected by ${field}, which names the PFs whose VFs are wanted` }
   const read = owner === undefined ? undefined : d.vfIndex === undefined ? owner : `${owner}#${d.vfIndex}`
-  const hit = owner !== undefined && list.some((entry) => {
-    const { name, indexes } = parseIndexRanges(entry, 'selector')
-    return name.toLowerCase() === owner.toLowerCase() && (!indexes || (d.vfIndex !== undefined && indexes.has(d.vfIndex)))
-  })
+  const hit = owner !== undefined && list.some(({ name, indexes }) => name.toLowerCase() === owner.toLowerCase() && (!indexes || (d.vfIndex !== undefined && indexes.has(d.vfIndex))))
   if (hit) return undefined
-  const r: Rejection = { field, wanted: list }
+  const r: Rejection = { field, wanted }
   if (read !== undefined) r.read = read
   else r.noNetdev = true // only pfNames reads a name: the PF's netdev
   return r
@@ -123,11 +121,11 @@ export function exclusion(d: PciDevice, defaultRouteIfaces: Set<string>): { kind
 
 /** Resource full name → its devices, the first matching resource taking each device. */
 export function assignDevices(devices: PciDevice[], resources: ResourceConfig[], defaultRouteIfaces: Set<string>): Map<string, PciDevice[]> {
-  const out = new Map<string, PciDevice[]>(resources.map((r) => [`${r.resourcePrefix}/${r.resourceName}`, []]))
+  const out = new Map<string, PciDevice[]>(resources.map((r) => [fullName(r), []]))
   for (const d of devices) {
     if (exclusion(d, defaultRouteIfaces)) continue
     const r = resources.find((res) => matchesResource(d, res))
-    if (r) out.get(`${r.resourcePrefix}/${r.resourceName}`)!.push(d)
+    if (r) out.get(fullName(r))!.push(d)
   }
   return out
 }

@@ -27,6 +27,8 @@ export class IndexRanges {
 }
 
 export interface PfEntry {
+  /** the entry as written (normalized), for messages and the explain view */
+  written: string
   name: string
   /** undefined: every VF of the PF */
   indexes?: IndexRanges
@@ -43,7 +45,7 @@ function index(digits: string, entry: string, where: string): number {
 
 function parse(entry: string, where: string): PfEntry {
   const hash = entry.indexOf('#')
-  if (hash < 0) return { name: entry }
+  if (hash < 0) return { written: entry, name: entry }
   const name = entry.slice(0, hash)
   const parts: [number, number][] = []
   for (const part of entry.slice(hash + 1).split(',')) {
@@ -61,25 +63,21 @@ function parse(entry: string, where: string): PfEntry {
     if (last && lo <= last[1] + 1) last[1] = Math.max(last[1], hi)
     else merged.push([lo, hi])
   }
-  return { name, indexes: new IndexRanges(merged) }
+  return { written: entry, name, indexes: new IndexRanges(merged) }
 }
-
-// matching reads every entry once per device and rescan: each distinct entry is parsed once
-const parsed = new Map<string, PfEntry>()
-const CACHE_LIMIT = 1000
 
 /**
  * `name#0-3,5` → its name and index intervals; no `#` means every VF (or SF). Indexes above `max` (sfnums
  * are 32-bit; MAX_VF_INDEX where the entry selects VFs) throw ConfigError naming `where`.
  */
 export function parseIndexRanges(entry: string, where: string, max = MAX_SF_NUMBER): PfEntry {
-  let out = parsed.get(entry)
-  if (!out) {
-    out = parse(entry, where)
-    if (parsed.size >= CACHE_LIMIT) parsed.clear()
-    parsed.set(entry, out)
-  }
-  const top = out.indexes?.intervals.at(-1)?.[1]
-  if (top !== undefined && top > max) throw new ConfigError(`${where}: VF index ${top} in ${shown(entry)} is out of range: ${RANGE}`)
+  const out = parse(entry, where)
+  checkIndexes(out, where, max)
   return out
+}
+
+/** Throws ConfigError naming `where` when the entry selects an index above `max`. */
+export function checkIndexes(e: PfEntry, where: string, max: number): void {
+  const top = e.indexes?.intervals.at(-1)?.[1]
+  if (top !== undefined && top > max) throw new ConfigError(`${where}: VF index ${top} in ${shown(e.written)} is out of range: ${RANGE}`)
 }

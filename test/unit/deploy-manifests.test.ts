@@ -193,7 +193,7 @@ t.test('ConfigMaps hold device plugin configs that parse', async (t) => {
   t.equal(seed.length, 1)
   const rootDevices = parseConfig(configOf('deploy/examples/configmap-rootdevices.yaml'), 'intel.com')
   t.ok(rootDevices.every((r) => r.selectors[0].rootDevices?.length), 'the 2019 example selects by rootDevices')
-  t.ok(rootDevices.every((r) => r.selectors[0].rootDevices!.every((a) => a.startsWith('0000:02:00.'))), 'its short PCI addresses read with domain 0000')
+  t.ok(rootDevices.every((r) => r.selectors[0].rootDevices!.every((a) => a.written.startsWith('0000:02:00.'))), 'its short PCI addresses read with domain 0000')
   t.notOk(/"selectors"/.test(configOf('deploy/examples/configmap-rootdevices.yaml')), 'in the 2019 form (no selectors object)')
   const dpdk = parseConfig(configOf('deploy/examples/configmap-dpdk.yaml'), 'intel.com')
   t.ok(dpdk.some((r) => r.resourceName === 'intel_sriov_dpdk' && r.selectors[0].drivers?.includes('vfio-pci')), 'the DPDK example offers vfio-pci VFs')

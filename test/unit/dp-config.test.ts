@@ -7,6 +7,9 @@ import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { allocateContainer, envName } from '../../deviceplugin/allocation'
+import { parseIndexRanges } from '../../deviceplugin/vf-index-ranges'
+
+const entries = (...written: string[]) => written.map((w) => parseIndexRanges(w, 'test'))
 
 const parse = (o: object) => parseConfig(JSON.stringify(o), 'intel.com')
 
@@ -14,7 +17,7 @@ t.test('the seed config, selector arrays, prefixes and the 2019 form', async (t)
   const [r] = parse({ resourceList: [{ resourceName: 'intel_sriov_netdevice', selectors: { vendors: ['8086'], devices: ['1515'], drivers: ['ixgbevf'] } }] })
   t.match(r, { resourceName: 'intel_sriov_netdevice', resourcePrefix: 'intel.com', deviceType: 'netDevice', selectors: [{ vendors: ['8086'] }] })
   const [old] = parse({ resourceList: [{ resourceName: 'sriov_net_A', rootDevices: ['02:00.0'], sriovMode: true, deviceType: 'netdevice' }] })
-  t.match(old, { deviceType: 'netDevice', selectors: [{ rootDevices: ['02:00.0'] }] })
+  t.match(old, { deviceType: 'netDevice', selectors: [{ rootDevices: [{ written: '0000:02:00.0', name: '0000:02:00.0' }] }] })
   const [multi] = parse({ resourceList: [{ resourceName: 'a', resourcePrefix: 'example.com', selectors: [{ vendors: ['0x15B3'] }, { drivers: ['mlx5_core'], IsRdma: true }] }] })
   t.match(multi, { resourcePrefix: 'example.com', selectors: [{ vendors: ['15b3'] }, { drivers: ['mlx5_core'], isRdma: true }] })
   t.equal(envName(multi), 'PCIDEVICE_EXAMPLE_COM_A')
@@ -22,12 +25,12 @@ t.test('the seed config, selector arrays, prefixes and the 2019 form', async (t)
 
 t.test('short PCI addresses (domain 0000) in rootDevices and pciAddresses; the 2019 seed verbatim', async (t) => {
   const [r] = parse({ resourceList: [{ resourceName: 'a', selectors: { rootDevices: ['02:00.0', '0000:03:00.1#0-1', '0A:00.0#2'], pciAddresses: ['02:10.0', '0000:02:10.4'] } }] })
-  t.same(r.selectors[0].rootDevices, ['0000:02:00.0', '0000:03:00.1#0-1', '0000:0a:00.0#2'])
+  t.same(r.selectors[0].rootDevices!.map((e) => e.written), ['0000:02:00.0', '0000:03:00.1#0-1', '0000:0a:00.0#2'])
   t.same(r.selectors[0].pciAddresses, ['0000:02:10.0', '0000:02:10.4'])
   const seed = parseConfig(fs.readFileSync(path.join(__dirname, '../fixtures/seed-configs/sriovdp-config-2019-rootdevices.json'), 'utf8'), 'intel.com')
   t.match(seed, [
-    { resourceName: 'sriov_net_A', deviceType: 'netDevice', selectors: [{ rootDevices: ['0000:02:00.0', '0000:02:00.2'] }] },
-    { resourceName: 'sriov_net_B', deviceType: 'netDevice', selectors: [{ rootDevices: ['0000:02:00.1', '0000:02:00.3'] }] },
+    { resourceName: 'sriov_net_A', deviceType: 'netDevice', selectors: [{ rootDevices: [{ written: '0000:02:00.0' }, { written: '0000:02:00.2' }] }] },
+    { resourceName: 'sriov_net_B', deviceType: 'netDevice', selectors: [{ rootDevices: [{ written: '0000:02:00.1' }, { written: '0000:02:00.3' }] }] },
   ])
 })
 
@@ -63,7 +66,7 @@ t.test('a 2019-form selector beside "selectors" is refused, naming it: ignored, 
     const r = { resourceName: 'a', selectors: { vendors: ['8086'] }, [field]: field === 'pfNames' || field === 'drivers' ? ['x'] : ['02:00.0'] }
     t.throws(() => parse({ resourceList: [r] }), { message: `resource "a".${field}: a selector written at the resource level (the 2019 form) beside "selectors"; move it into "selectors"` })
   }
-  t.match(parse({ resourceList: [{ resourceName: 'a', rootDevices: ['02:00.0'] }] }), [{ selectors: [{ rootDevices: ['0000:02:00.0'] }] }], 'without "selectors" it is the 2019 form')
+  t.match(parse({ resourceList: [{ resourceName: 'a', rootDevices: ['02:00.0'] }] }), [{ selectors: [{ rootDevices: [{ written: '0000:02:00.0' }] }] }], 'without "selectors" it is the 2019 form')
 })
 
 const dev = (pci: string, o: Partial<PciDevice> = {}): PciDevice => ({
@@ -71,7 +74,7 @@ const dev = (pci: string, o: Partial<PciDevice> = {}): PciDevice => ({
 })
 
 t.test('rootDevices selects VFs of the named PF, never the PF itself (with or without VFs)', async (t) => {
-  const s = { rootDevices: ['0000:02:00.0'] }
+  const s = { rootDevices: entries('0000:02:00.0') }
   t.ok(matchesSelector(dev('0000:02:10.0', { pfPci: '0000:02:00.0', pfName: 'enp2s0f0', vfIndex: 0 }), s), 'its VF')
   t.notOk(matchesSelector(dev('0000:02:00.0', { driver: 'igb', netdevs: ['enp2s0f0'] }), s), 'the PF without VFs')
   t.notOk(matchesSelector(dev('0000:02:10.1', { pfPci: '0000:02:00.1', pfName: 'enp2s0f1', vfIndex: 0 }), s), 'a VF of another PF')
@@ -79,11 +82,11 @@ t.test('rootDevices selects VFs of the named PF, never the PF itself (with or wi
 
 t.test('pfNames and rootDevices with VF index ranges; PFs never match pfNames', async (t) => {
   const vf = (i: number, pf = 'ENS1F0') => dev(`0000:01:10.${i}`, { pfPci: '0000:01:00.0', pfName: pf, vfIndex: i })
-  const s = { pfNames: ['ens1f0#0,2-3'] }
+  const s = { pfNames: entries('ens1f0#0,2-3') }
   t.same([0, 1, 2, 3, 4].map((i) => matchesSelector(vf(i), s)), [true, false, true, true, false], 'ranges, case-insensitive names')
-  t.notOk(matchesSelector(dev('0000:01:00.0', { netdevs: ['ens1f0'] }), { pfNames: ['ens1f0'] }), 'the PF itself')
-  t.ok(matchesSelector(vf(5), { rootDevices: ['0000:01:00.0#5'] }))
-  t.notOk(matchesSelector(vf(6), { rootDevices: ['0000:01:00.0#5'] }))
+  t.notOk(matchesSelector(dev('0000:01:00.0', { netdevs: ['ens1f0'] }), { pfNames: entries('ens1f0') }), 'the PF itself')
+  t.ok(matchesSelector(vf(5), { rootDevices: entries('0000:01:00.0#5') }))
+  t.notOk(matchesSelector(vf(6), { rootDevices: entries('0000:01:00.0#5') }))
   t.notOk(matchesSelector(vf(1), { vendors: ['8086'], drivers: ['vfio-pci'] }), 'AND across fields')
   t.ok(matchesSelector(vf(1), { drivers: ['vfio-pci', 'ixgbevf'] }), 'OR within a field')
   t.ok(matchesSelector(dev('0000:03:00.1', { rdma: true }), { isRdma: true }))
@@ -134,7 +137,7 @@ t.test('keys as Go decodes them: any case, null as unset, the last of two spelli
       { resourceName: 'b', deviceType: null, selectors: { isRdma: true, IsRdma: false, drivers: null }, SelectorObj: null, sriovMode: true },
     ],
   }), 'intel.com', warnings)
-  t.match(rs[0], { resourceName: 'a', resourcePrefix: 'example.com', excludeTopology: true, selectors: [{ vendors: ['8086'], pfNames: ['eno2#0-1'], isRdma: false }] })
+  t.match(rs[0], { resourceName: 'a', resourcePrefix: 'example.com', excludeTopology: true, selectors: [{ vendors: ['8086'], pfNames: [{ written: 'eno2#0-1', name: 'eno2' }], isRdma: false }] })
   t.notOk('needVhostNet' in rs[0].selectors[0], 'null: unset')
   t.same(rs[1].selectors, [{ isRdma: false }], 'the later key wins; drivers: null is no list')
   t.equal(rs[1].deviceType, 'netDevice')

@@ -40,7 +40,8 @@ t.test('config: auxNetDevice resources need auxTypes ["sf"]; fields a deviceType
     { resourceName: 'sf', deviceType: 'auxNetDevice', selectors: { vendors: ['15b3'], auxTypes: ['sf'], pfNames: ['ens1f0#80-90'], pciAddresses: ['0000:3b:00.0'] } },
     { resourceName: 'vf', selectors: { vendors: ['15b3'], auxTypes: ['sf'] } },
   ] }, warnings)
-  t.same(aux.selectors, [{ vendors: ['15b3'], auxTypes: ['sf'], pfNames: ['ens1f0#80-90'] }])
+  t.match(aux.selectors, [{ vendors: ['15b3'], auxTypes: ['sf'], pfNames: [{ written: 'ens1f0#80-90', name: 'ens1f0' }] }])
+  t.same(Object.keys(aux.selectors[0]).sort(), ['auxTypes', 'pfNames', 'vendors'], 'pciAddresses dropped')
   t.same(net.selectors, [{ vendors: ['15b3'] }])
   t.same(warnings, [
     'resource "sf".selectors.pciAddresses: not a selector of auxNetDevice resources; ignored',

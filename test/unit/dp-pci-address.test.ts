@@ -13,6 +13,6 @@ t.test('rootDevices and pciAddresses entries that are no PCI address are config 
 
 t.test('PCI addresses in every form the Go plugin reads', async (t) => {
   const [r] = one({ rootDevices: ['02:00.0', '0001:03:00.1#0-1', '0A:00.0#2'], pciAddresses: ['0000:3B:10.7'] })
-  t.same(r.selectors[0].rootDevices, ['0000:02:00.0', '0001:03:00.1#0-1', '0000:0a:00.0#2'])
+  t.same(r.selectors[0].rootDevices!.map((e) => e.written), ['0000:02:00.0', '0001:03:00.1#0-1', '0000:0a:00.0#2'])
   t.same(r.selectors[0].pciAddresses, ['0000:3b:10.7'])
 })
