@@ -10,7 +10,6 @@ import type { ResourceConfig } from './config'
 import { deviceInfo, kindInfo, kindSpecs, vfioGroupSpec } from './device-kinds'
 import { selectorOf } from './selectors'
 
-export const DEFAULT_DEVINFO_DIR = '/var/run/k8s.cni.cncf.io/devinfo/dp'
 
 export interface DeviceSpec {
   container_path: string

@@ -2,7 +2,7 @@
 // syntax), plus ours for the new behaviour.
 import fs from 'node:fs'
 import { parseArgs } from 'node:util'
-import { DEFAULT_DEVINFO_DIR } from './allocation'
+import { seams, type Seams } from '../host/seams'
 import { DEFAULT_CDI_DIR } from './cdi'
 import { goFlagArgs } from './go-flags'
 import { parseListenAddress } from './listen-address'
@@ -26,7 +26,7 @@ export interface Options {
   rescanSeconds: number
   reconcileGraceSeconds: number
   devinfoDir: string
-  stateDir?: string
+  stateDir: string
 }
 
 export const DEFAULT_HTTP_PORT = 10298
@@ -53,7 +53,7 @@ function logLevelOf(value: string, flag: string): string {
   return v <= 2 ? 'info' : v <= 4 ? 'debug' : 'trace'
 }
 
-export function parseOptions(argv: string[], env: NodeJS.ProcessEnv = process.env): Options {
+export function parseOptions(argv: string[], s: Seams = seams()): Options {
   let values
   try {
     ;({ values } = parseArgs({
@@ -114,7 +114,8 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv = process.en
     allocationPolicy: policy,
     rescanSeconds: seconds('rescan-interval'),
     reconcileGraceSeconds: seconds('reconcile-grace'),
-    devinfoDir: env.SRIOV_DEVINFO_DIR || DEFAULT_DEVINFO_DIR,
+    devinfoDir: s.devinfoDir,
+    stateDir: s.stateDir,
   }
   for (const [flag, dir] of [['device-plugin-path', opts.devicePluginPath], ...(opts.registration === 'watcher' ? [['plugins-registry-path', opts.pluginsRegistryPath]] : [])]) {
     const problem = socketDirProblem(dir)
@@ -123,6 +124,5 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv = process.en
   if (httpAddr) opts.httpAddr = httpAddr
   if (logDir) opts.logDir = logDir
   if (values['use-cdi']) opts.cdiSpecDir = values['cdi-spec-dir']!
-  if (env.SRIOV_STATE_DIR) opts.stateDir = env.SRIOV_STATE_DIR
   return opts
 }

@@ -32,7 +32,7 @@ export async function runDaemon(opts: Options, firstDiscovery?: Promise<PciDevic
   // at once if scraped earlier)
   setTimeout(() => metrics.tryLoad() || log.error({ err: metrics.failed }, 'metrics unavailable; devices are still served'), 1000).unref()
   log.info({ registration: opts.registration, resources: [...plugin.servers.keys()], msSinceStart: plugin.startup }, 'sriovdp started')
-  const store = new StateStore(opts.stateDir ? { root: opts.stateDir } : {})
+  const store = new StateStore({ root: opts.stateDir })
   const http = opts.httpAddr ? startHttp(opts.httpAddr.host, opts.httpAddr.port, plugin, metrics, store, log) : undefined
   const reconciler = new Reconciler(store, opts.cniBinDir, opts.reconcileGraceSeconds * 1000, log, metrics)
   const repairs = setInterval(() => void reconciler.run().catch((e) => log.error({ err: e.message }, 'reconciler failed')), Math.min(opts.reconcileGraceSeconds, 30) * 1000)

@@ -4,6 +4,7 @@
 import fs from 'node:fs'
 import path from 'node:path'
 import t from 'tap'
+import { seamsFrom } from '../../host/seams'
 import { parseAllDocuments } from 'yaml'
 import { parseSriovConfig } from '../../cni/config'
 import { parseOptions } from '../../deviceplugin/cli'
@@ -53,7 +54,7 @@ const DP_HOST_PATHS: Record<string, string> = {
 }
 const CNI_HOST_PATHS: Record<string, string> = { '/opt/cni/bin': '/host/opt/cni/bin' }
 
-const HTTP_PORT = parseOptions([], {}).httpAddr!.port
+const HTTP_PORT = parseOptions([], seamsFrom({})).httpAddr!.port
 
 // ports that node agents commonly hold on the host network (their defaults)
 const NODE_AGENT_PORTS: Record<number, string> = {

@@ -1,9 +1,10 @@
 // sriovdp's flags: its own, and the Go plugin's as its image passes them (glog's, in Go's flag syntax).
 import t from 'tap'
+import { seamsFrom } from '../../host/seams'
 import { parseOptions } from '../../deviceplugin/cli'
 import { goFlagArgs } from '../../deviceplugin/go-flags'
 
-const opts = (...argv: string[]) => parseOptions(argv, {})
+const opts = (...argv: string[]) => parseOptions(argv, seamsFrom({}))
 
 t.test('the Go image\'s invocation: -v N --logtostderr --resource-prefix P --config-file F --use-cdi', async (t) => {
   const o = opts('-v', '10', '--logtostderr', '--resource-prefix', 'openshift.io', '--config-file', '/etc/pcidp/worker-0', '--use-cdi')

@@ -1,4 +1,5 @@
 import t from 'tap'
+import { seamsFrom } from '../../host/seams'
 import { parseOptions, UsageError } from '../../deviceplugin/cli'
 import { parseListenAddress } from '../../deviceplugin/listen-address'
 
@@ -11,7 +12,7 @@ t.test('--http-addr as Go reads host:port: every address, IPv4, host names, brac
 })
 
 t.test('a bad --http-addr is a usage error naming the flag, not an exception once devices are served', async (t) => {
-  const opts = (addr: string) => parseOptions(['--http-addr', addr, '--registration', 'classic'], {})
+  const opts = (addr: string) => parseOptions(['--http-addr', addr, '--registration', 'classic'], seamsFrom({}))
   const cases: [string, RegExp][] = [
     [':99999', /^--http-addr: ":99999" has port 99999; ports run from 0 to 65535 \(empty to disable\)$/],
     [':-1', /must be host:port, :port or \[IPv6 address\]:port/],
