@@ -35,6 +35,7 @@ export function keepHeapSmall(): () => void {
     }
   }
   let baseline = used()
+  released = true // start-up's garbage (the discovery worker, code run once) goes at the first check
   let trimmedRss = process.memoryUsage.rss()
   let rssCheckedAt = Date.now()
   const collect = () => {
