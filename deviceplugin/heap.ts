@@ -45,11 +45,18 @@ export function keepHeapSmall(): () => void {
     trimmedRss = process.memoryUsage.rss()
     released = false
   }
-  const timer = setInterval(() => {
+  const check = () => {
     if (released || used() >= baseline + SLACK_BYTES) return collect()
     if (Date.now() - rssCheckedAt < RSS_CHECK_MS) return
     rssCheckedAt = Date.now()
     if (process.memoryUsage.rss() > trimmedRss + RSS_SLACK_BYTES) collect() // what no release was said for
+  }
+  const timer = setInterval(() => {
+    try {
+      check()
+    } catch {
+      // reading RSS opens /proc/self/stat: out of descriptors it throws, and housekeeping waits for the next turn
+    }
   }, CHECK_MS)
   timer.unref()
   return () => clearInterval(timer)

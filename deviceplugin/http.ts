@@ -9,6 +9,11 @@ import type { DevicePlugin } from './plugin'
 
 const RETRY_MS = 1000
 const MAX_RETRY_MS = 30000
+// a scraper and two probes need a few connections; a request's headers come within seconds or never
+const MAX_CONNECTIONS = 32
+const HEADERS_TIMEOUT_MS = 5000
+const REQUEST_TIMEOUT_MS = 10000
+const IDLE_TIMEOUT_MS = 15000
 
 export interface HttpEndpoint {
   close(): void
@@ -41,12 +46,16 @@ async function answer(req: http.IncomingMessage, res: http.ServerResponse, plugi
 
 /** Listens on host:port, retrying (1 s, doubling up to 30 s) while the port is taken; never throws. */
 export function startHttp(host: string, port: number, plugin: DevicePlugin, metrics: Metrics, store: StateStore, log: Logger): HttpEndpoint {
-  const server = http.createServer((req, res) => {
+  const server = http.createServer({ headersTimeout: HEADERS_TIMEOUT_MS, requestTimeout: REQUEST_TIMEOUT_MS, connectionsCheckingInterval: 1000 }, (req, res) => {
     answer(req, res, plugin, metrics, store).catch((e) => {
       if (!res.headersSent) res.writeHead(500)
       res.end((e as Error).message)
     })
   })
+  // the port is open to the node's network: connections that never finish a request must not take the
+  // daemon's descriptors (out of them, sysfs reads and kubelet's sockets fail), so they are few and short-lived
+  server.maxConnections = MAX_CONNECTIONS
+  server.setTimeout(IDLE_TIMEOUT_MS, (socket) => socket.destroy())
   let retry: NodeJS.Timeout | undefined
   let delay = RETRY_MS
   let closed = false

@@ -4,6 +4,16 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { seams } from './seams'
 
+// out of descriptors or memory says nothing about the device: a pass that took it for "absent" would publish
+// empty device lists, so the pass fails instead and the last good view stays
+const EXHAUSTED = new Set(['EMFILE', 'ENFILE', 'ENOMEM'])
+
+/** `absent` for a file that is not there or cannot be read; resource exhaustion is thrown. */
+function absentOr<T>(e: unknown, absent: T): T {
+  if (EXHAUSTED.has((e as NodeJS.ErrnoException).code ?? '')) throw e
+  return absent
+}
+
 export class Sysfs {
   constructor(private readonly explicitRoot?: string) {}
 
@@ -17,12 +27,12 @@ export class Sysfs {
     return path.join(this.root, rel)
   }
 
-  /** Trimmed file content, or undefined when the file does not exist or cannot be read. */
+  /** Trimmed file content, or undefined when the file does not exist or cannot be read (out of descriptors: throws). */
   read(rel: string): string | undefined {
     try {
       return fs.readFileSync(this.path(rel), 'utf8').trim()
-    } catch {
-      return undefined
+    } catch (e) {
+      return absentOr(e, undefined)
     }
   }
 
@@ -38,8 +48,8 @@ export class Sysfs {
   linkName(rel: string): string | undefined {
     try {
       return path.basename(fs.readlinkSync(this.path(rel)))
-    } catch {
-      return undefined
+    } catch (e) {
+      return absentOr(e, undefined)
     }
   }
 
@@ -47,8 +57,8 @@ export class Sysfs {
   list(rel: string): string[] {
     try {
       return fs.readdirSync(this.path(rel)).sort()
-    } catch {
-      return []
+    } catch (e) {
+      return absentOr(e, [])
     }
   }
 
@@ -60,13 +70,18 @@ export class Sysfs {
     try {
       const real = fs.realpathSync(this.path(rel))
       return path.relative(fs.realpathSync(this.root), path.dirname(real)).split(path.sep).reverse()
-    } catch {
-      return []
+    } catch (e) {
+      return absentOr(e, [])
     }
   }
 
   exists(rel: string): boolean {
-    return fs.existsSync(this.path(rel))
+    try {
+      fs.accessSync(this.path(rel))
+      return true
+    } catch (e) {
+      return absentOr(e, false)
+    }
   }
 
   /** Writes a sysfs attribute (e.g. sriov_numvfs, driver_override); throws with the path on failure. */
