@@ -314,10 +314,12 @@ export class DevicePlugin {
   private async register(server: ResourceServer): Promise<void> {
     try {
       await server.register()
+      if (!server.registered) return // stopped meanwhile
       this.failing.delete(server.fullName)
       this.mark('registered')
       this.log.info({ resource: server.fullName }, 'registered with kubelet')
     } catch (e) {
+      if (server.stopped) return // a reload took the resource away meanwhile
       // retried every second while kubelet is away: said once, then at debug level
       const level = this.failing.has(server.fullName) ? 'debug' : 'warn'
       this.failing.add(server.fullName)

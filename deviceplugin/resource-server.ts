@@ -60,6 +60,8 @@ export class ResourceServer {
   private healthy = new Map<string, boolean>()
   private listed = false
   registered = false
+  /** stopped for good: a server is never started again (a resource served anew gets a new one) */
+  stopped = false
   /** ListAndWatch streams refused for being too many: the first is logged as a warning */
   private refusedStreams = 0
   /** the registration under way, if one is */
@@ -172,7 +174,7 @@ export class ResourceServer {
       server.addService(Watcher.service, {
         GetInfo: (_c: unknown, cb: grpc.sendUnaryData<unknown>) => cb(null, { type: 'DevicePlugin', name: this.fullName, endpoint: this.opts.socketPath, supported_versions: ['v1beta1'] }),
         NotifyRegistrationStatus: (call: grpc.ServerUnaryCall<any, unknown>, cb: grpc.sendUnaryData<unknown>) => {
-          this.registered = !!call.request.plugin_registered
+          this.registered = !!call.request.plugin_registered && !this.stopped
           if (this.registered) {
             this.kubelet = socketIdentity(this.opts.kubeletSocket)
             this.opts.metrics.registered(this.fullName)
@@ -194,6 +196,8 @@ export class ResourceServer {
   }
 
   private async registerOnce(): Promise<void> {
+    // a reload may have stopped this resource while its registration waited: kubelet must not hear of it
+    if (this.stopped) throw new Error(`${this.fullName}: no longer served`)
     const kubeletSocket = this.opts.kubeletSocket
     const kubelet = socketIdentity(kubeletSocket)
     const client = takeEarlyClient(kubeletSocket) ?? new (api().Registration)(`unix://${kubeletSocket}`, grpc.credentials.createInsecure())
@@ -205,6 +209,7 @@ export class ResourceServer {
           (e: Error | null) => (e ? reject(e) : resolve()),
         )
       })
+      if (this.stopped) return // stopped while kubelet answered: its metric series are gone and stay gone
       this.registered = true
       this.kubelet = kubelet
       this.opts.metrics.registered(this.fullName)
@@ -218,6 +223,7 @@ export class ResourceServer {
   }
 
   async stop(): Promise<void> {
+    this.stopped = true
     for (const s of this.streams) s.end()
     this.streams.clear()
     const server = this.server

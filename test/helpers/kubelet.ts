@@ -31,6 +31,8 @@ export interface KubeletOptions {
   admitOnFirstList?: number
   /** A kubelet that takes every Register call and never answers it (nor connects back). */
   hangRegister?: boolean
+  /** A slow kubelet: Register answers success after this long, without connecting back. */
+  registerDelayMs?: number
   /** Node paths (a plugin in a container names its socket by them) → the directories standing in for them. */
   nodePaths?: Record<string, string>
 }
@@ -144,6 +146,7 @@ export class KubeletStandIn extends KubeletView {
         this.registrations.push(resource)
         this.emit('registered', resource)
         if (this.options.hangRegister) return
+        if (this.options.registerDelayMs) return void setTimeout(() => cb(null, {}), this.options.registerDelayMs)
         // as kubelet: Register answers once GetDevicePluginOptions has, and as ListAndWatch starts (kubelet
         // runs the stream on its own goroutine), so the stream may reach the plugin before the answer does
         this.connect(resource, path.join(this.dir, endpoint), () => cb(null, {})).catch((e: Error) => cb({ code: grpc.status.UNAVAILABLE, details: e.message }))
