@@ -93,6 +93,7 @@ function parseSelector(raw: unknown, where: string, unknown: UnknownKeys): Selec
     const v = o[f]
     if (v === undefined) return undefined
     if (!Array.isArray(v) || !v.every((x) => typeof x === 'string')) throw new ConfigError(`${where}.${f}: expected a list of strings`)
+    if (v.length === 0) return undefined // as in the Go plugin, an empty list filters nothing
     return v.map((x) => normalize(f, x))
   }
   for (const f of STRING_LIST_FIELDS) {
@@ -138,6 +139,26 @@ function checkForDeviceType(s: Selector, deviceType: DeviceType, where: string, 
   drop('auxTypes', 'applies to auxNetDevice resources only')
   for (const f of ['pfNames', 'rootDevices'] as const) for (const e of s[f] ?? []) checkIndexes(e, `${where}.${f}`, MAX_VF_INDEX)
   if (deviceType === 'netDevice' && s.isRdma && s.vdpaType !== undefined) throw new ConfigError(`${where}: isRdma and vdpaType cannot be used together (a vDPA device is handed over instead of the VF's RDMA devices)`)
+}
+
+/** `additionalInfo`: Go's map[string]map[string]string, with null read as Go reads it (an empty value). */
+function parseAdditionalInfo(raw: unknown, where: string): ResourceConfig['additionalInfo'] {
+  const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v)
+  if (raw === undefined || raw === null) return {}
+  if (!isObject(raw)) throw new ConfigError(`${where}: expected an object of PCI address (or "*") to an object of strings`)
+  // Object.fromEntries, never out[key] = ...: a key "__proto__" in the ConfigMap stays a plain key
+  return Object.fromEntries(
+    Object.entries(raw)
+      .filter(([, entries]) => entries !== null)
+      .map(([device, entries]) => {
+        if (!isObject(entries)) throw new ConfigError(`${where}[${JSON.stringify(device)}]: expected an object of strings`)
+        const values = Object.entries(entries).map(([k, v]): [string, string] => {
+          if (v !== null && typeof v !== 'string') throw new ConfigError(`${where}[${JSON.stringify(device)}].${k}: expected a string, got ${JSON.stringify(v)}`)
+          return [k, v ?? '']
+        })
+        return [device, Object.fromEntries(values)]
+      }),
+  )
 }
 
 function parseDeviceType(v: unknown, where: string): DeviceType {
@@ -196,9 +217,7 @@ export function parseConfig(text: string, defaultPrefix: string, warnings: strin
     const selectors = (Array.isArray(selectorsRaw) ? selectorsRaw : [selectorsRaw]).map((s, j) => parseSelector(s, selectorWhere(j), unknown))
     selectors.forEach((s, j) => checkForDeviceType(s, deviceType, selectorWhere(j), warnings))
     if (r.excludeTopology !== undefined && typeof r.excludeTopology !== 'boolean') throw new ConfigError(`${where}.excludeTopology: expected true or false`)
-    const info = r.additionalInfo ?? {}
-    if (typeof info !== 'object' || Array.isArray(info)) throw new ConfigError(`${where}.additionalInfo: expected an object`)
-    return { resourceName: name, resourcePrefix: prefix, deviceType, excludeTopology: r.excludeTopology === true, selectors, additionalInfo: info as ResourceConfig['additionalInfo'] }
+    return { resourceName: name, resourcePrefix: prefix, deviceType, excludeTopology: r.excludeTopology === true, selectors, additionalInfo: parseAdditionalInfo(r.additionalInfo, `${where}.additionalInfo`) }
   })
   warnings.push(...unknown.warnings())
   return resources

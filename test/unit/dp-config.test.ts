@@ -178,3 +178,21 @@ t.test('PCIDEVICE_ names: upper case, only dots become underscores (the Go plugi
   const [r] = parse({ resourceList: [{ resourceName: 'sriov-net_A', resourcePrefix: 'my-corp.example.com', selectors: {} }] })
   t.equal(envName(r), 'PCIDEVICE_MY-CORP_EXAMPLE_COM_SRIOV-NET_A')
 })
+
+t.test('an empty selector list filters nothing, as in the Go plugin (len > 0 decides)', async (t) => {
+  const [r] = parse({ resourceList: [{ resourceName: 'a', selectors: { vendors: ['8086'], drivers: [], pfNames: [], pciAddresses: [] } }] })
+  t.same(Object.keys(r.selectors[0]), ['vendors'], 'the empty lists are unset')
+  t.ok(matchesSelector(dev('0000:01:10.1', { pfPci: '0000:01:00.0', pfName: 'ens1f0', vfIndex: 0 }), r.selectors[0]))
+  t.throws(() => parse({ resourceList: [{ resourceName: 'sf', deviceType: 'auxNetDevice', selectors: { auxTypes: [] } }] }), /resource "sf"\.selectors\.auxTypes: an auxNetDevice resource needs auxTypes/)
+})
+
+t.test('additionalInfo is Go\'s map[string]map[string]string: anything else is a config error naming the entry', async (t) => {
+  const info = (additionalInfo: unknown) => parse({ resourceList: [{ resourceName: 'ai', selectors: { vendors: ['8086'] }, additionalInfo }] })[0].additionalInfo
+  t.throws(() => info({ '*': 'notanobject' }), { message: 'resource "ai".additionalInfo["*"]: expected an object of strings' })
+  t.throws(() => info({ '0000:04:10.0': { k: 5 } }), { message: 'resource "ai".additionalInfo["0000:04:10.0"].k: expected a string, got 5' })
+  t.throws(() => info(['x']), /resource "ai"\.additionalInfo: expected an object/)
+  t.same(info({ '*': null, '0000:04:10.0': { n: null, k: 'v' } }), { '0000:04:10.0': { n: '', k: 'v' } }, 'null read as Go reads it')
+  const proto = info(JSON.parse('{"__proto__": {"polluted": "yes"}}'))
+  t.same(Object.keys(proto), ['__proto__'], 'a "__proto__" key stays a key')
+  t.equal(({} as Record<string, unknown>).polluted, undefined)
+})
