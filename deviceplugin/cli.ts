@@ -27,6 +27,8 @@ export interface Options {
   reconcileGraceSeconds: number
   devinfoDir: string
   stateDir: string
+  /** glog flags the Go plugin takes that change nothing here, as given: the daemon logs them once */
+  ignoredGlogFlags: string[]
 }
 
 export const DEFAULT_HTTP_PORT = 10298
@@ -40,6 +42,9 @@ export const CONFIG_FLAGS = {
 } as const
 
 const BOOLEAN_FLAGS = ['use-cdi', 'logtostderr', 'alsologtostderr']
+// the rest of glog's flags (github.com/golang/glog, which the Go plugin parses with its own): taken, so that
+// a DaemonSet's args work unchanged, and ignored, as they tune glog's own files and filters
+const IGNORED_GLOG_FLAGS = ['stderrthreshold', 'vmodule', 'log_backtrace_at', 'log_link', 'logbuflevel'] as const
 const PINO_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace']
 
 /**
@@ -65,6 +70,7 @@ export function parseOptions(argv: string[], s: Seams = seams()): Options {
         logtostderr: { type: 'boolean' },
         alsologtostderr: { type: 'boolean' },
         log_dir: { type: 'string' },
+        ...Object.fromEntries(IGNORED_GLOG_FLAGS.map((f) => [f, { type: 'string' as const }])),
         'log-dir': { type: 'string' },
         'use-cdi': { type: 'boolean', default: false },
         'cdi-spec-dir': { type: 'string', default: DEFAULT_CDI_DIR },
@@ -116,6 +122,10 @@ export function parseOptions(argv: string[], s: Seams = seams()): Options {
     reconcileGraceSeconds: seconds('reconcile-grace'),
     devinfoDir: s.devinfoDir,
     stateDir: s.stateDir,
+    ignoredGlogFlags: IGNORED_GLOG_FLAGS.flatMap((f) => {
+      const v = (values as Record<string, unknown>)[f]
+      return v === undefined ? [] : [`-${f}=${String(v)}`]
+    }),
   }
   for (const [flag, dir] of [['device-plugin-path', opts.devicePluginPath], ...(opts.registration === 'watcher' ? [['plugins-registry-path', opts.pluginsRegistryPath]] : [])]) {
     const problem = socketDirProblem(dir)

@@ -31,6 +31,7 @@ export async function runDaemon(opts: Options, firstDiscovery?: Promise<PciDevic
   // prom-client loads a second later, not while kubelet connects back for the first lists (/metrics loads it
   // at once if scraped earlier)
   setTimeout(() => metrics.tryLoad() || log.error({ err: metrics.failed }, 'metrics unavailable; devices are still served'), 1000).unref()
+  if (opts.ignoredGlogFlags.length) log.warn({ flags: opts.ignoredGlogFlags }, 'glog flags with no effect here (glog tunes its own files and filters); ignored')
   log.info({ registration: opts.registration, resources: [...plugin.servers.keys()], msSinceStart: plugin.startup }, 'sriovdp started')
   const store = new StateStore({ root: opts.stateDir })
   const http = opts.httpAddr ? startHttp(opts.httpAddr.host, opts.httpAddr.port, plugin, metrics, store, log) : undefined

@@ -34,3 +34,12 @@ t.test('Go\'s flag syntax: one dash for long flags, booleans with =true/=false',
   t.match(opts('--use-cdi', '--cdi-spec-dir', '/etc/cdi'), { cdiSpecDir: '/etc/cdi' })
   t.throws(() => opts('--frobnicate'), /Unknown option '--frobnicate'/)
 })
+
+t.test("the rest of glog's flags are taken and listed as ignored; flags glog does not have are refused, as in Go", async (t) => {
+  const o = opts('-stderrthreshold=INFO', '--vmodule=server=2', '-log_backtrace_at', 'x.go:1', '--log_link=/tmp', '-logbuflevel=0', '-v=4')
+  t.same(o.ignoredGlogFlags, ['-stderrthreshold=INFO', '-vmodule=server=2', '-log_backtrace_at=x.go:1', '-log_link=/tmp', '-logbuflevel=0'])
+  t.equal(o.logLevel, 'debug')
+  t.same(opts().ignoredGlogFlags, [])
+  // klog's flags are not glog's: the Go binary (golang/glog) refuses them too
+  t.throws(() => opts('--skip_headers'), /skip_headers/)
+})
