@@ -31,6 +31,23 @@ const KUBELET_CHECK_MS = 1000
 // their vhost-vdpa nodes, sub-functions on the auxiliary bus, vfio group nodes
 const WATCHED_SUBSYSTEMS = new Set(['pci', 'net', 'infiniband', 'infiniband_verbs', 'infiniband_mad', 'vdpa', 'vhost-vdpa', 'auxiliary', 'vfio'])
 
+interface DirWatch {
+  dir: string
+  fn: (name: string) => void
+  /** device and inode of the directory watched; undefined while there is none */
+  id?: string
+  close?: () => void
+}
+
+function dirIdentity(dir: string): string | undefined {
+  try {
+    const st = fs.statSync(dir)
+    return `${st.dev}:${st.ino}`
+  } catch {
+    return undefined
+  }
+}
+
 export class DevicePlugin {
   resources: ResourceConfig[] = []
   /** the config's warnings (unknown keys), as of the config in use */
@@ -42,6 +59,7 @@ export class DevicePlugin {
   readonly cdi?: CdiSpecs
   private timers: NodeJS.Timeout[] = []
   private watchers: (() => void)[] = []
+  private dirWatches: DirWatch[] = []
   private pending?: NodeJS.Timeout
   private running: Promise<void> = Promise.resolve()
   /** the registrations the last refresh started (none fails: a failure is logged and retried) */
@@ -114,7 +132,10 @@ export class DevicePlugin {
     // kubelet.sock lives in the device-plugins directory in both registration modes
     this.watchDir(this.opts.devicePluginPath, (name) => this.onKubeletDirChange(name))
     if (this.opts.registration === 'watcher') this.watchDir(this.opts.pluginsRegistryPath, (name) => this.onKubeletDirChange(name))
-    this.timers.push(setInterval(() => this.checkKubelet(), KUBELET_CHECK_MS))
+    this.timers.push(setInterval(() => {
+      this.checkDirs()
+      this.checkKubelet()
+    }, KUBELET_CHECK_MS))
     this.timers.push(setInterval(() => {
       this.reloadConfig() // a missed watch event costs one period at most
       this.schedule('periodic rescan')
@@ -144,11 +165,37 @@ export class DevicePlugin {
   private watchDir(dir: string, fn: (name: string) => void): void {
     try {
       fs.mkdirSync(dir, { recursive: true })
-      const w = fs.watch(dir, (_event, name) => fn(String(name ?? '')))
-      w.on('error', (e) => this.log.warn({ dir, err: e.message }, 'watch failed; the periodic rescan still runs'))
-      this.watchers.push(() => w.close())
     } catch (e) {
-      this.log.warn({ dir, err: (e as Error).message }, 'cannot watch directory; the periodic rescan still runs')
+      this.log.warn({ dir, err: (e as Error).message }, 'cannot create directory; the periodic rescan still runs')
+    }
+    const w: DirWatch = { dir, fn }
+    this.dirWatches.push(w)
+    this.arm(w)
+    this.watchers.push(() => w.close?.())
+  }
+
+  /** Watches `w.dir` as it is now; a directory that is not there is watched once it is back (checkDirs). */
+  private arm(w: DirWatch): void {
+    w.close?.()
+    w.close = undefined
+    w.id = dirIdentity(w.dir)
+    if (w.id === undefined) return
+    try {
+      const watcher = fs.watch(w.dir, (_event, name) => w.fn(String(name ?? '')))
+      watcher.on('error', (e) => this.log.warn({ dir: w.dir, err: e.message }, 'watch failed; the periodic rescan still runs'))
+      w.close = () => watcher.close()
+    } catch (e) {
+      this.log.warn({ dir: w.dir, err: (e as Error).message }, 'cannot watch directory; the periodic rescan still runs')
+    }
+  }
+
+  /** A watch follows its directory's inode: one replaced (renamed away, made anew) is watched again, and read. */
+  private checkDirs(): void {
+    for (const w of this.dirWatches) {
+      if (dirIdentity(w.dir) === w.id) continue
+      this.log.info({ dir: w.dir }, 'directory replaced: watching the new one')
+      this.arm(w)
+      w.fn('')
     }
   }
 

@@ -38,3 +38,25 @@ t.test('a missing config file: logged once, the running config kept, the file co
   t.ok(logs().some((l) => l.msg === 'config file readable again'), 'its return logged')
   t.same(k.latest(RES)!.lists.slice(0, -1).map((l) => l.length).filter((n) => n !== 8), [], 'all 8 VFs served until the new file came')
 })
+
+t.test('the config directory replaced (renamed away, made anew): the new file is read at once, not at the next rescan', async (t) => {
+  const dp = dpRun(t, X540_SEED)
+  buildFakeSysfs(dp.sysfs, [x540()])
+  const k = new KubeletStandIn(dp.dpDir)
+  await k.start()
+  t.teardown(() => k.stop())
+  dp.start() // the periodic rescan is 30 s away
+  await k.waitForList(RES, (l) => l.length === 8)
+  await k.waitFor(() => dp.logs().some((l) => l.msg === 'sriovdp started'), 'started: the directory watched')
+  const dir = path.dirname(dp.configFile)
+  fs.renameSync(dir, `${dir}.old`)
+  t.teardown(() => fs.rmSync(`${dir}.old`, { recursive: true, force: true }))
+  await new Promise((r) => setTimeout(r, 1500))
+  fs.mkdirSync(dir) // the daemon did not make it meanwhile: this would fail with EEXIST
+  dp.writeConfig({ resourceList: [{ resourceName: 'intel_sriov_netdevice', selectors: { pciAddresses: HALF } }] })
+  await k.waitForList(RES, (l) => l.length === 4, 5000)
+  t.ok(dp.logs().some((l) => l.msg === 'directory replaced: watching the new one' && l.dir === dir), 'the new directory watched')
+  // and its later changes are seen through the new watch
+  dp.writeConfig(X540_SEED)
+  await k.waitForList(RES, (l) => l.length === 8, 5000)
+})
