@@ -23,7 +23,7 @@ function load(name: string): grpc.GrpcObject {
   return grpc.loadPackageDefinition(def)
 }
 
-type ServiceCtor = grpc.ServiceClientConstructor
+export type ServiceCtor = grpc.ServiceClientConstructor
 
 let cached: { DevicePlugin: ServiceCtor; Registration: ServiceCtor; Watcher: ServiceCtor } | undefined
 
@@ -34,18 +34,6 @@ export function api() {
     cached = { DevicePlugin: dp.DevicePlugin as ServiceCtor, Registration: dp.Registration as ServiceCtor, Watcher: reg.Registration as ServiceCtor }
   }
   return cached
-}
-
-/**
- * Loads the APIs and runs each start-up message type through its serializer once: protobufjs generates a
- * type's encoder on first use, which would otherwise happen on the first device list (~10 ms for 1,024).
- */
-export function warmApi(): void {
-  const { DevicePlugin, Registration } = api()
-  const service = (c: ServiceCtor) => c.service as unknown as Record<string, { requestSerialize(v: unknown): Buffer; responseSerialize(v: unknown): Buffer }>
-  service(DevicePlugin).ListAndWatch.responseSerialize({ devices: [{ ID: '0000:00:00.0', health: 'Healthy', topology: { nodes: [{ ID: 0 }] } }] })
-  service(DevicePlugin).GetDevicePluginOptions.responseSerialize({ pre_start_required: false, get_preferred_allocation_available: true })
-  service(Registration).Register.requestSerialize({ version: 'v1beta1', endpoint: 'warm.sock', resource_name: 'warm/warm', options: {} })
 }
 
 export interface Device {

@@ -12,6 +12,7 @@ import { startHttp } from './http'
 import { Metrics } from './metrics'
 import { DevicePlugin } from './plugin'
 import { Reconciler } from './reconciler'
+import { loadMetricsLater } from './startup'
 
 export async function runDaemon(opts: Options, firstDiscovery?: Promise<PciDevice[]>): Promise<void> {
   const log = pino({ base: { app: 'sriovdp' }, level: opts.logLevel }, logDestination(opts))
@@ -28,9 +29,7 @@ export async function runDaemon(opts: Options, firstDiscovery?: Promise<PciDevic
     throw e
   }
   keepHeapSmall() // after the first discovery, whose worker thread would reset V8's flags
-  // prom-client loads a second later, not while kubelet connects back for the first lists (/metrics loads it
-  // at once if scraped earlier)
-  setTimeout(() => metrics.tryLoad() || log.error({ err: metrics.failed }, 'metrics unavailable; devices are still served'), 1000).unref()
+  loadMetricsLater(metrics, log)
   if (opts.ignoredGlogFlags.length) log.warn({ flags: opts.ignoredGlogFlags }, 'glog flags with no effect here (glog tunes its own files and filters); ignored')
   log.info({ registration: opts.registration, resources: [...plugin.servers.keys()], msSinceStart: plugin.startup }, 'sriovdp started')
   const store = new StateStore({ root: opts.stateDir })

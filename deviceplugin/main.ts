@@ -1,11 +1,7 @@
 // Entry of the `sriovdp` executable: flags, then the first PCI discovery on a worker thread, started before
 // the daemon's heavy modules (gRPC, protobuf, pino, prom-client) load, so that both happen at once.
-import fs from 'node:fs'
-import { discoverInBackground } from '../host/discovery'
-import type { PciDevice } from '../host/pci'
-import { parseOptions, UsageError, type Options } from './cli'
-import { parseConfig } from './config'
-import { discoveryNeeds } from './selectors'
+import { parseOptions, UsageError } from './cli'
+import { startDiscovery } from './startup'
 
 export async function main(argv = process.argv.slice(2)): Promise<void> {
   if (argv[0] === 'explain') {
@@ -27,17 +23,6 @@ export async function main(argv = process.argv.slice(2)): Promise<void> {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { runDaemon } = require('./daemon') as typeof import('./daemon')
   await runDaemon(opts, firstDiscovery)
-}
-
-/** The first pass, with what the config's selectors need; none for a config the daemon will reject anyway. */
-function startDiscovery(opts: Options): Promise<PciDevice[]> | undefined {
-  let resources
-  try {
-    resources = parseConfig(fs.readFileSync(opts.configFile, 'utf8'), opts.resourcePrefix)
-  } catch {
-    return undefined
-  }
-  return discoverInBackground(discoveryNeeds(resources))
 }
 
 if (require.main === module || (require('node:sea') as { isSea(): boolean }).isSea()) {

@@ -23,6 +23,11 @@ export class Metrics {
   /** why prom-client could not be loaded; metrics are then dropped, devices are still served */
   failed?: string
 
+  /** prom-client is loaded and recording goes straight into the registry. */
+  get loaded(): boolean {
+    return this.collectors !== undefined
+  }
+
   /** The registry that /metrics serves (loads prom-client on first use). */
   get registry(): Registry {
     return this.load().registry

@@ -19,8 +19,8 @@ import { socketIdentity } from './kubelet-socket'
 import { observeNode, type NodeView } from './node-view'
 import { socketPath as pluginSocketPath } from './plugin-socket'
 import type { Metrics } from './metrics'
-import { warmApi } from './api'
-import { connectToKubeletEarly, dropEarlyClient, ResourceServer } from './resource-server'
+import { ResourceServer } from './resource-server'
+import { connectToKubeletEarly, dropEarlyClient, warmApi } from './startup'
 import { assignDevices, discoveryNeeds } from './selectors'
 
 const DEBOUNCE_MS = 50

@@ -13,6 +13,7 @@ import { cdiReferences, type CdiSpecs } from './cdi'
 import { fullName, type ResourceConfig } from './config'
 import { memoryReleased } from './heap'
 import { socketIdentity } from './kubelet-socket'
+import { takeEarlyClient } from './startup'
 import type { Metrics } from './metrics'
 import { preferredAllocation, type AllocationPolicy } from './preferred'
 
@@ -258,35 +259,4 @@ function limitConnections(server: grpc.Server): void {
     h2.maxConnections = MAX_CONNECTIONS
     h2.on('connection', (socket: net.Socket) => socket.once('close', memoryReleased))
   }
-}
-
-type RegistrationClient = InstanceType<ReturnType<typeof api>['Registration']>
-let early: { socket: string; client: RegistrationClient } | undefined
-
-/**
- * Starts connecting a Registration client to kubelet.sock while discovery still runs; the first registration
- * then uses it instead of connecting. Later ones (after a kubelet restart) connect afresh, never through a
- * channel that may be backing off from the old kubelet.
- */
-export function connectToKubeletEarly(kubeletSocket: string): void {
-  if (early || !fs.existsSync(kubeletSocket)) return
-  const client = new (api().Registration)(`unix://${kubeletSocket}`, grpc.credentials.createInsecure())
-  client.waitForReady(Date.now() + 5000, () => {}) // only starts the connection; Register waits for it anyway
-  early = { socket: kubeletSocket, client }
-}
-
-/** Closes the early client when no resource registered through it (none had devices). */
-export function dropEarlyClient(): void {
-  early?.client.close()
-  early = undefined
-}
-
-function takeEarlyClient(kubeletSocket: string): RegistrationClient | undefined {
-  if (early?.socket !== kubeletSocket) {
-    dropEarlyClient()
-    return undefined
-  }
-  const { client } = early
-  early = undefined
-  return client
 }
