@@ -7,7 +7,7 @@ import path from 'node:path'
 import t from 'tap'
 import { buildFakeSysfs, x540 } from '../helpers/fake-sysfs'
 import { KubeletStandIn } from '../helpers/kubelet'
-import { dpRun, X540_RESOURCE, X540_SEED } from '../helpers/sriovdp'
+import { dpRun, servingX540, X540_RESOURCE, X540_SEED } from '../helpers/sriovdp'
 
 const RES = X540_RESOURCE
 const HALF = ['0000:01:10.1', '0000:01:10.3', '0000:01:10.5', '0000:01:10.7']
@@ -40,13 +40,7 @@ t.test('a missing config file: logged once, the running config kept, the file co
 })
 
 t.test('the config directory replaced (renamed away, made anew): the new file is read at once, not at the next rescan', async (t) => {
-  const dp = dpRun(t, X540_SEED)
-  buildFakeSysfs(dp.sysfs, [x540()])
-  const k = new KubeletStandIn(dp.dpDir)
-  await k.start()
-  t.teardown(() => k.stop())
-  dp.start() // the periodic rescan is 30 s away
-  await k.waitForList(RES, (l) => l.length === 8)
+  const { dp, k } = await servingX540(t, (dp) => new KubeletStandIn(dp.dpDir)) // the periodic rescan is 30 s away
   await k.waitFor(() => dp.logs().some((l) => l.msg === 'sriovdp started'), 'started: the directory watched')
   const dir = path.dirname(dp.configFile)
   fs.renameSync(dir, `${dir}.old`)

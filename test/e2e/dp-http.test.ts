@@ -5,7 +5,7 @@ import net from 'node:net'
 import t from 'tap'
 import { buildFakeSysfs, x540 } from '../helpers/fake-sysfs'
 import { KubeletStandIn } from '../helpers/kubelet'
-import { dpRun, freePort, X540_RESOURCE, X540_SEED } from '../helpers/sriovdp'
+import { dpRun, freePort, servingX540, X540_RESOURCE, X540_SEED } from '../helpers/sriovdp'
 
 const RES = X540_RESOURCE
 
@@ -52,14 +52,8 @@ t.test('--http-addr takes a bracketed IPv6 address; a port out of range stops st
 })
 
 t.test('connections that never finish a request take few descriptors and go away; devices are served throughout', async (t) => {
-  const dp = dpRun(t, X540_SEED)
-  buildFakeSysfs(dp.sysfs, [x540()])
-  const k = new KubeletStandIn(dp.dpDir)
-  await k.start()
-  t.teardown(() => k.stop())
   const port = await freePort()
-  dp.start(['--http-addr', `127.0.0.1:${port}`])
-  await k.waitForList(RES, (l) => l.length === 8)
+  const { dp, k } = await servingX540(t, (dp) => new KubeletStandIn(dp.dpDir), ['--http-addr', `127.0.0.1:${port}`])
   await k.waitFor(() => dp.logs().some((l) => l.msg === 'HTTP endpoints listening'), 'listening')
   const sockets = () => fs.readdirSync(`/proc/${dp.child!.pid}/fd`).filter((f) => { try { return fs.readlinkSync(`/proc/${dp.child!.pid}/fd/${f}`).startsWith('socket:') } catch { return false } }).length
   const before = sockets()
