@@ -131,7 +131,8 @@ export class ResourceServer {
       },
       GetPreferredAllocation: (call: grpc.ServerUnaryCall<any, unknown>, cb: grpc.sendUnaryData<unknown>) => {
         const responses = (call.request.container_requests ?? []).map((r: any) => {
-          const avail = (r.available_deviceIDs ?? []).map((id: string) => this.devices.get(id)).filter((d: PciDevice | undefined): d is PciDevice => !!d)
+          const ids: string[] = [...new Set<string>(r.available_deviceIDs ?? [])] // a device is preferred once at most
+          const avail = ids.map((id) => this.devices.get(id)).filter((d): d is PciDevice => !!d)
           return { deviceIDs: preferredAllocation(avail, r.must_include_deviceIDs ?? [], r.allocation_size ?? 0, this.opts.policy) }
         })
         cb(null, { container_responses: responses })
@@ -143,6 +144,10 @@ export class ResourceServer {
           const listed = this.opts.cdi?.write(this.resource, [...this.devices.values()], vhost)
           const responses = (call.request.container_requests ?? []).map((r: any) => {
             const ids: string[] = r.devices_ids ?? []
+            // kubelet asks for one or more distinct devices: anything else would hand a pod an empty or doubled env
+            if (ids.length === 0) throw new Error(`${this.fullName}: a container request without device IDs`)
+            const twice = ids.filter((id, i) => ids.indexOf(id) !== i)
+            if (twice.length) throw new Error(`${this.fullName}: device IDs asked for more than once: ${listIds([...new Set(twice)])}`)
             const unknown = ids.filter((id) => !this.devices.has(id))
             if (unknown.length) throw new Error(`${this.fullName}: unknown device IDs ${listIds(unknown)}`)
             const sick = ids.filter((id) => this.healthy.get(id) === false)

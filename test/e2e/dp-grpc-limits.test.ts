@@ -3,7 +3,7 @@
 import t from 'tap'
 import { buildFakeSysfs, x540 } from '../helpers/fake-sysfs'
 import { KubeletStandIn } from '../helpers/kubelet'
-import { dpRun, X540_RESOURCE, X540_SEED } from '../helpers/sriovdp'
+import { dpRun, servingX540, X540_RESOURCE, X540_SEED } from '../helpers/sriovdp'
 
 const RES = X540_RESOURCE
 
@@ -27,4 +27,13 @@ t.test('an Allocate naming a 100 KB device ID is refused at once, and the channe
   t.match(tooLarge, { code: 8 }, 'a request larger than 1 MiB: RESOURCE_EXHAUSTED')
   const ok = await allocate(['0000:01:10.1'])
   t.equal(ok.container_responses[0].envs.PCIDEVICE_INTEL_COM_INTEL_SRIOV_NETDEVICE, '0000:01:10.1', 'the same channel still answers')
+})
+
+t.test('an Allocate without device IDs, or naming one twice, is refused; GetPreferredAllocation prefers a device once', async (t) => {
+  const { k } = await servingX540(t, (dp) => new KubeletStandIn(dp.dpDir))
+  const allocate = (ids: string[]) => k.call(RES, 'Allocate', { container_requests: [{ devices_ids: ids }] }).then(() => undefined, (e: Error & { code?: number; details?: string }) => e)
+  t.match(await allocate([]), { code: 3, details: 'intel.com/intel_sriov_netdevice: a container request without device IDs' })
+  t.match(await allocate(['0000:01:10.1', '0000:01:10.3', '0000:01:10.1']), { code: 3, details: 'intel.com/intel_sriov_netdevice: device IDs asked for more than once: 0000:01:10.1' })
+  const preferred = await k.call(RES, 'GetPreferredAllocation', { container_requests: [{ available_deviceIDs: ['0000:01:10.1', '0000:01:10.1', '0000:01:10.1', '0000:01:10.3'], must_include_deviceIDs: [], allocation_size: 2 }] })
+  t.same([...preferred.container_responses[0].deviceIDs].sort(), ['0000:01:10.1', '0000:01:10.3'])
 })
