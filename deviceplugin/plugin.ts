@@ -26,6 +26,8 @@ import { assignDevices, discoveryNeeds } from './selectors'
 const DEBOUNCE_MS = 50
 // kubelet.sock is also checked this often, in case the directory watch misses its replacement
 const KUBELET_CHECK_MS = 1000
+// a config written in place (not renamed into place) is complete within this long of its first event
+const REJECTION_DELAY_MS = 300
 
 // PCI functions, netdevs, and what sits on them: RDMA devices and their char devices, vDPA devices and
 // their vhost-vdpa nodes, sub-functions on the auxiliary bus, vfio group nodes
@@ -60,6 +62,8 @@ export class DevicePlugin {
   private timers: NodeJS.Timeout[] = []
   private watchers: (() => void)[] = []
   private dirWatches: DirWatch[] = []
+  /** the rejection of a config text, said once it is still the file's a moment later */
+  private rejection?: NodeJS.Timeout
   private pending?: NodeJS.Timeout
   private running: Promise<void> = Promise.resolve()
   /** the registrations the last refresh started (none fails: a failure is logged and retried) */
@@ -235,7 +239,13 @@ export class DevicePlugin {
       this.log.info({ resources: next.map(fullName) }, 'config reloaded')
       this.schedule('config change')
     } catch (e) {
-      this.log.error({ err: (e as Error).message }, 'new config rejected; keeping the running one')
+      // a file written in place is read half-written first: rejected only if the same text is still there
+      // a moment later (a complete one makes another event and replaces configText)
+      const err = (e as Error).message
+      clearTimeout(this.rejection)
+      this.rejection = setTimeout(() => {
+        if (this.configText === text && !this.stopped) this.log.error({ err }, 'new config rejected; keeping the running one')
+      }, REJECTION_DELAY_MS)
     }
   }
 
@@ -377,6 +387,7 @@ export class DevicePlugin {
   async stop(): Promise<void> {
     this.stopped = true
     if (this.pending) clearTimeout(this.pending)
+    clearTimeout(this.rejection)
     for (const t of this.timers) clearInterval(t)
     for (const w of this.watchers) w()
     await this.running.catch(() => {})

@@ -54,3 +54,22 @@ t.test('the config directory replaced (renamed away, made anew): the new file is
   dp.writeConfig(X540_SEED)
   await k.waitForList(RES, (l) => l.length === 8, 5000)
 })
+
+t.test('a config written in place, read half-written first, is applied without an error; a bad one is still rejected', async (t) => {
+  const { dp, k } = await servingX540(t, (dp) => new KubeletStandIn(dp.dpDir))
+  const rejected = () => dp.logs().filter((l) => l.msg === 'new config rejected; keeping the running one')
+  const text = JSON.stringify({ resourceList: [{ resourceName: 'intel_sriov_netdevice', selectors: { pciAddresses: HALF } }] })
+  // as `cat > config.json` does: truncated, then written in two pieces
+  const fd = fs.openSync(dp.configFile, 'w')
+  fs.writeSync(fd, text.slice(0, 40))
+  await new Promise((r) => setTimeout(r, 60))
+  fs.writeSync(fd, text.slice(40))
+  fs.closeSync(fd)
+  await k.waitForList(RES, (l) => l.length === 4)
+  await new Promise((r) => setTimeout(r, 600))
+  t.same(rejected(), [], 'no error for the half-written file')
+  fs.writeFileSync(dp.configFile, '{"resourceList": [')
+  await k.waitFor(() => rejected().length === 1, 'a file that stays bad is rejected')
+  t.match(rejected()[0], { level: 50, err: /not valid JSON/ })
+  t.equal(k.latest(RES)!.lists.at(-1)!.length, 4, 'the running config kept')
+})

@@ -93,8 +93,7 @@ t.test('live changes reach ListAndWatch: PF carrier, new VFs, config edits, a ba
   t.ok(three.some((d) => d.ID === '0000:01:10.5'))
 
   fs.writeFileSync(dp.configFile, '{"resourceList": [{"resourceName": "bad name!"}]}')
-  await new Promise((r) => setTimeout(r, 300))
-  t.match(dp.stderr, /resourceName.*new config rejected; keeping the running one/)
+  await k.waitFor(() => /resourceName.*new config rejected; keeping the running one/.test(dp.stderr), 'the bad config rejected')
   fs.writeFileSync(dp.configFile, JSON.stringify({ resourceList: [{ resourceName: 'intel_sriov_netdevice', selectors: { pciAddresses: ['0000:01:10.1'] } }] }))
   const one = await k.waitForList(RES, (l) => l.length === 1)
   t.same(one.map((d) => d.ID), ['0000:01:10.1'])
