@@ -79,7 +79,7 @@ t.test('kill -9 at random moments of ADD, each followed by DEL, GC or the next A
   t.equal((await node.run('ADD', nad(node), { netns: pod.path })).code, 0)
   const span = performance.now() - t0
   t.equal((await node.run('DEL', nad(node), { netns: pod.path })).code, 0)
-  const runs = Number(process.env.SRIOV_CRASH_RUNS ?? 30)
+  const runs = Number(process.env.SRIOV_CRASH_RUNS ?? 50)
   let killed = 0
   for (let i = 0; i < runs; i++) {
     const afterMs = Math.random() * span * 1.1
