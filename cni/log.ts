@@ -2,6 +2,7 @@
 // work, so it is loaded only when a line at or above the configured level is actually written.
 import type { Logger } from 'pino'
 import type { LogLevel } from './log-settings'
+import { makeDirs } from '../host/make-dirs'
 
 const LEVELS: Record<LogLevel, number> = { panic: 60, error: 50, warning: 40, info: 30, debug: 20 }
 const PINO_LEVEL: Record<LogLevel, string> = { panic: 'fatal', error: 'error', warning: 'warn', info: 'info', debug: 'debug' }
@@ -30,13 +31,26 @@ function get(): Logger {
 
 export function log(level: LogLevel, msg: string, fields: Record<string, unknown> = {}): void {
   if (LEVELS[level] < threshold) return
-  get()[PINO_LEVEL[level] as 'info'](fields, msg)
+  try {
+    get()[PINO_LEVEL[level] as 'info'](fields, msg)
+  } catch (e) {
+    // a log that cannot be written (a directory, a full disk) never fails a call: stderr takes it from here
+    const failed = file
+    file = undefined
+    logger = undefined
+    try {
+      if (failed) get().warn({ logFile: failed, err: (e as Error).message }, 'logFile cannot be written; logging to stderr')
+      get()[PINO_LEVEL[level] as 'info'](fields, msg)
+    } catch {
+      // stderr closed by the runtime: the line is lost, the call goes on
+    }
+  }
 }
 
 /** The log file, created owner-only whatever the umask; an existing file keeps the mode its admin gave it. */
 function openLogFile(file: string): number {
   const fs = require('node:fs') as typeof import('node:fs')
-  fs.mkdirSync(require('node:path').dirname(file), { recursive: true, mode: 0o755 })
+  makeDirs(require('node:path').dirname(file), 0o755)
   const flags = fs.constants.O_WRONLY | fs.constants.O_APPEND | fs.constants.O_CREAT | fs.constants.O_NOFOLLOW
   try {
     const fd = fs.openSync(file, flags | fs.constants.O_EXCL, 0o600)

@@ -4,11 +4,12 @@ import { StateStore } from '../state/store'
 import { CniError, ErrorCode } from '../protocol/errors'
 import type { PluginContext } from '../protocol/skel'
 import { ipamStatus } from './ipam'
+import { makeDirs } from '../host/make-dirs'
 
 export async function cmdStatus({ env, conf }: PluginContext): Promise<void> {
   const store = new StateStore()
   try {
-    fs.mkdirSync(store.root, { recursive: true, mode: 0o700 })
+    makeDirs(store.root, 0o700)
     fs.accessSync(store.root, fs.constants.W_OK)
   } catch (e) {
     throw new CniError(ErrorCode.NotAvailable, `state directory ${store.root} is not writable: ${(e as Error).message}`)

@@ -9,6 +9,7 @@ import { TUN, VHOST_NET, type VhostNodes } from '../host/vhost-net'
 import type { ResourceConfig } from './config'
 import { deviceInfo, kindInfo, kindSpecs, vfioGroupSpec } from './device-kinds'
 import { selectorOf } from './selectors'
+import { makeDirs } from '../host/make-dirs'
 
 
 export interface DeviceSpec {
@@ -91,7 +92,7 @@ export function allocateContainer(devices: PciDevice[], r: ResourceConfig, opts:
   const seen = new Set<string>()
   const specs = edits.flatMap((e) => e.specs).filter((s) => !seen.has(s.host_path) && seen.add(s.host_path))
   const name = envName(r)
-  fs.mkdirSync(opts.devinfoDir, { recursive: true })
+  makeDirs(opts.devinfoDir, 0o755)
   for (const d of devices) writeFileAtomic(deviceInfoFile(opts.devinfoDir, r, d.pci), JSON.stringify(deviceInfo(d, r)), { mode: 0o644 })
   const cdi = opts.cdi
   return {

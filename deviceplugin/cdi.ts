@@ -8,6 +8,7 @@ import type { PciDevice } from '../host/pci'
 import type { VhostNodes } from '../host/vhost-net'
 import { deviceEdits } from './allocation'
 import type { ResourceConfig } from './config'
+import { makeDirs } from '../host/make-dirs'
 
 export const DEFAULT_CDI_DIR = '/var/run/cdi'
 const CLASS = 'net-pci'
@@ -68,7 +69,7 @@ export class CdiSpecs {
     const text = JSON.stringify(spec)
     if (spec.devices.length === 0) this.remove(r)
     else if (this.written.get(file) !== text) {
-      fs.mkdirSync(this.dir, { recursive: true })
+      makeDirs(this.dir, 0o755)
       writeFileAtomic(file, text, { mode: 0o644 })
       this.written.set(file, text)
     }

@@ -22,6 +22,7 @@ import type { Metrics } from './metrics'
 import { ResourceServer } from './resource-server'
 import { connectToKubeletEarly, dropEarlyClient, warmApi } from './startup'
 import { assignDevices, discoveryNeeds } from './selectors'
+import { makeDirs } from '../host/make-dirs'
 
 const DEBOUNCE_MS = 50
 // kubelet.sock is also checked this often, in case the directory watch misses its replacement
@@ -168,7 +169,7 @@ export class DevicePlugin {
 
   private watchDir(dir: string, fn: (name: string) => void): void {
     try {
-      fs.mkdirSync(dir, { recursive: true })
+      makeDirs(dir, 0o755)
     } catch (e) {
       this.log.warn({ dir, err: (e as Error).message }, 'cannot create directory; the periodic rescan still runs')
     }

@@ -16,6 +16,7 @@ import { socketIdentity } from './kubelet-socket'
 import { takeEarlyClient } from './startup'
 import type { Metrics } from './metrics'
 import { preferredAllocation, type AllocationPolicy } from './preferred'
+import { makeDirs } from '../host/make-dirs'
 
 export interface ServerOptions {
   socketPath: string
@@ -171,7 +172,7 @@ export class ResourceServer {
 
   async start(): Promise<void> {
     if (!this.listed) throw new Error(`${this.fullName}: served before its device list was set`)
-    fs.mkdirSync(path.dirname(this.opts.socketPath), { recursive: true })
+    makeDirs(path.dirname(this.opts.socketPath), 0o755)
     fs.rmSync(this.opts.socketPath, { force: true })
     const server = new grpc.Server(SERVER_OPTIONS)
     const { DevicePlugin, Watcher } = api()

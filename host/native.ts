@@ -5,6 +5,7 @@
 import fs from 'node:fs'
 import path from 'node:path'
 import { seams } from './seams'
+import { makeDirs } from './make-dirs'
 
 export interface NetlinkApi {
   createRtNetlink: typeof import('netlink').createRtNetlink
@@ -101,7 +102,7 @@ function writeCopy(file: string, bytes: Buffer): void {
  * A directory we write must be our own; one we only read (the shipped copies) may be root's.
  */
 function trustedDir(dir: string, create: boolean): void {
-  if (create) fs.mkdirSync(dir, { recursive: true, mode: 0o700 })
+  if (create) makeDirs(dir, 0o700)
   const me = process.geteuid?.() ?? 0
   const own = fs.lstatSync(dir)
   if (!own.isDirectory()) throw new Error(`${dir} is not a directory`)

@@ -7,6 +7,7 @@ import { lockFile } from './flock'
 import { seams, type Seams } from './seams'
 import { NetlinkVfConfig } from './vf-config-netlink'
 import { DEFAULT_VF_STATE, type VfState } from './vf-state'
+import { makeDirs } from './make-dirs'
 
 export interface VfConfigurator {
   read(pf: string, vf: number): Promise<VfState>
@@ -54,7 +55,7 @@ export class RecordVfConfig implements VfConfigurator {
   }
 
   async apply(pf: string, vf: number, change: Partial<VfState>): Promise<void> {
-    fs.mkdirSync(this.dir, { recursive: true })
+    makeDirs(this.dir, 0o755)
     // one file holds every VF of the PF: ADDs on two VFs must not lose each other's update
     const lock = await lockFile(`${this.file(pf)}.lock`, 0o644)
     try {

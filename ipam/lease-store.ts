@@ -7,6 +7,7 @@ import { lockFile, type FileLock } from '../host/flock'
 import { CniError, ErrorCode } from '../protocol/errors'
 import { fileNameFor, validateContainerId, validateIfname, validateNetworkName } from '../protocol/names'
 import { formatIP, parseIP, type IP } from '../protocol/ip'
+import { makeDirs } from '../host/make-dirs'
 
 export const LINE_BREAK = '\r\n'
 const LAST_RESERVED = 'last_reserved_ip.'
@@ -33,7 +34,7 @@ export class LeaseStore {
     this.dir = path.join(dataDir, network)
     this.indexDir = path.join(dataDir, INDEX_DIR, network)
     try {
-      fs.mkdirSync(this.dir, { recursive: true, mode: 0o755 })
+      makeDirs(this.dir, 0o755)
     } catch (e) {
       throw new CniError(ErrorCode.IoFailure, `cannot create IPAM data directory ${this.dir}: ${(e as Error).message}`)
     }
@@ -211,7 +212,7 @@ export class LeaseStore {
 
   private addToIndex(containerId: string, ifname: string | undefined, ip: string): void {
     const file = this.indexFile(containerId, ifname)
-    fs.mkdirSync(this.indexDir, { recursive: true, mode: 0o755 })
+    makeDirs(this.indexDir, 0o755)
     const current = readOrUndefined(file)?.split('\n').filter(Boolean) ?? []
     if (!current.includes(ip)) writeFileAtomic(file, [...current, ip].join('\n') + '\n', { mode: 0o644 })
   }

@@ -10,6 +10,7 @@ import { seams } from '../host/seams'
 import { CniError, ErrorCode } from '../protocol/errors'
 import { fileNameFor, validateContainerId, validateIfname } from '../protocol/names'
 import { ATTACHMENT_FORMAT, type AttachmentRecord } from './attachment'
+import { makeDirs } from '../host/make-dirs'
 
 const PCI_PATTERN = /^[0-9a-fA-F]{4}:[0-9a-fA-F]{2}:[0-9a-fA-F]{2}\.[0-7]$/
 const VF_LOCKS = path.join('pci', 'vf_lock')
@@ -53,7 +54,7 @@ export class StateStore {
    * of ours replaced by a symbolic link is refused before anything is created through it.
    */
   private ensureDir(dir: string): void {
-    fs.mkdirSync(this.root, { recursive: true, mode: 0o700 })
+    makeDirs(this.root, 0o700)
     let d = this.root
     for (const part of path.relative(this.root, dir).split(path.sep).filter(Boolean)) {
       d = path.join(d, part)

@@ -401,3 +401,35 @@ t.test('more inputs refused before anything changes: the host\'s own netns, an m
   t.same(node.snapshot(), before)
   t.same(node.leftovers(), [])
 })
+
+t.test('an IPAM dataDir where no directory can be made (under /proc) fails ADD at once and cleanly; STATUS says IPAM is unavailable', async (t) => {
+  const node = sriovNode(t, 'trp')
+  const pod = addNetns(t, 'trp')
+  const before = node.snapshot()
+  const conf = node.conf({ ipam: { type: 'host-local', dataDir: '/proc/sriov-test-ipam', ranges: [[{ subnet: '10.9.1.0/24' }]] } })
+  const add = await node.run('ADD', conf, { netns: pod.path })
+  t.equal(add.json?.code, 5, `an I/O failure naming the directory: ${add.stdout.trim()}`)
+  t.match(add.json?.msg, /\/proc\/sriov-test-ipam/)
+  t.same(node.snapshot(), before, 'VF untouched')
+  t.same(node.leftovers(), [], 'no record or mark')
+  const status = await node.run('STATUS', node.conf({ cniVersion: '1.1.0', ipam: { type: 'host-local', dataDir: '/proc/sriov-test-ipam', ranges: [[{ subnet: '10.9.1.0/24' }]] } }))
+  t.equal(status.json?.code, 50, `STATUS: ${status.stdout.trim()}`)
+  t.equal((await node.run('DEL', conf, { netns: pod.path })).code, 0)
+})
+
+t.test('a logFile that cannot be written (a directory, a full device) never fails a call: the log goes to stderr', async (t) => {
+  const node = sriovNode(t, 'trl')
+  const pod = addNetns(t, 'trl')
+  const before = node.snapshot()
+  for (const logFile of [os.tmpdir(), '/dev/full']) {
+    const conf = node.conf({ logLevel: 'debug', logFile })
+    const add = await node.run('ADD', conf, { netns: pod.path })
+    t.equal(add.code, 0, `ADD with logFile ${logFile}: ${add.stdout.trim()}`)
+    t.match(add.stderr, /logFile cannot be written; logging to stderr/)
+    t.match(add.stderr, /ADD done/, 'the lines go to stderr')
+    const del = await node.run('DEL', conf, { netns: pod.path })
+    t.equal(del.code, 0, del.stdout)
+    t.same(node.snapshot(), before)
+    t.same(node.leftovers(), [])
+  }
+})
