@@ -1,6 +1,6 @@
 // Gratuitous ARPs for a pod's IPv4 addresses, sent by us when the kernel's (arp_notify, as the link comes up)
 // could not reach the wire because the link had no carrier yet: switches and peers learn a reused address's new
-// MAC at once. IPv6 addresses are the kernel's to announce (ndisc_notify), once duplicate address detection
+// MAC at once. Carrier that comes later makes no ARP: Linux announces on admin up and MAC changes only. IPv6 addresses are the kernel's to announce (ndisc_notify), once duplicate address detection
 // has passed.
 import { errnoName, libc } from './libc'
 import type { Netns } from './netns'
