@@ -58,6 +58,18 @@ t.test('mtu: set on the VF in the pod, refused above the PF\'s MTU (naming both)
   t.match((await node.run('ADD', node.conf({ mtu: 30 }), { netns: pod.path })).json, { code: 7, msg: /invalid mtu/ })
 })
 
+t.test('mtu below 1280 with an IPv6 address from a delegated IPAM plugin (static): code 7 naming mtu and the address, all rolled back', async (t) => {
+  const node = sriovNode(t, 'tm6')
+  const pod = addNetns(t, 'tm6')
+  const before = node.snapshot()
+  const conf = node.conf({ mtu: 1000, ipam: { type: 'static', addresses: [{ address: 'fd00:203::5/64' }] } })
+  const add = await node.run('ADD', conf, { netns: pod.path })
+  t.match(add.json, { code: 7, msg: /invalid mtu: 1000 is below 1280, the minimum for IPv6, and IPAM gave the IPv6 address fd00:203::5\/64/ })
+  t.same(node.snapshot(), before, 'rolled back')
+  t.same(node.leftovers(), [])
+  t.equal((await node.run('DEL', conf, { netns: pod.path })).code, 0)
+})
+
 t.test('DEL restores the VF\'s MACs even when ADD set none: the pod changed its netdev MAC, someone the admin MAC', async (t) => {
   const node = sriovNode(t, 'tac')
   const pod = addNetns(t, 'tac')
