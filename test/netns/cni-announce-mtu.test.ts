@@ -61,6 +61,8 @@ t.test('mtu: set on the VF in the pod, refused above the PF\'s MTU (naming both)
 t.test('mtu below 1280 with an IPv6 address from a delegated IPAM plugin (static): code 7 naming mtu and the address, all rolled back', async (t) => {
   const node = sriovNode(t, 'tm6')
   const pod = addNetns(t, 'tm6')
+  ip('link', 'add', node.pf, 'type', 'veth', 'peer', 'name', `${node.pf}x`) // the PF's netdev, whose MTU bounds the VF's
+  t.teardown(() => { try { ip('link', 'del', node.pf) } catch {} })
   const before = node.snapshot()
   const conf = node.conf({ mtu: 1000, ipam: { type: 'static', addresses: [{ address: 'fd00:203::5/64' }] } })
   const add = await node.run('ADD', conf, { netns: pod.path })
