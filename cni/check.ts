@@ -40,7 +40,9 @@ async function check({ env, conf }: PluginContext, cfg: SriovConfig, store: Stat
     try {
       const link = await linkByName(sock, env.ifname)
       if (!link) throw fail(`interface ${env.ifname} is missing from the pod`)
-      if (rec.podMac && link.mac !== rec.podMac) throw fail(`interface ${env.ifname} has MAC ${link.mac}, expected ${rec.podMac}`)
+      // the MAC asked for, else the one ADD reported: a pod's interface keeps what its result says
+      const mac = rec.podMac ?? rec.result.interfaces?.find((i) => i.name === env.ifname && i.sandbox)?.mac
+      if (mac && link.mac !== mac) throw fail(`interface ${env.ifname} has MAC ${link.mac}, expected ${mac}`)
       if (rec.podMtu && link.mtu !== rec.podMtu) throw fail(`interface ${env.ifname} has MTU ${link.mtu}, expected ${rec.podMtu}`)
       const addrs = await listAddresses(sock, link.index)
       for (const ip of rec.ips) if (!addrs.includes(ip)) throw fail(`address ${ip} is missing from ${env.ifname}`)

@@ -39,6 +39,22 @@ t.test('CHECK fails on a wrong MAC, a missing address, a changed VF config, a mi
   t.match((await node.run('CHECK', node.conf({}, '0.3.1'), { netns: pod.path })).json, { code: 1 }, 'CHECK needs 0.4.0+')
 })
 
+t.test('CHECK without a requested MAC compares the MAC ADD reported', async (t) => {
+  const node = sriovNode(t, 'tcm')
+  const pod = addNetns(t, 'tcm')
+  const conf = node.conf({ vlan: 201 })
+  const add = await node.run('ADD', conf, { netns: pod.path })
+  t.equal(add.code, 0)
+  const reported = add.json.interfaces[0].mac
+  const check = () => node.run('CHECK', conf, { netns: pod.path })
+  t.equal((await check()).code, 0)
+  ip('-n', pod.name, 'link', 'set', 'net1', 'address', '02:00:00:00:0c:77')
+  t.match((await check()).json, { msg: new RegExp(`MAC 02:00:00:00:0c:77, expected ${reported}`) })
+  ip('-n', pod.name, 'link', 'set', 'net1', 'address', reported)
+  t.equal((await check()).code, 0, 'repaired')
+  t.equal((await node.run('DEL', conf, { netns: pod.path })).code, 0)
+})
+
 t.test('GC releases attachments the runtime no longer lists and keeps the valid ones', async (t) => {
   const node = sriovNode(t, 'tcgc', { vfs: 2 })
   const keep = addNetns(t, 'tcgc')
