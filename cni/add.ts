@@ -6,6 +6,7 @@ import { Netns, NetnsError } from '../host/netns'
 import { vfConfigurator } from '../host/vf-config'
 import { resolveVf, VfLookupError, type VfDevice } from '../host/vf-device'
 import { CniError, ErrorCode } from '../protocol/errors'
+import { IPV6_MIN_MTU } from '../protocol/ip'
 import type { Result } from '../protocol/result'
 import type { PluginContext } from '../protocol/skel'
 import { ATTACHMENT_FORMAT, type AttachmentRecord } from '../state/attachment'
@@ -141,8 +142,8 @@ async function mtuWithinPf(host: Place, mtu: number, pfName: string, ipv6: boole
   if (mtu > pf.mtu) {
     throw new CniError(ErrorCode.InvalidConfig, `invalid mtu: ${mtu} is above the MTU ${pf.mtu} of the VF's PF ${pfName}; raise the PF's MTU first`)
   }
-  // the kernel turns IPv6 off on a link below 1280: the IPv6 addresses could not be added
-  if (ipv6 && mtu < 1280) throw new CniError(ErrorCode.InvalidConfig, `invalid mtu: ${mtu} is below 1280, the minimum for IPv6, and the IPAM config has an IPv6 range`)
+  // the kernel turns IPv6 off on a link below the minimum: the IPv6 addresses could not be added
+  if (ipv6 && mtu < IPV6_MIN_MTU) throw new CniError(ErrorCode.InvalidConfig, `invalid mtu: ${mtu} is below ${IPV6_MIN_MTU}, the minimum for IPv6, and the IPAM config has an IPv6 range`)
   return mtu
 }
 

@@ -9,7 +9,7 @@ import type { VfConfigurator } from '../host/vf-config'
 import { pciOfNetdev, vfHasNetdevDriver, vfNetdev } from '../host/vf-device'
 import type { VfState } from '../host/vf-state'
 import type { CniEnv } from '../protocol/env'
-import { familyOf, ipBytes, parseCidr } from '../protocol/ip'
+import { familyOf, ipBytes, IPV6_MIN_MTU, parseCidr } from '../protocol/ip'
 import { CniError, ErrorCode } from '../protocol/errors'
 import type { Result } from '../protocol/result'
 import type { AttachmentRecord } from '../state/attachment'
@@ -264,9 +264,9 @@ async function configureAddresses(c: AttachmentContext): Promise<void> {
   // announce on every later up or MAC change too; IPv6 addresses usable while DAD runs, as sriov-cni does
   setLinkSysctls(pod.ns, c.rec.ifname, { arpNotify: true, ndiscNotify: true, optimisticDad: true })
   // an IPAM plugin's IPv6 address (static, runtimeConfig) is known only now: the kernel has turned IPv6 off
-  // on a link below 1280, and would only answer EINVAL
+  // on a link below the minimum, and would only answer EINVAL
   const v6 = (result.ips ?? []).find((ip) => parseCidr(ip.address)?.ip.family === 6)
-  if (v6 && c.rec.podMtu !== undefined && c.rec.podMtu < 1280) throw new CniError(ErrorCode.InvalidConfig, `invalid mtu: ${c.rec.podMtu} is below 1280, the minimum for IPv6, and IPAM gave the IPv6 address ${v6.address}`)
+  if (v6 && c.rec.podMtu !== undefined && c.rec.podMtu < IPV6_MIN_MTU) throw new CniError(ErrorCode.InvalidConfig, `invalid mtu: ${c.rec.podMtu} is below ${IPV6_MIN_MTU}, the minimum for IPv6, and IPAM gave the IPv6 address ${v6.address}`)
   for (const ip of result.ips ?? []) await addAddress(pod.sock, c.podIndex!, ip.address)
   await setLinkUp(pod.sock, c.podIndex!, true)
   for (const r of result.routes ?? []) await addRoute(pod.sock, c.podIndex!, r.dst, r.gw ?? gatewayFor(r.dst, result))

@@ -372,7 +372,7 @@ export class DevicePlugin {
   private async register(server: ResourceServer): Promise<void> {
     try {
       await server.register()
-      if (!server.registered) return // stopped meanwhile
+      if (server.stopped) return // a reload took the resource away meanwhile
       this.failing.delete(server.fullName)
       this.mark('registered')
       this.log.info({ resource: server.fullName }, 'registered with kubelet')

@@ -147,8 +147,11 @@ export class ResourceServer {
             const ids: string[] = r.devices_ids ?? []
             // kubelet asks for one or more distinct devices: anything else would hand a pod an empty or doubled env
             if (ids.length === 0) throw new Error(`${this.fullName}: a container request without device IDs`)
-            const twice = ids.filter((id, i) => ids.indexOf(id) !== i)
-            if (twice.length) throw new Error(`${this.fullName}: device IDs asked for more than once: ${listIds([...new Set(twice)])}`)
+            // a Set, not indexOf per ID: a request may carry tens of thousands of IDs within its 1 MiB
+            const seen = new Set<string>()
+            const twice = new Set<string>()
+            for (const id of ids) (seen.has(id) ? twice : seen).add(id)
+            if (twice.size) throw new Error(`${this.fullName}: device IDs asked for more than once: ${listIds([...twice])}`)
             const unknown = ids.filter((id) => !this.devices.has(id))
             if (unknown.length) throw new Error(`${this.fullName}: unknown device IDs ${listIds(unknown)}`)
             const sick = ids.filter((id) => this.healthy.get(id) === false)
@@ -204,7 +207,7 @@ export class ResourceServer {
 
   private async registerOnce(): Promise<void> {
     // a reload may have stopped this resource while its registration waited: kubelet must not hear of it
-    if (this.stopped) throw new Error(`${this.fullName}: no longer served`)
+    if (this.stopped) return
     const kubeletSocket = this.opts.kubeletSocket
     const kubelet = socketIdentity(kubeletSocket)
     const client = takeEarlyClient(kubeletSocket) ?? new (api().Registration)(`unix://${kubeletSocket}`, grpc.credentials.createInsecure())

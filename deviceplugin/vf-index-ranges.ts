@@ -43,7 +43,11 @@ function index(digits: string, entry: string, where: string): number {
   return n
 }
 
-function parse(entry: string, where: string): PfEntry {
+/**
+ * `name#0-3,5` → its name and index intervals; no `#` means every VF (or SF). Indexes beyond 32 bits throw
+ * ConfigError naming `where`; where the entry selects VFs, checkIndexes bounds them by MAX_VF_INDEX.
+ */
+export function parseIndexRanges(entry: string, where: string): PfEntry {
   const hash = entry.indexOf('#')
   if (hash < 0) return { written: entry, name: entry }
   const name = entry.slice(0, hash)
@@ -64,16 +68,6 @@ function parse(entry: string, where: string): PfEntry {
     else merged.push([lo, hi])
   }
   return { written: entry, name, indexes: new IndexRanges(merged) }
-}
-
-/**
- * `name#0-3,5` → its name and index intervals; no `#` means every VF (or SF). Indexes above `max` (sfnums
- * are 32-bit; MAX_VF_INDEX where the entry selects VFs) throw ConfigError naming `where`.
- */
-export function parseIndexRanges(entry: string, where: string, max = MAX_SF_NUMBER): PfEntry {
-  const out = parse(entry, where)
-  checkIndexes(out, where, max)
-  return out
 }
 
 /** Throws ConfigError naming `where` when the entry selects an index above `max`. */

@@ -4,6 +4,9 @@
 
 export type Family = 4 | 6
 
+/** The smallest MTU IPv6 allows (RFC 8200): the kernel turns IPv6 off on a link below it. */
+export const IPV6_MIN_MTU = 1280
+
 export interface IP {
   family: Family
   value: bigint

@@ -1,20 +1,13 @@
 // What a confused or hostile client sends over the device plugin socket must be answered promptly and must not
 // break the connection kubelet uses: a device ID of 100 KB, a request larger than any kubelet sends.
 import t from 'tap'
-import { buildFakeSysfs, x540 } from '../helpers/fake-sysfs'
 import { KubeletStandIn } from '../helpers/kubelet'
-import { dpRun, servingX540, X540_RESOURCE, X540_SEED } from '../helpers/sriovdp'
+import { servingX540, X540_RESOURCE } from '../helpers/sriovdp'
 
 const RES = X540_RESOURCE
 
 t.test('an Allocate naming a 100 KB device ID is refused at once, and the channel keeps working', async (t) => {
-  const dp = dpRun(t, X540_SEED)
-  buildFakeSysfs(dp.sysfs, [x540()])
-  const k = new KubeletStandIn(dp.dpDir)
-  await k.start()
-  t.teardown(() => k.stop())
-  dp.start()
-  await k.waitForList(RES, (l) => l.length === 8)
+  const { k } = await servingX540(t, (dp) => new KubeletStandIn(dp.dpDir))
   const huge = 'x'.repeat(100_000)
   const allocate = (ids: string[]) => k.call(RES, 'Allocate', { container_requests: [{ devices_ids: ids }] })
   // the deadline only keeps a hanging call from hanging the test: the answer must be an INVALID_ARGUMENT

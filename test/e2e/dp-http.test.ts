@@ -34,14 +34,8 @@ t.test('a taken HTTP port: devices are served, the failure is logged, the port i
 })
 
 t.test('--http-addr takes a bracketed IPv6 address; a port out of range stops start-up naming the flag', async (t) => {
-  const dp = dpRun(t, X540_SEED)
-  buildFakeSysfs(dp.sysfs, [x540()])
-  const k = new KubeletStandIn(dp.dpDir)
-  await k.start()
-  t.teardown(() => k.stop())
   const port = await freePort()
-  dp.start(['--http-addr', `[::1]:${port}`])
-  await k.waitForList(RES, (l) => l.length === 8)
+  const { dp, k } = await servingX540(t, (dp) => new KubeletStandIn(dp.dpDir), ['--http-addr', `[::1]:${port}`])
   await k.waitFor(() => dp.logs().some((l) => l.msg === 'HTTP endpoints listening'), 'listening on ::1')
   t.equal((await fetch(`http://[::1]:${port}/healthz`)).status, 200)
 
