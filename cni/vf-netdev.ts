@@ -1,13 +1,12 @@
 // Moving a VF netdev between the host and a pod, by index. A link is renamed where it lands, where udev does
 // not look; only when its current name is taken there does it land first in a private scratch namespace.
-import type { RtNetlinkSocket } from 'netlink'
-import { closeRtnl, linkByIndex, linkByName, moveLink, openRtnl, renameLink, setLinkMac, setLinkUp, type LinkInfo } from '../host/link'
+import { closeRtnl, type Rtnl, linkByIndex, linkByName, moveLink, openRtnl, renameLink, setLinkMac, setLinkUp, type LinkInfo } from '../host/link'
 import { Netns } from '../host/netns'
 
 /** A namespace with a rtnetlink socket in it; `label` names it in errors ("the host", "pod /var/run/netns/x"). */
 export interface Place {
   ns: Netns
-  sock: RtNetlinkSocket
+  sock: Rtnl
   label: string
 }
 

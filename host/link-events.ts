@@ -1,10 +1,12 @@
 // Link state for the device plugin: carrier of every host interface, the interfaces carrying a default
 // route, and a subscription to rtnetlink link events (new, changed, removed links).
-import { closeRtnl, listRoutes, openRtnl } from './link'
+import { closeRtnl, getLinks, IFLA, listRoutes, openRtnl } from './link'
+import { readString } from './rtnetlink'
 import { reportLosses, surviveOverruns } from './netlink-overrun'
 
 const NETLINK_ROUTE = 0
 const RTNLGRP_LINK = 1
+const IFF_UP = 1
 
 export interface LinkState {
   index: number
@@ -16,9 +18,11 @@ export async function hostLinkStates(): Promise<Map<string, LinkState>> {
   const sock = openRtnl()
   try {
     const out = new Map<string, LinkState>()
-    for (const m of await sock.getLinks()) {
-      if (!m.attrs.ifname) continue
-      out.set(m.attrs.ifname, { index: m.data.index ?? 0, up: !!m.data.flags?.up, carrier: m.attrs.carrier === undefined ? true : m.attrs.carrier === 1 })
+    for (const m of await getLinks(sock)) {
+      const name = readString(m.attrs.get(IFLA.IFNAME))
+      if (!name) continue
+      const carrier = m.attrs.get(IFLA.CARRIER)
+      out.set(name, { index: m.index, up: !!(m.flags & IFF_UP), carrier: carrier === undefined ? true : carrier.readUInt8(0) === 1 })
     }
     return out
   } finally {
@@ -48,9 +52,9 @@ export async function defaultRouteInterfaces(states: Map<string, LinkState>): Pr
 export function watchLinks(onChange: () => void, onLost: (lost?: number) => void): () => void {
   const sock = openRtnl()
   try {
-    const check = reportLosses(surviveOverruns(NETLINK_ROUTE, sock.socket.socket.address().port), onLost)
-    sock.addMembership(RTNLGRP_LINK)
-    sock.on('message', () => {
+    const check = reportLosses(surviveOverruns(NETLINK_ROUTE, sock.raw.address().port), onLost)
+    sock.raw.addMembership(RTNLGRP_LINK)
+    sock.raw.on('message', () => {
       check()
       onChange()
     })
@@ -58,6 +62,6 @@ export function watchLinks(onChange: () => void, onLost: (lost?: number) => void
     closeRtnl(sock)
     throw e
   }
-  sock.socket.on('error', () => onLost()) // a receive error loses events too
+  sock.raw.on('error', () => onLost()) // a receive error loses events too
   return () => closeRtnl(sock)
 }

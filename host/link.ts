@@ -1,8 +1,9 @@
-// Links, addresses and routes over rtnetlink (node-netlink), in whichever namespace the socket belongs to.
-import type { RtNetlinkSocket } from 'netlink'
-import { loadNetlink } from './native'
+// Links, addresses and routes over rtnetlink (host/rtnetlink.ts), in whichever namespace the socket belongs to.
+import { cString, NLM_F_CREATE, NLM_F_DUMP, NLM_F_EXCL, parseAttrs, readString, Rtnl, u32, type Attr, type NlMessage } from './rtnetlink'
 import { formatIP, ipBytes, ipFromBytes, parseCidr, parseIP } from '../protocol/ip'
 import type { Netns } from './netns'
+
+export type { Rtnl }
 
 export interface LinkInfo {
   index: number
@@ -16,7 +17,23 @@ export interface LinkInfo {
 const AF_INET = 2
 const AF_INET6 = 10
 const RT_TABLE_MAIN = 254
-const flagsNew = () => loadNetlink().FlagsNew
+const RTPROT_BOOT = 3
+const RT_SCOPE_LINK = 253
+const RTN_UNICAST = 1
+const IFF_UP = 1
+const IFF_RUNNING = 0x40
+
+export const RTM_NEWLINK = 16
+const RTM_GETLINK = 18
+const RTM_SETLINK = 19
+const RTM_NEWADDR = 20
+const RTM_GETADDR = 22
+const RTM_NEWROUTE = 24
+const RTM_GETROUTE = 26
+
+export const IFLA = { ADDRESS: 1, IFNAME: 3, MTU: 4, VFINFO_LIST: 22, NET_NS_FD: 28, EXT_MASK: 29, CARRIER: 33 } as const
+const IFA = { ADDRESS: 1, LOCAL: 2 } as const
+const RTA = { DST: 1, OIF: 4, GATEWAY: 5, TABLE: 15 } as const
 
 export function formatMac(buf: Buffer | undefined): string {
   return buf ? [...buf].map((b) => b.toString(16).padStart(2, '0')).join(':') : ''
@@ -27,65 +44,97 @@ export function parseMac(mac: string): Buffer {
 }
 
 /** A rtnetlink socket in `ns` (created inside it), or in the caller's namespace. */
-export function openRtnl(ns?: Netns): RtNetlinkSocket {
-  const create = () => loadNetlink().createRtNetlink()
+export function openRtnl(ns?: Netns): Rtnl {
+  const create = () => new Rtnl()
   return ns ? ns.run(create) : create()
 }
 
-export function closeRtnl(sock: RtNetlinkSocket): void {
-  sock.socket.close()
+export function closeRtnl(sock: Rtnl): void {
+  sock.close()
 }
 
-function toInfo(msg: { data: { index?: number; flags?: { up?: true; running?: true } }; attrs: { ifname?: string; address?: Buffer; mtu?: number } }): LinkInfo {
+/** struct ifinfomsg: family, type, index, flags, change. */
+function ifinfo(index = 0, flags = 0, change = 0): Buffer {
+  const b = Buffer.alloc(16)
+  b.writeInt32LE(index, 4)
+  b.writeUInt32LE(flags >>> 0, 8)
+  b.writeUInt32LE(change >>> 0, 12)
+  return b
+}
+
+/** A RTM_NEWLINK message: its ifinfomsg fields and attributes by type. */
+export interface LinkMessage {
+  index: number
+  flags: number
+  attrs: Map<number, Buffer>
+}
+
+export function parseLink(m: NlMessage): LinkMessage {
+  return { index: m.payload.readInt32LE(4), flags: m.payload.readUInt32LE(8), attrs: parseAttrs(m.payload.subarray(16)) }
+}
+
+function toInfo(m: LinkMessage): LinkInfo {
   return {
-    index: msg.data.index ?? 0,
-    name: msg.attrs.ifname ?? '',
-    mac: formatMac(msg.attrs.address),
-    mtu: msg.attrs.mtu ?? 0,
-    up: !!msg.data.flags?.up,
-    running: !!msg.data.flags?.running,
+    index: m.index,
+    name: readString(m.attrs.get(IFLA.IFNAME)) ?? '',
+    mac: formatMac(m.attrs.get(IFLA.ADDRESS)),
+    mtu: m.attrs.get(IFLA.MTU)?.readUInt32LE(0) ?? 0,
+    up: !!(m.flags & IFF_UP),
+    running: !!(m.flags & IFF_RUNNING),
   }
 }
 
-export async function linkByName(sock: RtNetlinkSocket, name: string): Promise<LinkInfo | undefined> {
+/** The link named `name` or with index `index`, with extra attributes asked for; undefined when there is none. */
+export async function getLink(sock: Rtnl, ref: { index?: number; name?: string }, extra: Attr[] = []): Promise<LinkMessage | undefined> {
   try {
-    const [msg] = await sock.getLink({}, { ifname: name })
-    return msg ? toInfo(msg) : undefined
+    const attrs = ref.name !== undefined ? [{ type: IFLA.IFNAME, value: cString(ref.name) }, ...extra] : extra
+    const [msg] = await sock.request(RTM_GETLINK, 0, ifinfo(ref.index ?? 0), attrs)
+    return msg ? parseLink(msg) : undefined
   } catch (e) {
     if (/ENODEV/.test((e as Error).message)) return undefined
     throw e
   }
 }
 
-export async function linkByIndex(sock: RtNetlinkSocket, index: number): Promise<LinkInfo | undefined> {
-  try {
-    const [msg] = await sock.getLink({ index })
-    return msg ? toInfo(msg) : undefined
-  } catch (e) {
-    if (/ENODEV/.test((e as Error).message)) return undefined
-    throw e
-  }
+/** Every link of the socket's namespace. */
+export async function getLinks(sock: Rtnl): Promise<LinkMessage[]> {
+  return (await sock.request(RTM_GETLINK, NLM_F_DUMP, ifinfo())).filter((m) => m.type === RTM_NEWLINK).map(parseLink)
 }
 
-export async function setLinkUp(sock: RtNetlinkSocket, index: number, up: boolean): Promise<void> {
-  await sock.setLink({ index, flags: up ? { up: true } : {}, change: { up: true } })
+/** RTM_SETLINK on the link with `index` (or, with index 0, the one an IFLA_IFNAME attribute names). */
+export async function setLink(sock: Rtnl, index: number, attrs: Attr[], flags = 0, change = 0): Promise<void> {
+  await sock.request(RTM_SETLINK, 0, ifinfo(index, flags, change), attrs)
 }
 
-export async function renameLink(sock: RtNetlinkSocket, index: number, name: string): Promise<void> {
-  await sock.setLink({ index }, { ifname: name })
+export async function linkByName(sock: Rtnl, name: string): Promise<LinkInfo | undefined> {
+  const m = await getLink(sock, { name })
+  return m && toInfo(m)
 }
 
-export async function setLinkMac(sock: RtNetlinkSocket, index: number, mac: string): Promise<void> {
-  await sock.setLink({ index }, { address: parseMac(mac) })
+export async function linkByIndex(sock: Rtnl, index: number): Promise<LinkInfo | undefined> {
+  const m = await getLink(sock, { index })
+  return m && toInfo(m)
 }
 
-export async function setLinkMtu(sock: RtNetlinkSocket, index: number, mtu: number): Promise<void> {
-  await sock.setLink({ index }, { mtu })
+export async function setLinkUp(sock: Rtnl, index: number, up: boolean): Promise<void> {
+  await setLink(sock, index, [], up ? IFF_UP : 0, IFF_UP)
+}
+
+export async function renameLink(sock: Rtnl, index: number, name: string): Promise<void> {
+  await setLink(sock, index, [{ type: IFLA.IFNAME, value: cString(name) }])
+}
+
+export async function setLinkMac(sock: Rtnl, index: number, mac: string): Promise<void> {
+  await setLink(sock, index, [{ type: IFLA.ADDRESS, value: parseMac(mac) }])
+}
+
+export async function setLinkMtu(sock: Rtnl, index: number, mtu: number): Promise<void> {
+  await setLink(sock, index, [{ type: IFLA.MTU, value: u32(mtu) }])
 }
 
 /** Moves the link into `target`; it gets a new index there. */
-export async function moveLink(sock: RtNetlinkSocket, index: number, target: Netns): Promise<void> {
-  await sock.setLink({ index }, { netNsFd: target.descriptor() })
+export async function moveLink(sock: Rtnl, index: number, target: Netns): Promise<void> {
+  await setLink(sock, index, [{ type: IFLA.NET_NS_FD, value: u32(target.descriptor()) }])
 }
 
 /** The kernel's address family of a valid address or CIDR, and the address's bytes. */
@@ -96,34 +145,38 @@ function kernelIp(text: string): { family: number; bytes: Buffer; prefix?: numbe
   return { family: ip.family === 6 ? AF_INET6 : AF_INET, bytes: ipBytes(ip), prefix: cidr?.prefix }
 }
 
-export async function addAddress(sock: RtNetlinkSocket, index: number, cidr: string): Promise<void> {
+export async function addAddress(sock: Rtnl, index: number, cidr: string): Promise<void> {
   const { family, bytes, prefix } = kernelIp(cidr)
   const v6 = family === AF_INET6
-  await sock.newAddress(
-    { family, prefixlen: prefix ?? (v6 ? 128 : 32), index },
-    v6 ? { address: bytes } : { address: bytes, local: bytes },
-    { flags: flagsNew().CREATE | flagsNew().EXCL },
-  )
+  // struct ifaddrmsg: family, prefixlen, flags, scope, index
+  const hdr = Buffer.alloc(8)
+  hdr.writeUInt8(family, 0)
+  hdr.writeUInt8(prefix ?? (v6 ? 128 : 32), 1)
+  hdr.writeUInt32LE(index, 4)
+  const attrs: Attr[] = v6 ? [{ type: IFA.ADDRESS, value: bytes }] : [{ type: IFA.LOCAL, value: bytes }, { type: IFA.ADDRESS, value: bytes }]
+  await sock.request(RTM_NEWADDR, NLM_F_CREATE | NLM_F_EXCL, hdr, attrs)
 }
 
 /** CIDRs on the link, global scope only. */
-export async function listAddresses(sock: RtNetlinkSocket, index: number): Promise<string[]> {
-  const msgs = await sock.getAddresses()
-  return msgs
-    .filter((m) => m.data.index === index && (m.data.scope ?? 0) === 0)
-    .map((m) => `${formatIP(ipFromBytes((m.attrs.local ?? m.attrs.address) as Buffer))}/${m.data.prefixlen}`)
+export async function listAddresses(sock: Rtnl, index: number): Promise<string[]> {
+  const out: string[] = []
+  for (const m of await sock.request(RTM_GETADDR, NLM_F_DUMP, Buffer.alloc(8))) {
+    if (m.type !== RTM_NEWADDR || m.payload.readUInt32LE(4) !== index || m.payload.readUInt8(3) !== 0) continue
+    const attrs = parseAttrs(m.payload.subarray(8))
+    const ip = attrs.get(IFA.LOCAL) ?? attrs.get(IFA.ADDRESS)
+    if (ip) out.push(`${formatIP(ipFromBytes(ip))}/${m.payload.readUInt8(1)}`)
+  }
+  return out
 }
 
-export async function addRoute(sock: RtNetlinkSocket, index: number, dst: string, gw?: string): Promise<void> {
+export async function addRoute(sock: Rtnl, index: number, dst: string, gw?: string): Promise<void> {
   const to = kernelIp(dst)
-  const attrs: Record<string, unknown> = { oif: index }
-  if (to.prefix) attrs.dst = to.bytes
-  if (gw) attrs.gateway = kernelIp(gw).bytes
-  await sock.newRoute(
-    { family: to.family, dstLen: to.prefix ?? 0, table: RT_TABLE_MAIN, protocol: 'BOOT', scope: gw ? 'UNIVERSE' : 'LINK', type: 'UNICAST' },
-    attrs,
-    { flags: flagsNew().CREATE | flagsNew().EXCL },
-  )
+  // struct rtmsg: family, dst_len, src_len, tos, table, protocol, scope, type, flags
+  const hdr = Buffer.from([to.family, to.prefix ?? 0, 0, 0, RT_TABLE_MAIN, RTPROT_BOOT, gw ? 0 : RT_SCOPE_LINK, RTN_UNICAST, 0, 0, 0, 0])
+  const attrs: Attr[] = [{ type: RTA.OIF, value: u32(index) }]
+  if (to.prefix) attrs.push({ type: RTA.DST, value: to.bytes })
+  if (gw) attrs.push({ type: RTA.GATEWAY, value: kernelIp(gw).bytes })
+  await sock.request(RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL, hdr, attrs)
 }
 
 export interface RouteInfo {
@@ -132,15 +185,19 @@ export interface RouteInfo {
   oif?: number
 }
 
-export async function listRoutes(sock: RtNetlinkSocket): Promise<RouteInfo[]> {
+export async function listRoutes(sock: Rtnl): Promise<RouteInfo[]> {
   const out: RouteInfo[] = []
-  for (const m of await sock.getRoutes()) {
-    if ((m.attrs.table ?? m.data.table) !== RT_TABLE_MAIN) continue
-    const v6 = m.data.family === AF_INET6
-    const dst = m.attrs.dst ? `${formatIP(ipFromBytes(m.attrs.dst))}/${m.data.dstLen}` : v6 ? '::/0' : '0.0.0.0/0'
-    const r: RouteInfo = { dst }
-    if (m.attrs.gateway) r.gw = formatIP(ipFromBytes(m.attrs.gateway))
-    if (m.attrs.oif !== undefined) r.oif = m.attrs.oif
+  for (const m of await sock.request(RTM_GETROUTE, NLM_F_DUMP, Buffer.alloc(12))) {
+    if (m.type !== RTM_NEWROUTE) continue
+    const attrs = parseAttrs(m.payload.subarray(12))
+    if ((attrs.get(RTA.TABLE)?.readUInt32LE(0) ?? m.payload.readUInt8(4)) !== RT_TABLE_MAIN) continue
+    const v6 = m.payload.readUInt8(0) === AF_INET6
+    const d = attrs.get(RTA.DST)
+    const r: RouteInfo = { dst: d ? `${formatIP(ipFromBytes(d))}/${m.payload.readUInt8(1)}` : v6 ? '::/0' : '0.0.0.0/0' }
+    const g = attrs.get(RTA.GATEWAY)
+    if (g) r.gw = formatIP(ipFromBytes(g))
+    const oif = attrs.get(RTA.OIF)
+    if (oif) r.oif = oif.readUInt32LE(0)
     out.push(r)
   }
   return out

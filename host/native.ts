@@ -8,17 +8,13 @@ import { seams } from './seams'
 import { makeDirs } from './make-dirs'
 
 export interface NetlinkApi {
-  createRtNetlink: typeof import('netlink').createRtNetlink
-  FlagsNew: typeof import('netlink').FlagsNew
   RawNetlinkSocket: typeof import('netlink').RawNetlinkSocket
 }
 
-/** Only the rtnetlink part of node-netlink: its index also loads genl, nl80211 and wireguard (~10 ms). */
+/** Only node-netlink's raw socket: its index also loads genl, nl80211, wireguard and a generated rtnetlink layer (~20 ms). */
 export function loadNetlink(): NetlinkApi {
-  const rt = require('netlink/dist/rt/rt') as typeof import('netlink')
-  const constants = require('netlink/dist/constants') as typeof import('netlink')
   const raw = require('netlink/dist/raw') as typeof import('netlink')
-  return { createRtNetlink: rt.createRtNetlink, FlagsNew: constants.FlagsNew, RawNetlinkSocket: raw.RawNetlinkSocket }
+  return { RawNetlinkSocket: raw.RawNetlinkSocket }
 }
 
 /** node-netlink's generic netlink socket (devlink): loaded only by the passes that ask a driver over devlink. */

@@ -1,6 +1,7 @@
 // VF configuration through the PF over rtnetlink (IFLA_VFINFO_LIST), the way `ip link set <pf> vf N ...`
-// does it. node-netlink carries the VF attributes as raw buffers; the kernel structs are encoded here.
-import { closeRtnl, formatMac, openRtnl, parseMac } from './link'
+// does it: the kernel's VF structs are encoded and decoded here.
+import { closeRtnl, formatMac, getLink, IFLA, openRtnl, parseMac, setLink } from './link'
+import { attrList, cString } from './rtnetlink'
 import type { LinkState, VfState } from './vf-state'
 
 const RTEXT_FILTER_VF = 1
@@ -10,6 +11,19 @@ const ETH_P_8021AD = 0x88a8
 const LINK_STATES: LinkState[] = ['auto', 'enable', 'disable']
 
 export type VfAttrs = Record<string, Buffer | undefined>
+
+// IFLA_VF_* by the names VfAttrs uses; inside IFLA_VFINFO_LIST each VF is one nested IFLA_VF_INFO
+const IFLA_VF_INFO = 1
+const VF_ATTR: Record<string, number> = { mac: 1, vlan: 2, txRate: 3, spoofchk: 4, linkState: 5, rate: 6, trust: 9, vlanList: 12 }
+const VF_ATTR_NAME = new Map(Object.entries(VF_ATTR).map(([k, v]) => [v, k]))
+
+/** Every VF's attributes from a PF's IFLA_VFINFO_LIST. */
+export function parseVfInfoList(list: Buffer | undefined): VfAttrs[] {
+  if (!list) return []
+  return attrList(list)
+    .filter(([type]) => type === IFLA_VF_INFO)
+    .map(([, info]) => Object.fromEntries(attrList(info).flatMap(([t, v]) => (VF_ATTR_NAME.has(t) ? [[VF_ATTR_NAME.get(t)!, v]] : []))))
+}
 
 function u32s(...values: number[]): Buffer {
   const b = Buffer.alloc(values.length * 4)
@@ -84,8 +98,9 @@ export class NetlinkVfConfig {
   async read(pf: string, vf: number): Promise<VfState> {
     const sock = openRtnl()
     try {
-      const [msg] = await sock.getLink({}, { ifname: pf, extMask: u32s(RTEXT_FILTER_VF) })
-      const list = ((msg?.attrs.vfinfoList as { x?: VfAttrs[] } | undefined)?.x ?? []).map(decodeVfInfo)
+      const msg = await getLink(sock, { name: pf }, [{ type: IFLA.EXT_MASK, value: u32s(RTEXT_FILTER_VF) }])
+      if (!msg) throw new Error(`PF ${pf} not found (Request rejected: ENODEV)`)
+      const list = parseVfInfoList(msg.attrs.get(IFLA.VFINFO_LIST)).filter((v) => v.mac).map(decodeVfInfo)
       const found = list.find((v) => v.index === vf)
       if (!found) throw new Error(`PF ${pf} reports no VF ${vf} (it lists ${list.length} VFs)`)
       return found.state
@@ -101,7 +116,8 @@ export class NetlinkVfConfig {
     try {
       for (const [what, attrs] of steps) {
         try {
-          await sock.setLink({}, { ifname: pf, vfinfoList: { x: [attrs] } } as never)
+          const vfAttrs = Object.entries(attrs).flatMap(([k, v]) => (v ? [{ type: VF_ATTR[k], value: v }] : []))
+          await setLink(sock, 0, [{ type: IFLA.IFNAME, value: cString(pf) }, { type: IFLA.VFINFO_LIST, value: [{ type: IFLA_VF_INFO, value: vfAttrs }] }])
         } catch (e) {
           throw new Error(`setting ${what} of VF ${vf} on PF ${pf} failed: ${(e as Error).message}`)
         }

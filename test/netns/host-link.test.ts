@@ -1,5 +1,5 @@
 import t from 'tap'
-import { addAddress, addRoute, closeRtnl, linkByName, listAddresses, listRoutes, moveLink, openRtnl, renameLink, setLinkMac, setLinkMtu, setLinkUp } from '../../host/link'
+import { addAddress, addRoute, closeRtnl, linkByIndex, linkByName, listAddresses, listRoutes, moveLink, openRtnl, renameLink, setLinkMac, setLinkMtu, setLinkUp } from '../../host/link'
 import { Netns } from '../../host/netns'
 import { addNetns, addrs, addVeth, linkJson } from '../helpers/netns'
 
@@ -42,4 +42,19 @@ t.test('move, rename, MAC, MTU, up, address and route through sockets bound to e
   t.ok(linkJson('net1', pod.name).flags.includes('UP'), 'ip(8) sees net1 up')
   t.match(await linkByName(inPod, 'net1'), { up: true })
   await t.rejects(addAddress(inPod, p!.index, '10.77.0.2/24'), /EEXIST/)
+})
+
+t.test('one socket, many requests at once: each gets its own answer; refusals name the errno', async (t) => {
+  const a = addVeth(t, 'thla')
+  const b = addVeth(t, 'thlb')
+  const host = openRtnl()
+  t.teardown(() => closeRtnl(host))
+  const [la, lb, none] = await Promise.all([linkByName(host, a.name), linkByName(host, b.name), linkByName(host, 'thl-none')])
+  t.equal(la?.name, a.name)
+  t.equal(lb?.name, b.name)
+  t.equal(none, undefined, 'a link that is not there: undefined, not an error')
+  t.equal(await linkByIndex(host, 0x7ffffff0), undefined)
+  await t.rejects(setLinkMtu(host, 0x7ffffff0, 1400), /Request rejected: ENODEV/)
+  await t.rejects(setLinkMtu(host, la!.index, 10), /Request rejected: EINVAL/, 'an MTU below the minimum')
+  t.equal((await linkByIndex(host, la!.index))?.mtu, 1500, 'and nothing changed')
 })

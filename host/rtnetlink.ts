@@ -1,0 +1,166 @@
+// rtnetlink requests and replies, encoded and parsed here on node-netlink's raw socket. The plugins send a
+// dozen kinds of message; node-netlink's generated rtnetlink layer cost every CNI call ~15 ms to load.
+import { getSystemErrorName } from 'node:util'
+import type { RawNetlinkSocket } from 'netlink'
+import { loadNetlink } from './native'
+
+const NETLINK_ROUTE = 0
+const NLMSG_HDRLEN = 16
+const NLMSG_ERROR = 2
+const NLMSG_DONE = 3
+
+export const NLM_F_REQUEST = 1
+export const NLM_F_ACK = 4
+export const NLM_F_DUMP = 0x300
+export const NLM_F_EXCL = 0x200
+export const NLM_F_CREATE = 0x400
+export const NLA_F_NESTED = 0x8000
+
+/** One netlink message: its type and its payload (the family header, then attributes). */
+export interface NlMessage {
+  type: number
+  flags: number
+  payload: Buffer
+}
+
+/** A netlink attribute to encode: a payload, or attributes nested in it. */
+export interface Attr {
+  type: number
+  value: Buffer | Attr[]
+}
+
+const pad4 = (n: number) => (n + 3) & ~3
+
+export function encodeAttrs(attrs: Attr[]): Buffer {
+  const parts: Buffer[] = []
+  for (const a of attrs) {
+    const value = Buffer.isBuffer(a.value) ? a.value : encodeAttrs(a.value)
+    const hdr = Buffer.alloc(4)
+    hdr.writeUInt16LE(4 + value.length, 0)
+    hdr.writeUInt16LE(a.type, 2)
+    parts.push(hdr, value, Buffer.alloc(pad4(value.length) - value.length))
+  }
+  return Buffer.concat(parts)
+}
+
+/** The attributes in `buf` by type (the last of a repeated type wins; see `attrList` for lists). */
+export function parseAttrs(buf: Buffer): Map<number, Buffer> {
+  const out = new Map<number, Buffer>()
+  for (const [type, value] of attrList(buf)) out.set(type, value)
+  return out
+}
+
+/** The attributes in `buf` in order, types without the nested/byte-order flags. */
+export function attrList(buf: Buffer): [number, Buffer][] {
+  const out: [number, Buffer][] = []
+  for (let off = 0; off + 4 <= buf.length; ) {
+    const len = buf.readUInt16LE(off)
+    if (len < 4 || off + len > buf.length) break
+    out.push([buf.readUInt16LE(off + 2) & 0x3fff, buf.subarray(off + 4, off + len)])
+    off += pad4(len)
+  }
+  return out
+}
+
+export const u32 = (v: number): Buffer => {
+  const b = Buffer.alloc(4)
+  b.writeUInt32LE(v >>> 0)
+  return b
+}
+
+export const cString = (s: string): Buffer => Buffer.concat([Buffer.from(s), Buffer.alloc(1)])
+
+/** A NUL-terminated string attribute's text. */
+export const readString = (b: Buffer | undefined): string | undefined => (b ? b.toString('utf8', 0, b.indexOf(0) < 0 ? b.length : b.indexOf(0)) : undefined)
+
+interface Pending {
+  parts: NlMessage[]
+  resolve: (msgs: NlMessage[]) => void
+  reject: (e: Error) => void
+}
+
+/** A rtnetlink socket of the namespace it was created in: requests answered in order of their sequence number. */
+export class Rtnl {
+  readonly raw: RawNetlinkSocket
+  private seq = 0
+  private readonly pending = new Map<number, Pending>()
+
+  constructor() {
+    this.raw = new (loadNetlink().RawNetlinkSocket)(NETLINK_ROUTE)
+    // only a request in flight keeps the process alive, as node-netlink's own sockets do
+    this.raw.unref()
+    this.raw.on('message', (buf) => this.receive(buf))
+    this.raw.on('error', (e) => this.failAll(e))
+  }
+
+  /**
+   * Sends one message and resolves with the replies: a dump's messages up to NLMSG_DONE, or those before the
+   * acknowledgement. A refusal rejects with "Request rejected: <ERRNO NAME>".
+   */
+  request(type: number, flags: number, header: Buffer, attrs: Attr[] = []): Promise<NlMessage[]> {
+    const seq = (this.seq = (this.seq % 0x7fffffff) + 1)
+    const body = Buffer.concat([header, Buffer.alloc(pad4(header.length) - header.length), encodeAttrs(attrs)])
+    const hdr = Buffer.alloc(NLMSG_HDRLEN)
+    hdr.writeUInt32LE(NLMSG_HDRLEN + body.length, 0)
+    hdr.writeUInt16LE(type, 4)
+    hdr.writeUInt16LE(flags | NLM_F_REQUEST | ((flags & NLM_F_DUMP) === NLM_F_DUMP ? 0 : NLM_F_ACK), 6)
+    hdr.writeUInt32LE(seq, 8)
+    return new Promise((resolve, reject) => {
+      this.pending.set(seq, { parts: [], resolve, reject })
+      this.raw.ref()
+      this.raw.send(Buffer.concat([hdr, body]), {}, (e) => {
+        if (e) this.settle(seq, e)
+      })
+    })
+  }
+
+  close(): void {
+    this.failAll(new Error('netlink socket closed'))
+    this.raw.close()
+  }
+
+  private receive(buf: Buffer): void {
+    for (let off = 0; off + NLMSG_HDRLEN <= buf.length; ) {
+      const len = buf.readUInt32LE(off)
+      if (len < NLMSG_HDRLEN || off + len > buf.length) break
+      const type = buf.readUInt16LE(off + 4)
+      const flags = buf.readUInt16LE(off + 6)
+      const seq = buf.readUInt32LE(off + 8)
+      const payload = buf.subarray(off + NLMSG_HDRLEN, off + len)
+      off += pad4(len)
+      const p = this.pending.get(seq)
+      if (!p) continue // a multicast event, or a late answer to a request given up on
+      if (type === NLMSG_ERROR) {
+        const errno = -payload.readInt32LE(0)
+        this.settle(seq, errno ? new Error(`Request rejected: ${errnoCode(errno)}`) : undefined)
+      } else if (type === NLMSG_DONE) {
+        const errno = payload.length >= 4 ? -payload.readInt32LE(0) : 0
+        this.settle(seq, errno > 0 ? new Error(`Request rejected: ${errnoCode(errno)}`) : undefined)
+      } else {
+        // a plain reply is followed by the ACK we asked for, a dump's parts by NLMSG_DONE
+        p.parts.push({ type, flags, payload })
+      }
+    }
+  }
+
+  private settle(seq: number, e?: Error): void {
+    const p = this.pending.get(seq)
+    if (!p) return
+    this.pending.delete(seq)
+    if (this.pending.size === 0) this.raw.unref()
+    if (e) p.reject(e)
+    else p.resolve(p.parts)
+  }
+
+  private failAll(e: Error): void {
+    for (const seq of [...this.pending.keys()]) this.settle(seq, e)
+  }
+}
+
+function errnoCode(errno: number): string {
+  try {
+    return getSystemErrorName(-errno)
+  } catch {
+    return `errno ${errno}`
+  }
+}

@@ -1,0 +1,48 @@
+// Our rtnetlink attribute codec against the kernel's layout (include/uapi/linux/netlink.h, if_link.h): 4-byte
+// headers, payloads padded to 4, nested lists, and a PF's IFLA_VFINFO_LIST as the kernel fills it.
+import t from 'tap'
+import { attrList, cString, encodeAttrs, NLA_F_NESTED, parseAttrs, readString, u32 } from '../../host/rtnetlink'
+import { decodeVfInfo, parseVfInfoList } from '../../host/vf-config-netlink'
+
+t.test('attributes: length without padding, payload padded to 4, nesting', async (t) => {
+  const buf = encodeAttrs([{ type: 3, value: cString('net1') }, { type: 22, value: [{ type: 1, value: u32(7) }] }, { type: 4, value: u32(1500) }])
+  t.equal(buf.readUInt16LE(0), 4 + 5, 'IFLA_IFNAME "net1\\0": nla_len counts the NUL, not the padding')
+  t.equal(buf.readUInt16LE(2), 3)
+  t.equal(buf.readUInt16LE(12), 4 + 8, 'the nest holds one 8-byte attribute')
+  t.equal(buf.length, 12 + 12 + 8)
+  const attrs = parseAttrs(buf)
+  t.equal(readString(attrs.get(3)), 'net1')
+  t.equal(attrs.get(4)!.readUInt32LE(0), 1500)
+  t.same(attrList(attrs.get(22)!).map(([type, v]) => [type, v.readUInt32LE(0)]), [[1, 7]])
+})
+
+t.test('a truncated or zero-length attribute ends the list instead of looping or reading past it', async (t) => {
+  const good = encodeAttrs([{ type: 1, value: u32(1) }])
+  const bad = Buffer.from([0, 0, 2, 0, 1, 2, 3, 4])
+  t.same(attrList(Buffer.concat([good, bad])).map(([type]) => type), [1])
+  const long = Buffer.from([200, 0, 2, 0, 1, 2, 3, 4])
+  t.same(attrList(long), [])
+})
+
+/** IFLA_VF_INFO of one VF as the kernel fills it (nested flag set, stats nest we do not read). */
+function kernelVf(vf: number, mac: string, vlan: number, spoofchk: number, trust: number): { type: number; value: Buffer } {
+  const macBuf = Buffer.concat([u32(vf), Buffer.from(mac.split(':').map((h) => parseInt(h, 16))), Buffer.alloc(26)])
+  const body = encodeAttrs([
+    { type: 1, value: macBuf },
+    { type: 2, value: Buffer.concat([u32(vf), u32(vlan), u32(0)]) },
+    { type: 4, value: Buffer.concat([u32(vf), u32(spoofchk)]) },
+    { type: 8 | NLA_F_NESTED, value: [{ type: 0, value: Buffer.alloc(8) }] },
+    { type: 9, value: Buffer.concat([u32(vf), u32(trust)]) },
+    { type: 5, value: Buffer.concat([u32(vf), u32(2)]) },
+  ])
+  return { type: 1 | NLA_F_NESTED, value: body }
+}
+
+t.test('IFLA_VFINFO_LIST: every VF, by its own index, with the settings the kernel reports', async (t) => {
+  const list = encodeAttrs([kernelVf(0, '02:00:00:00:00:01', 0, 1, 0), kernelVf(1, '02:00:00:00:00:02', 201, 0, 1)])
+  const vfs = parseVfInfoList(list).map(decodeVfInfo)
+  t.same(vfs.map((v) => v.index), [0, 1])
+  t.match(vfs[0].state, { mac: '02:00:00:00:00:01', vlan: 0, spoofchk: true, trust: false, linkState: 'disable' })
+  t.match(vfs[1].state, { mac: '02:00:00:00:00:02', vlan: 201, spoofchk: false, trust: true })
+  t.same(parseVfInfoList(undefined), [], 'a PF without VFs has no list')
+})
