@@ -1,6 +1,6 @@
 // The NAD's logLevel and logFile, read as sriov-cni reads them: never an error. A level in any case; an
 // unknown one is info, with a warning; a relative logFile is reported on stderr and logging goes to stderr.
-import path from 'node:path'
+import path = require('node:path')
 
 export const LOG_LEVELS = ['panic', 'error', 'warning', 'info', 'debug'] as const
 export type LogLevel = (typeof LOG_LEVELS)[number]

@@ -1,5 +1,5 @@
 // STATUS (spec 1.1): error 50 when an ADD could not succeed now.
-import fs from 'node:fs'
+import fs = require('node:fs')
 import { StateStore } from '../state/store'
 import { CniError, ErrorCode } from '../protocol/errors'
 import type { PluginContext } from '../protocol/skel'

@@ -1,8 +1,8 @@
 // Allocate's answer for one container: the PCIDEVICE_* environment, device nodes for DPDK drivers and
 // vhost-net (or, with --use-cdi, the devices' CDI names), and the device-info files the CNI side (Multus,
 // sriov) reads.
-import fs from 'node:fs'
-import path from 'node:path'
+import fs = require('node:fs')
+import path = require('node:path')
 import { writeFileAtomic } from '../host/atomic-file'
 import type { PciDevice } from '../host/pci'
 import { TUN, VHOST_NET, type VhostNodes } from '../host/vhost-net'

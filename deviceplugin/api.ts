@@ -1,6 +1,6 @@
 // The kubelet gRPC APIs, loaded from proto/ (or from the single executable's assets).
-import fs from 'node:fs'
-import path from 'node:path'
+import fs = require('node:fs')
+import path = require('node:path')
 import * as grpc from '@grpc/grpc-js'
 import * as protoLoader from '@grpc/proto-loader'
 import protobuf from 'protobufjs'

@@ -1,8 +1,8 @@
 // CDI spec files (--use-cdi), as the Go plugin writes them: one JSON file per resource in the CDI spec
 // directory, kind `<prefix>/net-pci`, one device per PCI address with the device nodes a container needs.
 // Allocate then names the devices (`<prefix>/net-pci=<pci>`) and the runtime injects them.
-import fs from 'node:fs'
-import path from 'node:path'
+import fs = require('node:fs')
+import path = require('node:path')
 import { writeFileAtomic } from '../host/atomic-file'
 import type { PciDevice } from '../host/pci'
 import type { VhostNodes } from '../host/vhost-net'

@@ -1,6 +1,6 @@
 // sriovdp's command line: sriov-network-device-plugin's flags (glog's logging flags included, in Go's flag
 // syntax), plus ours for the new behaviour.
-import fs from 'node:fs'
+import fs = require('node:fs')
 import { parseArgs } from 'node:util'
 import { seams, type Seams } from '../host/seams'
 import { DEFAULT_CDI_DIR } from './cdi'

@@ -1,7 +1,7 @@
 // The running daemon: logger, metrics, the plugin itself, HTTP, the reconciler, and a clean exit on
 // SIGTERM/SIGINT. Loaded by main.ts after it has started the first discovery.
-import fs from 'node:fs'
-import path from 'node:path'
+import fs = require('node:fs')
+import path = require('node:path')
 import pino from 'pino'
 import type { PciDevice } from '../host/pci'
 import { StateStore } from '../state/store'

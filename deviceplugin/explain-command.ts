@@ -1,5 +1,5 @@
 // `sriovdp explain`: the answer to "allocatable shows 0" from the node itself, without the daemon running.
-import fs from 'node:fs'
+import fs = require('node:fs')
 import { parseArgs } from 'node:util'
 import { readDdpProfiles } from '../host/ddp'
 import { listPciDevices } from '../host/pci'

@@ -3,7 +3,7 @@
 // `sriov_<prefix>_<name>.sock`, and the kernel would bind a truncated path. Such a socket is named by as much of
 // that name as fits plus a hash of the full resource name: stable across restarts, unique per resource.
 import { createHash } from 'node:crypto'
-import path from 'node:path'
+import path = require('node:path')
 
 export const MAX_SOCKET_PATH = 107
 const HASH_CHARS = 16

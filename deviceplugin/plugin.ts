@@ -2,8 +2,8 @@
 // react to changes (link events, PCI uevents, config edits, kubelet restarts) within a second; a periodic
 // rescan is only a safety net. kubelet is never told a list that is not the plugin's current view: a socket
 // is served only once its resource's device list is set.
-import fs from 'node:fs'
-import path from 'node:path'
+import fs = require('node:fs')
+import path = require('node:path')
 import type { Logger } from 'pino'
 import { watchLinks } from '../host/link-events'
 import { readDdpProfiles } from '../host/ddp'

@@ -1,7 +1,7 @@
 // Repairs attachments whose pod namespace is gone (the runtime never sent DEL: node reboot, crashed
 // runtime): after a grace period it runs the installed sriov plugin's DEL exactly as a runtime would.
 import { spawn } from 'node:child_process'
-import path from 'node:path'
+import path = require('node:path')
 import type { Logger } from 'pino'
 import { netnsExists } from '../host/netns'
 import { seams as processSeams, seamsEnv, type Seams } from '../host/seams'

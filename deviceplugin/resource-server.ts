@@ -1,8 +1,8 @@
 // One resource's device plugin endpoint: a gRPC server on its own unix socket serving the kubelet
 // DevicePlugin API (and, in watcher mode, the plugin registration API), plus registration with kubelet.
-import fs from 'node:fs'
+import fs = require('node:fs')
 import type net from 'node:net'
-import path from 'node:path'
+import path = require('node:path')
 import * as grpc from '@grpc/grpc-js'
 import type { Logger } from 'pino'
 import type { PciDevice } from '../host/pci'

@@ -3,7 +3,7 @@
 // starts, start to first ListAndWatch list p50 ~270 ms against the goal of 300 ms), each one left out costs:
 // the discovery worker ~80 ms, prom-client loaded later ~30 ms, the early kubelet client ~25 ms, the warmed
 // serializers ~18 ms. This module is imported by main.ts before gRPC loads: it loads gRPC only when called.
-import fs from 'node:fs'
+import fs = require('node:fs')
 import type * as grpc from '@grpc/grpc-js'
 import type { Logger } from 'pino'
 import { discoverInBackground } from '../host/discovery'

@@ -1,6 +1,6 @@
 // Whole-or-nothing file writes: a reader (or a process killed half-way) never sees a partial file.
-import fs from 'node:fs'
-import path from 'node:path'
+import fs = require('node:fs')
+import path = require('node:path')
 
 export interface AtomicWriteOptions {
   fsync?: boolean // also flush the data and the directory entry, for state that must survive a crash

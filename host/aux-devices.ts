@@ -2,7 +2,7 @@
 // the selectors as a device of its parent PCI function (vendor, device, driver, NUMA node, PF name), with
 // its own name as device ID, its sfnum as the index pfNames/rootDevices ranges select on, its own netdev
 // and RDMA devices. As in the Go plugin, only auxiliary devices with an `sfnum` are network devices.
-import path from 'node:path'
+import path = require('node:path')
 import { netdevLinkType, type DiscoveryOptions, type PciDevice } from './pci'
 import { defaultPKey, rdmaDevicesAt } from './rdma'
 import type { Sysfs } from './sysfs'

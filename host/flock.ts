@@ -1,6 +1,6 @@
 // Exclusive advisory locks with flock(2): the same lock the reference host-local and sriov-cni take, so
 // our processes and theirs exclude each other on one file.
-import fs from 'node:fs'
+import fs = require('node:fs')
 import { EINTR, errnoName, EWOULDBLOCK, libc, LOCK_EX, LOCK_NB, LOCK_UN } from './libc'
 
 export interface FileLock {

@@ -1,5 +1,5 @@
 // Per-link sysctls under /proc/sys/net, written inside the link's namespace (that is where /proc/sys/net points).
-import fs from 'node:fs'
+import fs = require('node:fs')
 import type { Netns } from './netns'
 
 export interface LinkSysctls {

@@ -1,7 +1,7 @@
 // `mkdir -p` that cannot spin: Node's recursive mkdirSync loops forever where mkdir answers ENOENT under a
 // directory that exists (procfs: /proc/x/y), so a hostile or mistaken dataDir would hang a CNI call.
-import fs from 'node:fs'
-import path from 'node:path'
+import fs = require('node:fs')
+import path = require('node:path')
 
 /** Creates `dir` and its missing parents with `mode`; throws the kernel's error for a path that cannot be made. */
 export function makeDirs(dir: string, mode: number): void {

@@ -2,8 +2,8 @@
 // executable the addons ride as SEA assets. They are loaded from the copies shipped beside the executable
 // (`../lib/sriov-ts/`, the image's /usr/lib/sriov-ts: read-only roots work) when those equal the embedded
 // ones; otherwise each is written once, content-addressed, to a directory that allows exec (dlopen needs it).
-import fs from 'node:fs'
-import path from 'node:path'
+import fs = require('node:fs')
+import path = require('node:path')
 import { seams } from './seams'
 import { makeDirs } from './make-dirs'
 
@@ -49,9 +49,10 @@ declare const SEA_ADDON_HASHES: Record<string, string> | undefined
 /** Loads the addon `asset` from the running single executable. */
 export function loadSeaAddon(asset: string): unknown {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const sea = require('node:sea') as { isSea(): boolean; getAsset(key: string): ArrayBuffer }
+  const sea = require('node:sea') as { isSea(): boolean; getAsset(key: string): ArrayBuffer; getRawAsset?(key: string): ArrayBuffer }
   let bytes: Buffer | undefined
-  const content = () => (bytes ??= Buffer.from(sea.getAsset(asset)))
+  // the raw asset is the executable's own mapped bytes: no 1 MB copy just to learn a size
+  const content = () => (bytes ??= Buffer.from(sea.getRawAsset ? sea.getRawAsset(asset) : sea.getAsset(asset)))
   const stamped = typeof SEA_ADDON_HASHES === 'object' ? SEA_ADDON_HASHES[asset] : undefined
   // node:crypto only when the build did not stamp a hash: loading it costs a CNI call a few ms
   const hash = stamped ?? (require('node:crypto') as typeof import('node:crypto')).createHash('sha256').update(content()).digest('hex').slice(0, 16)
@@ -63,10 +64,10 @@ export function loadSeaAddon(asset: string): unknown {
         // only read: a missing or different copy (another build's) is passed over, never replaced
         if (!fs.existsSync(dir)) throw new Error('not there')
         trustedDir(dir, false)
-        if (!sameContent(file, content, false)) throw new Error(`${path.basename(file)} is missing or differs from the executable's copy`)
+        if (!sameCopy(file, content().length, false)) throw new Error(`${path.basename(file)} is missing or differs from the executable's copy`)
       } else {
         trustedDir(dir, true)
-        if (!sameContent(file, content, true)) writeCopy(file, content())
+        if (!sameCopy(file, content().length, true)) writeCopy(file, content())
       }
       const mod = { exports: {} as unknown }
       process.dlopen(mod, file)
@@ -114,9 +115,11 @@ function trustedDir(dir: string, create: boolean): void {
 
 /**
  * True when `file` is a regular file (not a link) of ours (or root's, for a shipped copy), not writable by
- * others, holding exactly `content`. `ours`: a file we may remove when it fails the checks.
+ * others, of the embedded copy's size. Its name carries the embedded copy's content hash and only its owner
+ * can have put it there, so the bytes are not compared again: that read 1.1 MB on every CNI call. A copy
+ * truncated or appended to is passed over. `ours`: a file we may remove when it fails the checks.
  */
-function sameContent(file: string, content: () => Buffer, ours: boolean): boolean {
+function sameCopy(file: string, size: number, ours: boolean): boolean {
   let st: fs.Stats
   try {
     st = fs.lstatSync(file)
@@ -128,7 +131,5 @@ function sameContent(file: string, content: () => Buffer, ours: boolean): boolea
     if (ours) fs.rmSync(file, { force: true })
     return false
   }
-  const want = content()
-  if (st.size !== want.length) return false
-  return fs.readFileSync(file).equals(want)
+  return st.size === size
 }

@@ -4,7 +4,7 @@
 // its error with a null syscall name, which throws in C++ and aborts the process ("terminate called after
 // throwing an instance of 'Napi::Error'"). NETLINK_NO_ENOBUFS keeps the kernel from setting that error; the
 // events lost are counted instead, in the socket's Drops column of /proc/self/net/netlink.
-import fs from 'node:fs'
+import fs = require('node:fs')
 import { errnoName, libc } from './libc'
 
 const SOL_NETLINK = 270

@@ -1,7 +1,7 @@
 // Network namespaces by file descriptor. A netlink socket stays bound to the namespace it was created in,
 // so we enter a namespace only long enough to create sockets or touch its /proc/sys, synchronously, and
 // always come back: no await, no libuv thread work and no child process ever runs inside a pod namespace.
-import fs from 'node:fs'
+import fs = require('node:fs')
 import { CLONE_NEWNET, errnoName, libc, NS_GET_NSTYPE } from './libc'
 
 /** Why a path cannot be used as a network namespace; `missing` when nothing is there (a pod already gone). */

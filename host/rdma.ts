@@ -2,7 +2,7 @@
 // sysfs directory: infiniband/<dev>, and the character devices' class entries infiniband_verbs/uverbsN and
 // infiniband_mad/umadN, issmN, which the kernel parents to the same device (their `ibdev` names the RDMA
 // device). /dev/infiniband/<entry> is the node of each.
-import path from 'node:path'
+import path = require('node:path')
 import { sysfs as defaultSysfs, type Sysfs } from './sysfs'
 
 export interface RdmaDevice {

@@ -1,7 +1,7 @@
 // The one object through which every sysfs read goes. Tests and the simulated node point it at a fake tree
 // with SRIOV_SYSFS_ROOT (host/seams.ts); no other code builds a /sys path.
-import fs from 'node:fs'
-import path from 'node:path'
+import fs = require('node:fs')
+import path = require('node:path')
 import { seams } from './seams'
 
 // out of descriptors or memory says nothing about the device: a pass that took it for "absent" would publish

@@ -2,7 +2,7 @@
 // or PF whose management device created it), `driver` says how it is consumed (vhost_vdpa: a
 // /dev/vhost-vdpa-M char device named by the vhost-vdpa-M entry in its directory; virtio_vdpa: a kernel
 // virtio-net netdev).
-import path from 'node:path'
+import path = require('node:path')
 import type { Sysfs } from './sysfs'
 
 export type VdpaType = 'vhost' | 'virtio'

@@ -1,7 +1,7 @@
 // VF configuration on the PF: one interface, the netlink implementation by default, and a stand-in that
 // records settings in JSON files for hosts without SR-IOV (SRIOV_VF_CONFIG=record:<dir>).
-import fs from 'node:fs'
-import path from 'node:path'
+import fs = require('node:fs')
+import path = require('node:path')
 import { writeFileAtomic } from './atomic-file'
 import { lockFile } from './flock'
 import { seams, type Seams } from './seams'

@@ -1,6 +1,6 @@
 // Resolving a VF from its PCI address through sysfs, as sriov-cni does: its PF, its index on the PF, its
 // netdev and its driver (a DPDK-bound VF has no netdev).
-import path from 'node:path'
+import path = require('node:path')
 import { Sysfs, sysfs as defaultSysfs } from './sysfs'
 
 export const DPDK_DRIVERS = ['vfio-pci', 'uio_pci_generic', 'igb_uio'] as const

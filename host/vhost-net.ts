@@ -1,6 +1,6 @@
 // The character devices a `needVhostNet` resource shares with its pods, as the Go plugin's vhost-net info
 // provider does: both are checked when a pod is allocated, since a module may be loaded after start-up.
-import fs from 'node:fs'
+import fs = require('node:fs')
 
 export const VHOST_NET = '/dev/vhost-net'
 export const TUN = '/dev/net/tun'

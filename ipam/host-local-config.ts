@@ -1,5 +1,5 @@
 // The host-local IPAM config (the `ipam` section plus the top-level fields host-local reads), parsed once.
-import path from 'node:path'
+import path = require('node:path')
 import type { CniEnv } from '../protocol/env'
 import { CniError, ErrorCode } from '../protocol/errors'
 import { validateNetworkName } from '../protocol/names'

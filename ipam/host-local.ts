@@ -1,7 +1,7 @@
 // host-local IPAM in-process: ADD, DEL, CHECK and GC against the reference-compatible lease store.
 import { CniError, ErrorCode } from '../protocol/errors'
-import fs from 'node:fs'
-import path from 'node:path'
+import fs = require('node:fs')
+import path = require('node:path')
 import { validateContainerId, validateIfname } from '../protocol/names'
 import type { Result } from '../protocol/result'
 import { allocateFromSet } from './allocator'

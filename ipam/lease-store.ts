@@ -1,7 +1,7 @@
 // The on-disk lease store, byte-compatible with the reference host-local: <dataDir>/<name>/<ip> holding
 // "<containerID>\r\n<ifname>", last_reserved_ip.<rangeSet>, and a `lock` file both implementations flock.
-import fs from 'node:fs'
-import path from 'node:path'
+import fs = require('node:fs')
+import path = require('node:path')
 import { createExclusive, TEMP_PREFIX, writeFileAtomic } from '../host/atomic-file'
 import { lockFile, type FileLock } from '../host/flock'
 import { CniError, ErrorCode } from '../protocol/errors'

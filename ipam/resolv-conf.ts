@@ -1,5 +1,5 @@
 // resolv.conf → the result's dns, as host-local's `resolvConf` option does.
-import fs from 'node:fs'
+import fs = require('node:fs')
 import { CniError, ErrorCode } from '../protocol/errors'
 import type { DNS } from '../protocol/result'
 

@@ -1,6 +1,6 @@
 // Runs another plugin (a non-host-local IPAM) exactly as a runtime would: CNI_* env, config on stdin.
-import fs from 'node:fs'
-import path from 'node:path'
+import fs = require('node:fs')
+import path = require('node:path')
 import type { CniEnv, Command } from './env'
 import { CniError, ErrorCode } from './errors'
 import { fromVersion, type Result } from './result'

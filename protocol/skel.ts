@@ -1,5 +1,5 @@
 // The plugin main loop: environment and stdin in, one result or error JSON out, exit code set.
-import fs from 'node:fs'
+import fs = require('node:fs')
 import { parseEnv, parseCommand, type CniEnv } from './env'
 import { CniError, ErrorCode, errorJson } from './errors'
 import { decodeJsonObject, parseNetConf, type NetConf } from './netconf'

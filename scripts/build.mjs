@@ -32,7 +32,8 @@ const seaAddons = {
   name: 'sea-addons',
   setup(build) {
     build.onResolve({ filter: /^node-gyp-build$/ }, () => ({ path: path.join(root, 'host/sea-netlink-binding.ts') }))
-    build.onResolve({ filter: new RegExp(`^@koromix/koffi-linux-${ARCH}$`) }, () => ({ path: path.join(root, 'host/sea-koffi-binding.ts') }))
+    // koffi itself is its addon: the package's JS only finds the addon for the platform and wraps deprecated calls
+    build.onResolve({ filter: /^koffi$/ }, () => ({ path: path.join(root, 'host/sea-koffi-binding.ts') }))
     build.onResolve({ filter: /^@koromix\/koffi-/ }, (a) => ({ path: a.path, external: true }))
   },
 }

@@ -2,8 +2,8 @@
 // per-VF and per-attachment locks under /var/lib/cni/sriov, laid out as sriov-cni lays them out so a node
 // upgrades in place. Locks are always taken attachment first, then VF; records and marks change only under
 // the VF's lock.
-import fs from 'node:fs'
-import path from 'node:path'
+import fs = require('node:fs')
+import path = require('node:path')
 import { readFileNoFollow, removeOrphanTempFiles, removeTempFilesOf, writeFileAtomic } from '../host/atomic-file'
 import { removeUnheldLock, withRemovableFlock } from '../host/flock'
 import { seams } from '../host/seams'
