@@ -1,5 +1,5 @@
 // Entry of the `sriov` executable. Invoked under the name `host-local` it is the host-local IPAM plugin.
-import path from 'node:path'
+import path = require('node:path')
 import { runHostLocal } from '../ipam/standalone'
 import { runSriov } from './sriov'
 
@@ -9,4 +9,6 @@ function invokedAs(): string {
   return names.includes('host-local') ? 'host-local' : 'sriov'
 }
 
-void (invokedAs() === 'host-local' ? runHostLocal() : runSriov())
+// exit as soon as the answer is written: a natural exit first tears the whole heap down (~1-2 ms a call);
+// everything a call starts is awaited, and its output and logs are written synchronously
+void (invokedAs() === 'host-local' ? runHostLocal() : runSriov()).then(() => process.exit())
