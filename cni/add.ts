@@ -53,7 +53,7 @@ export async function cmdAdd({ env, conf }: PluginContext): Promise<Result> {
             throw addFailed(e, vf)
           }
           mark('done')
-          log('debug', 'ADD done', { deviceID: vf.pci, pf: vf.pfName, vf: vf.vfIndex, msSinceStart: timings })
+          log('debug', 'ADD done', { deviceID: vf.pci, pf: vf.pfName, vf: vf.vfIndex, msSinceStart: timings, codeCache: codeCacheUse() })
           return mergePrevResult(conf.prevResult, c.result)
         } finally {
           if (host) closePlace(host)
@@ -65,6 +65,11 @@ export async function cmdAdd({ env, conf }: PluginContext): Promise<Result> {
     podNs.close()
     throw e
   }
+}
+
+/** Whether the single executable's loader (scripts/sea-loader.cjs) compiled us from the build's code cache. */
+function codeCacheUse(): string {
+  return String((globalThis as Record<symbol, unknown>)[Symbol.for('sriov-ts.codeCache')] ?? 'none (not the single executable)')
 }
 
 function openPodNetns(path: string): Netns {

@@ -38,7 +38,11 @@ const seaAddons = {
   },
 }
 
-/** A single executable: the bundle with the addon shims, its SEA blob, node with the blob injected. */
+/**
+ * A single executable: the bundle with the addon shims, its SEA blob, node with the blob injected. With
+ * `trained`, the bundle is an asset run by scripts/sea-loader.cjs with a V8 code cache recorded while a
+ * training copy of the executable ran the plugin's verbs (scripts/train-code-cache.mjs).
+ */
 async function executable(name, entry, o = {}) {
   const seaDir = path.join(dist, 'sea')
   fs.mkdirSync(seaDir, { recursive: true })
@@ -47,20 +51,39 @@ async function executable(name, entry, o = {}) {
   const meta = await esbuild.build({ ...common, entryPoints: [path.join(root, entry)], outfile: seaMain, plugins: [seaAddons], minify: true, metafile: true, define: { ...o.define, SEA_ADDON_HASHES: JSON.stringify(addonHashes) } })
   const bad = o.forbid && Object.keys(meta.metafile.inputs).find((f) => o.forbid.test(f))
   if (bad) throw new Error(`build: ${name} must not include ${bad} (start-up cost); check its imports`)
-  const blob = path.join(seaDir, `${name}.blob`)
   const extra = Object.fromEntries(Object.entries(o.assets ?? {}).map(([k, f]) => [k, path.join(root, f)]))
-  const configFile = path.join(seaDir, `${name}.sea-config.json`)
-  fs.writeFileSync(configFile, JSON.stringify({ main: seaMain, output: blob, disableExperimentalSEAWarning: true, useCodeCache: true, assets: { ...addons, ...extra } }))
-  execFileSync(process.execPath, ['--experimental-sea-config', configFile], { stdio: 'pipe' })
+  shipAddons() // the training copy loads them from dist/lib/sriov-ts
   const exe = path.join(dist, 'bin', name)
-  const tmp = `${exe}.tmp`
+  if (!o.trained) {
+    inject(seaMain, { ...addons, ...extra }, exe)
+  } else {
+    const mainJs = path.join(seaDir, `${name}.main.js`)
+    fs.writeFileSync(mainJs, `(function (require, module, exports, __filename, __dirname) {\n${fs.readFileSync(seaMain, 'utf8')}\n})`)
+    const loader = path.join(root, 'scripts/sea-loader.cjs')
+    const training = path.join(seaDir, `${name}-training`)
+    inject(loader, { ...addons, ...extra, 'main.js': mainJs, training: loader }, training)
+    const cache = path.join(seaDir, `${name}.code-cache`)
+    const { trainCodeCache } = await import('./train-code-cache.mjs')
+    const trainedOn = trainCodeCache(training, cache)
+    fs.rmSync(training) // 100 MB that only the build runs
+    inject(loader, { ...addons, ...extra, 'main.js': mainJs, 'main.cache': cache }, exe)
+    console.error(`build: dist/bin/${name}: code cache from ${trainedOn}`)
+  }
+  console.error(`build: dist/bin/${name}`)
+}
+
+/** Node with `main` and `assets` injected as a SEA blob, written to `out`. */
+function inject(main, assets, out) {
+  const blob = path.join(dist, 'sea', `${path.basename(out)}.blob`)
+  const configFile = path.join(dist, 'sea', `${path.basename(out)}.sea-config.json`)
+  fs.writeFileSync(configFile, JSON.stringify({ main, output: blob, disableExperimentalSEAWarning: true, useCodeCache: true, assets }))
+  execFileSync(process.execPath, ['--experimental-sea-config', configFile], { stdio: 'pipe' })
+  const tmp = `${out}.tmp`
   fs.copyFileSync(process.execPath, tmp)
   // postject warns about ELF note sections it does not parse; its output is only shown on failure
   execFileSync(process.execPath, [require.resolve('postject/dist/cli.js'), tmp, 'NODE_SEA_BLOB', blob, '--sentinel-fuse', FUSE], { stdio: 'pipe' })
   fs.chmodSync(tmp, 0o755)
-  fs.renameSync(tmp, exe)
-  shipAddons()
-  console.error(`build: dist/bin/${name}`)
+  fs.renameSync(tmp, out)
 }
 
 /**
@@ -88,7 +111,7 @@ async function bundle(entry, outfile) {
 const targets = {
   // a V8 start-up snapshot would save the CNI ~12 ms per call, but V8 refuses a snapshot on a CPU whose
   // features differ from the build machine's ("Invalid snapshot data"): the image runs on any node, so no
-  sriov: () => executable('sriov', 'cni/main.ts', { forbid: /@grpc|prom-client/ }),
+  sriov: () => executable('sriov', 'cni/main.ts', { forbid: /@grpc|prom-client/, trained: true }),
   sriovdp: async () => {
     // the first discovery runs on a worker thread; the worker's code rides in the bundle as a string
     const worker = (await esbuild.build({ ...common, entryPoints: [path.join(root, 'host/discovery-worker.ts')], minify: true, write: false })).outputFiles[0].text

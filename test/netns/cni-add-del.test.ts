@@ -167,3 +167,14 @@ t.test('name clashes: host already has the pod name, pod already has the host na
   t.ok(linkJson(vf.netdev!), 'VF still on the host')
   t.same(node.vfConfig()['0'] ? Object.keys(node.vfConfig()['0']).length : 0, 0, 'nothing was applied on the PF')
 })
+
+t.test('the executable runs from the code cache its build recorded (ADD\'s debug log says whether V8 took it)', async (t) => {
+  const node = sriovNode(t, 'tcc')
+  const pod = addNetns(t, 'tcc')
+  const conf = node.conf({ logLevel: 'debug' })
+  const add = await node.run('ADD', conf, { netns: pod.path })
+  t.equal(add.code, 0, add.stdout + add.stderr)
+  const done = add.stderr.split('\n').filter(Boolean).map((l) => JSON.parse(l)).find((l) => l.msg === 'ADD done')
+  t.equal(done?.codeCache, 'used', 'used: not rejected by V8, not missing from the build')
+  t.equal((await node.run('DEL', conf, { netns: pod.path })).code, 0)
+})

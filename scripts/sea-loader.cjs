@@ -1,0 +1,29 @@
+// The main script of the `sriov` single executable: compiles the plugin's bundle (asset main.js) with the V8
+// code cache the build recorded while the plugin ran its verbs (asset main.cache), so that a call does not
+// compile the functions it runs: Node's own SEA code cache holds only a script's top level. A cache V8 rejects
+// (another V8, other flags) costs only the compile.
+const sea = require('node:sea')
+const vm = require('node:vm')
+const fs = require('node:fs')
+
+function asset(key) {
+  try {
+    return Buffer.from(sea.getRawAsset(key))
+  } catch {
+    return undefined
+  }
+}
+
+// Only the build's training executable carries the asset `training`: it starts from the cache in
+// SRIOV_CODE_CACHE_IN (if any) and writes the cache, extended by what this call compiled, to SRIOV_CODE_CACHE_OUT.
+const training = asset('training') !== undefined
+const input = training ? process.env.SRIOV_CODE_CACHE_IN : undefined
+const cachedData = training ? (input && fs.existsSync(input) ? fs.readFileSync(input) : undefined) : asset('main.cache')
+const script = new vm.Script(asset('main.js').toString(), { filename: 'sriov.cjs', cachedData })
+// ADD's debug log reports it (cni/add.ts): a cache V8 refused would go unnoticed otherwise
+globalThis[Symbol.for('sriov-ts.codeCache')] = !cachedData ? 'none' : script.cachedDataRejected ? 'rejected' : 'used'
+if (training) {
+  if (script.cachedDataRejected) fs.writeSync(2, 'sea-loader: code cache rejected\n')
+  process.on('exit', () => fs.writeFileSync(process.env.SRIOV_CODE_CACHE_OUT, script.createCachedData()))
+}
+script.runInThisContext()(require, module, module.exports, __filename, __dirname)
