@@ -88,7 +88,7 @@ function inject(main, assets, out) {
 
 /**
  * The addons also as files beside the executables (dist/lib/sriov-ts/<hash>-<name>, the image's
- * /usr/lib/sriov-ts): loaded from there, read-only, when they equal the embedded copies (host/native.ts).
+ * /usr/lib/sriov-ts): loaded from there, read-only, when they match the embedded copies (host/native.ts).
  */
 function shipAddons() {
   const libDir = path.join(dist, 'lib', 'sriov-ts')
