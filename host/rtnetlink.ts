@@ -8,6 +8,8 @@ const NETLINK_ROUTE = 0
 const NLMSG_HDRLEN = 16
 const NLMSG_ERROR = 2
 const NLMSG_DONE = 3
+const NLM_F_DUMP_INTR = 0x10
+const DUMP_ATTEMPTS = 3
 
 export const NLM_F_REQUEST = 1
 export const NLM_F_ACK = 4
@@ -85,8 +87,9 @@ export class Rtnl {
   private seq = 0
   private readonly pending = new Map<number, Pending>()
 
-  constructor() {
-    this.raw = new (loadNetlink().RawNetlinkSocket)(NETLINK_ROUTE)
+  /** `raw`: a socket to use instead of a new NETLINK_ROUTE one (tests feed kernel answers through it). */
+  constructor(raw?: RawNetlinkSocket) {
+    this.raw = raw ?? new (loadNetlink().RawNetlinkSocket)(NETLINK_ROUTE)
     // only a request in flight keeps the process alive, as node-netlink's own sockets do
     this.raw.unref()
     this.raw.on('message', (buf) => this.receive(buf))
@@ -97,7 +100,15 @@ export class Rtnl {
    * Sends one message and resolves with the replies: a dump's messages up to NLMSG_DONE, or those before the
    * acknowledgement. A refusal rejects with "Request rejected: <ERRNO NAME>".
    */
-  request(type: number, flags: number, header: Buffer, attrs: Attr[] = []): Promise<NlMessage[]> {
+  async request(type: number, flags: number, header: Buffer, attrs: Attr[] = []): Promise<NlMessage[]> {
+    for (let attempt = 1; ; attempt++) {
+      const parts = await this.once(type, flags, header, attrs)
+      // a dump the kernel marks interrupted (the table changed under it) may miss or repeat entries: ask again
+      if (!parts.some((m) => m.flags & NLM_F_DUMP_INTR) || attempt === DUMP_ATTEMPTS) return parts
+    }
+  }
+
+  private once(type: number, flags: number, header: Buffer, attrs: Attr[]): Promise<NlMessage[]> {
     const seq = (this.seq = (this.seq % 0x7fffffff) + 1)
     const body = Buffer.concat([header, Buffer.alloc(pad4(header.length) - header.length), encodeAttrs(attrs)])
     const hdr = Buffer.alloc(NLMSG_HDRLEN)

@@ -1,7 +1,8 @@
 // Our rtnetlink attribute codec against the kernel's layout (include/uapi/linux/netlink.h, if_link.h): 4-byte
 // headers, payloads padded to 4, nested lists, and a PF's IFLA_VFINFO_LIST as the kernel fills it.
+import { EventEmitter } from 'node:events'
 import t from 'tap'
-import { attrList, cString, encodeAttrs, NLA_F_NESTED, parseAttrs, readString, u32 } from '../../host/rtnetlink'
+import { attrList, cString, encodeAttrs, NLA_F_NESTED, parseAttrs, readString, Rtnl, u32 } from '../../host/rtnetlink'
 import { decodeVfInfo, parseVfInfoList } from '../../host/vf-config-netlink'
 
 t.test('attributes: length without padding, payload padded to 4, nesting', async (t) => {
@@ -45,4 +46,47 @@ t.test('IFLA_VFINFO_LIST: every VF, by its own index, with the settings the kern
   t.match(vfs[0].state, { mac: '02:00:00:00:00:01', vlan: 0, spoofchk: true, trust: false, linkState: 'disable' })
   t.match(vfs[1].state, { mac: '02:00:00:00:00:02', vlan: 201, spoofchk: false, trust: true })
   t.same(parseVfInfoList(undefined), [], 'a PF without VFs has no list')
+})
+
+/** A stand-in for node-netlink's raw socket that answers each request with the next of `answers`. */
+function fakeKernel(answers: ((seq: number) => Buffer)[]) {
+  const sent: Buffer[] = []
+  const raw = new EventEmitter() as EventEmitter & Record<string, unknown>
+  Object.assign(raw, {
+    ref() {}, unref() {}, close() {},
+    send(msg: Buffer) {
+      sent.push(msg)
+      const answer = answers.shift()
+      if (answer) setImmediate(() => raw.emit('message', answer(msg.readUInt32LE(8))))
+    },
+  })
+  return { sent, sock: new Rtnl(raw as never) }
+}
+
+function nlmsg(type: number, flags: number, seq: number, payload: Buffer): Buffer {
+  const hdr = Buffer.alloc(16)
+  hdr.writeUInt32LE(16 + payload.length, 0)
+  hdr.writeUInt16LE(type, 4)
+  hdr.writeUInt16LE(flags, 6)
+  hdr.writeUInt32LE(seq, 8)
+  return Buffer.concat([hdr, payload, Buffer.alloc(((payload.length + 3) & ~3) - payload.length)])
+}
+
+t.test('a dump the kernel marks interrupted is asked again; errors name the errno; answers go to their request', async (t) => {
+  const MULTI = 2, INTR = 0x10, DONE = 3, ERROR = 2, NEWROUTE = 24
+  const dump = (intr: boolean, n: number) => (seq: number) => Buffer.concat([
+    ...Array.from({ length: n }, () => nlmsg(NEWROUTE, MULTI | (intr ? INTR : 0), seq, Buffer.alloc(12))),
+    nlmsg(DONE, MULTI | (intr ? INTR : 0), seq, Buffer.alloc(4)),
+  ])
+  const { sent, sock } = fakeKernel([dump(true, 2), dump(false, 3)])
+  const parts = await sock.request(26, 0x300, Buffer.alloc(12))
+  t.equal(sent.length, 2, 'asked twice')
+  t.equal(parts.length, 3, 'the uninterrupted answer')
+
+  const errno = (e: number) => (seq: number) => { const p = Buffer.alloc(20); p.writeInt32LE(-e, 0); return nlmsg(ERROR, 0, seq, p) }
+  const refusing = fakeKernel([errno(19)])
+  await t.rejects(refusing.sock.request(19, 0, Buffer.alloc(16)), /^Request rejected: ENODEV$/)
+  const always = fakeKernel([dump(true, 1), dump(true, 1), dump(true, 1), dump(true, 1)])
+  t.equal((await always.sock.request(26, 0x300, Buffer.alloc(12))).length, 1, 'a table that keeps changing: the third answer, not a loop')
+  t.equal(always.sent.length, 3)
 })
