@@ -64,10 +64,10 @@ export function loadSeaAddon(asset: string): unknown {
         // only read: a missing or different copy (another build's) is passed over, never replaced
         if (!fs.existsSync(dir)) throw new Error('not there')
         trustedDir(dir, false)
-        if (!sameCopy(file, content().length, false)) throw new Error(`${path.basename(file)} is missing or differs from the executable's copy`)
+        if (!sameCopy(file, content(), false)) throw new Error(`${path.basename(file)} is missing or differs from the executable's copy`)
       } else {
         trustedDir(dir, true)
-        if (!sameCopy(file, content().length, true)) writeCopy(file, content())
+        if (!sameCopy(file, content(), true)) writeCopy(file, content())
       }
       const mod = { exports: {} as unknown }
       process.dlopen(mod, file)
@@ -99,27 +99,36 @@ function writeCopy(file: string, bytes: Buffer): void {
  * A directory we write must be our own; one we only read (the shipped copies) may be root's.
  */
 function trustedDir(dir: string, create: boolean): void {
-  if (create) makeDirs(dir, 0o700)
+  // a relative path would be checked only up to the working directory (its parents unseen)
+  if (!path.isAbsolute(dir)) throw new Error(`${dir} is not an absolute path`)
   const me = process.geteuid?.() ?? 0
-  const own = fs.lstatSync(dir)
-  if (!own.isDirectory()) throw new Error(`${dir} is not a directory`)
-  if ((own.uid !== me && (create || own.uid !== 0)) || own.mode & 0o022) throw new Error(`${dir} must be owned by uid ${me} and writable by nobody else (it is uid ${own.uid}, mode ${(own.mode & 0o7777).toString(8)})`)
+  // the directories above first, before anything is created under them
   for (let up = path.dirname(dir); ; up = path.dirname(up)) {
-    const st = fs.statSync(up)
+    let st: fs.Stats
+    try {
+      st = fs.statSync(up)
+    } catch (e) {
+      if (create && (e as NodeJS.ErrnoException).code === 'ENOENT') continue // created below, as ours
+      throw e
+    }
     if ((st.uid !== 0 && st.uid !== me) || (st.mode & 0o022 && !(st.mode & 0o1000))) {
       throw new Error(`${up} (above ${dir}) can be changed by other users (uid ${st.uid}, mode ${(st.mode & 0o7777).toString(8)})`)
     }
     if (up === path.dirname(up)) break
   }
+  if (create) makeDirs(dir, 0o700)
+  const own = fs.lstatSync(dir)
+  if (!own.isDirectory()) throw new Error(`${dir} is not a directory`)
+  if ((own.uid !== me && (create || own.uid !== 0)) || own.mode & 0o022) throw new Error(`${dir} must be owned by uid ${me} and writable by nobody else (it is uid ${own.uid}, mode ${(own.mode & 0o7777).toString(8)})`)
 }
 
 /**
  * True when `file` is a regular file (not a link) of ours (or root's, for a shipped copy), not writable by
- * others, of the embedded copy's size. Its name carries the embedded copy's content hash and only its owner
- * can have put it there, so the bytes are not compared again: that read 1.1 MB on every CNI call. A copy
- * truncated or appended to is passed over. `ours`: a file we may remove when it fails the checks.
+ * others, holding exactly `content`. The bytes are compared every time: a copy of the right size but damaged
+ * (a bad disk, a tampered image) would otherwise crash every call in dlopen. `ours`: a file we may remove when it
+ * fails the checks (a damaged extracted copy is then written again).
  */
-function sameCopy(file: string, size: number, ours: boolean): boolean {
+function sameCopy(file: string, content: Buffer, ours: boolean): boolean {
   let st: fs.Stats
   try {
     st = fs.lstatSync(file)
@@ -131,5 +140,13 @@ function sameCopy(file: string, size: number, ours: boolean): boolean {
     if (ours) fs.rmSync(file, { force: true })
     return false
   }
-  return st.size === size
+  if (st.size !== content.length) return false
+  // read into a buffer of its own size: no second copy of the embedded bytes
+  const fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW)
+  try {
+    const buf = Buffer.allocUnsafe(content.length)
+    return fs.readSync(fd, buf, 0, buf.length, 0) === buf.length && buf.equals(content)
+  } finally {
+    fs.closeSync(fd)
+  }
 }

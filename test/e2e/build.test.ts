@@ -34,6 +34,32 @@ t.test('dist/bin/sriov copied alone into an empty directory: VERSION, and a host
   t.equal(noCmd.stdout, '', 'nothing on stdout without a command')
 })
 
+t.test('an extracted addon damaged in place (same size) is written again, not loaded; a relative SRIOV_ADDON_DIR is not used', async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sea-'))
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }))
+  fs.copyFileSync(path.join(ROOT, 'dist/bin/sriov'), path.join(dir, 'host-local'))
+  fs.chmodSync(path.join(dir, 'host-local'), 0o755)
+  const conf = JSON.stringify({ cniVersion: '1.0.0', name: 'sea', type: 'host-local', ipam: { type: 'host-local', dataDir: path.join(dir, 'data'), ranges: [[{ subnet: '10.99.0.0/24' }]] } })
+  const add = (id: string, env: Record<string, string>, cwd = dir) =>
+    spawnSync(path.join(dir, 'host-local'), { cwd, env: { PATH: '/nonexistent', ...env, CNI_COMMAND: 'ADD', CNI_CONTAINERID: id, CNI_NETNS: '/x', CNI_IFNAME: 'eth0', CNI_PATH: dir }, input: conf, encoding: 'utf8' })
+  const addons = path.join(dir, 'addons')
+  t.equal(add('a', { SRIOV_ADDON_DIR: addons }).status, 0)
+  const koffi = path.join(addons, fs.readdirSync(addons).find((f) => f.endsWith('-koffi.node'))!)
+  const fd = fs.openSync(koffi, 'r+')
+  fs.writeSync(fd, Buffer.alloc(4096, 0xcc), 0, 4096, Math.floor(fs.statSync(koffi).size / 2))
+  fs.closeSync(fd)
+  const again = add('b', { SRIOV_ADDON_DIR: addons })
+  t.equal(again.status, 0, `no crash in dlopen: ${again.stdout}${again.stderr}`)
+  t.ok(fs.readFileSync(koffi).equals(fs.readFileSync(path.join(path.dirname(require.resolve('@koromix/koffi-linux-x64/package.json')), 'linux_x64', 'koffi.node'))), 'the copy was written again')
+
+  // relative: its parents would be checked only up to the working directory, which someone else may own
+  const cwd = path.join(dir, 'cwd')
+  fs.mkdirSync(cwd)
+  const rel = add('c', { SRIOV_ADDON_DIR: 'relative-addons' }, cwd)
+  t.equal(rel.status, 0, rel.stdout + rel.stderr)
+  t.notOk(fs.existsSync(path.join(cwd, 'relative-addons')), 'nothing created under the working directory')
+})
+
 t.test('the sriov executable\'s code carries no gRPC (start-up cost)', async (t) => {
   const bundle = fs.readFileSync(path.join(ROOT, 'dist/sea/sriov.cjs'), 'utf8')
   t.notMatch(bundle, /@grpc\/grpc-js|grpc\.Server/)

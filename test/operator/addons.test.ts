@@ -55,6 +55,18 @@ t.test('a shipped copy that differs from the embedded addon is not loaded', asyn
   t.match(r.stderr, new RegExp(`cannot load native addon netlink\\.node.*/usr/lib/sriov-ts: ${netlinkFile()} is missing or differs from the executable's copy`))
 })
 
+t.test('a shipped copy of the right size with other bytes (a bad disk, a tampered image) is not loaded either', async (t) => {
+  const dir = shippedCopy(t, (d) => {
+    const f = path.join(d, netlinkFile())
+    const fd = fs.openSync(f, 'r+')
+    fs.writeSync(fd, Buffer.alloc(4096, 0xcc), 0, 4096, Math.floor(fs.statSync(f).size / 2))
+    fs.closeSync(fd)
+  })
+  const r = await sriovdp(t, [{ source: dir, target: '/usr/lib/sriov-ts', readOnly: true }])
+  t.equal(r.code, 1, 'refused with a message, not a crash in dlopen')
+  t.match(r.stderr, /is missing or differs from the executable's copy/)
+})
+
 t.test('a shipped directory others can write, or a link in place of the addon, is not trusted', async (t) => {
   const open = shippedCopy(t, (d) => fs.chmodSync(d, 0o777))
   const r = await sriovdp(t, [{ source: open, target: '/usr/lib/sriov-ts', readOnly: true }])
