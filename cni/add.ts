@@ -27,6 +27,8 @@ export async function cmdAdd({ env, conf }: PluginContext): Promise<Result> {
   const mark = (name: string) => (timings[name] = Math.round(process.uptime() * 1000))
   mark('started')
   const cfg = parseSriovConfig(conf, env)
+  // the kernel reads a "%d" in a new name as "the first free number": the result would name no interface
+  if (env.ifname.includes('%')) throw new CniError(ErrorCode.InvalidEnv, `invalid interface name ${JSON.stringify(env.ifname)} (CNI_IFNAME): "%" is not allowed`)
   ipamPrecheck(conf.raw, env)
   const podNs = openPodNetns(env.netns)
   mark('checked')

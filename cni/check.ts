@@ -6,6 +6,7 @@ import type { VfState } from '../host/vf-state'
 import { isUnfinished } from '../state/attachment'
 import { StateStore } from '../state/store'
 import { CniError, ErrorCode } from '../protocol/errors'
+import { formatCidr, networkOf, parseCidr } from '../protocol/ip'
 import { toVersion } from '../protocol/result'
 import type { PluginContext } from '../protocol/skel'
 import { parseSriovConfig, requestedVfState, type SriovConfig } from './config'
@@ -48,7 +49,9 @@ async function check({ env, conf }: PluginContext, cfg: SriovConfig, store: Stat
       for (const ip of rec.ips) if (!addrs.includes(ip)) throw fail(`address ${ip} is missing from ${env.ifname}`)
       const routes = await listRoutes(sock)
       for (const r of rec.result.routes ?? []) {
-        if (!routes.some((x) => x.dst === r.dst && x.oif === link.index)) throw fail(`route to ${r.dst} via ${env.ifname} is missing`)
+        // the kernel lists the network in canonical text; a result may carry any text of it (a delegated plugin's)
+        const want = networkText(r.dst)
+        if (!routes.some((x) => x.dst === want && x.oif === link.index)) throw fail(`route to ${r.dst} via ${env.ifname} is missing`)
       }
     } finally {
       closeRtnl(sock)
@@ -58,4 +61,10 @@ async function check({ env, conf }: PluginContext, cfg: SriovConfig, store: Stat
   // a delegated IPAM plugin checks against the result it is handed, as the spec asks
   const prevResult = conf.raw.prevResult ?? toVersion(rec.result, conf.cniVersion)
   await ipamCheck({ ...rec.netConf, cniVersion: conf.cniVersion, prevResult }, env)
+}
+
+/** "FD00:88:0::5/64" as the kernel lists it: "fd00:88::/64". */
+function networkText(dst: string): string {
+  const c = parseCidr(dst)
+  return c ? formatCidr({ ip: networkOf(c), prefix: c.prefix }) : dst
 }

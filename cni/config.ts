@@ -22,7 +22,8 @@ export interface SriovConfig {
 }
 
 const invalid = (field: string, why: string) => new CniError(ErrorCode.InvalidConfig, `invalid ${field}: ${why}`)
-const MAC = /^([0-9a-fA-F]{2}:){5}[0-9a-fA-F]{2}$/
+// the three 6-byte forms Go's net.ParseMAC (sriov-cni's parser) takes: colons, hyphens, dotted groups of four
+const MAC_FORMS = [/^([0-9a-fA-F]{2}:){5}[0-9a-fA-F]{2}$/, /^([0-9a-fA-F]{2}-){5}[0-9a-fA-F]{2}$/, /^([0-9a-fA-F]{4}\.){2}[0-9a-fA-F]{4}$/]
 
 function int(raw: Record<string, unknown>, field: string, min: number, max: number): number | undefined {
   const v = raw[field]
@@ -40,11 +41,12 @@ function onOff(raw: Record<string, unknown>, field: string): boolean | undefined
 }
 
 export function parseMacAddress(v: unknown, field: string): string {
-  if (typeof v !== 'string' || !MAC.test(v)) throw invalid(field, `${JSON.stringify(v)} is not a MAC address such as 02:00:00:00:00:01`)
+  if (typeof v !== 'string' || !MAC_FORMS.some((f) => f.test(v))) throw invalid(field, `${JSON.stringify(v)} is not a MAC address such as 02:00:00:00:00:01`)
+  const mac = v.replace(/[-.:]/g, '').toLowerCase().match(/../g)!.join(':')
   // a NIC takes only a unicast, non-zero address: refused here rather than by the driver half-way through ADD
-  if (parseInt(v.slice(0, 2), 16) & 1) throw invalid(field, `${v} is a multicast address; a VF needs a unicast one (first octet even)`)
-  if (/^(00:){5}00$/.test(v)) throw invalid(field, `${v} is all zeros`)
-  return v.toLowerCase()
+  if (parseInt(mac.slice(0, 2), 16) & 1) throw invalid(field, `${v} is a multicast address; a VF needs a unicast one (first octet even)`)
+  if (mac === '00:00:00:00:00:00') throw invalid(field, `${v} is all zeros`)
+  return mac
 }
 
 /** The deviceID a config names (runtimeConfig first), lower case; undefined when there is none. */

@@ -16,7 +16,8 @@ function logged<T>(verb: string, fn: (c: PluginContext) => Promise<T>): (c: Plug
     try {
       return await fn(c)
     } catch (e) {
-      log('error', `${verb} failed: ${(e as Error).message}`)
+      const msg = (e as Error).message
+      log('error', msg.startsWith(`${verb} `) ? msg : `${verb} failed: ${msg}`) // "CHECK failed: ..." once, not twice
       throw e
     }
   }

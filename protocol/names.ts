@@ -23,7 +23,8 @@ export function validateNetworkName(name: unknown): asserts name is string {
 export function validateIfname(name: string, code: number = ErrorCode.InvalidEnv): void {
   const bad = (why: string) => new CniError(code, `invalid interface name ${JSON.stringify(name)} (CNI_IFNAME): ${why}`)
   if (!name) throw new CniError(code, 'missing interface name (CNI_IFNAME)')
-  if (name.length > 15) throw bad('longer than 15 characters')
+  // the kernel's limit is in bytes (IFNAMSIZ less the NUL): "ééééééééé" is 9 characters but 18 bytes
+  if (Buffer.byteLength(name) > 15) throw bad('longer than 15 bytes')
   if (name === '.' || name === '..') throw bad('"." and ".." are not allowed')
   if (/[/:\s]/.test(name)) throw bad('"/", ":" and whitespace are not allowed')
 }

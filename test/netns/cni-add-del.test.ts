@@ -178,3 +178,27 @@ t.test('the executable runs from the code cache its build recorded (ADD\'s debug
   t.equal(done?.codeCache, 'used', 'used: not rejected by V8, not missing from the build')
   t.equal((await node.run('DEL', conf, { netns: pod.path })).code, 0)
 })
+
+t.test('CNI_IFNAME the kernel would not keep as given: a "%d" pattern, more than 15 bytes in fewer characters (red team)', async (t) => {
+  const node = sriovNode(t, 'tci')
+  const pod = addNetns(t, 'tci')
+  const vf = node.vfs[0]
+  for (const [ifname, why] of [['net%d', /"%" is not allowed/], ['ééééééééé', /longer than 15 bytes/]] as const) {
+    const add = await node.run('ADD', node.conf(), { netns: pod.path, ifname })
+    t.equal(add.json.code, 4, `${ifname}: ${add.stdout}`)
+    t.match(add.json.msg, why)
+    t.ok(linkJson(vf.netdev!), 'the VF stays on the host')
+  }
+})
+
+t.test('routes written in any IPv6 text: ADD reports them as Go does and CHECK finds them (red team)', async (t) => {
+  const node = sriovNode(t, 'tcr')
+  const pod = addNetns(t, 'tcr')
+  const conf = node.conf({ ipam: { type: 'host-local', dataDir: node.dataDir, ranges: [[{ subnet: '10.77.0.0/24' }], [{ subnet: 'FD00:0077::/64' }]], routes: [{ dst: 'FD00:88:0::/64', gw: 'FD00:77::99' }, { dst: '::0/0' }] } })
+  const add = await node.run('ADD', conf, { netns: pod.path })
+  t.equal(add.code, 0, add.stdout + add.stderr)
+  t.same(add.json.routes, [{ dst: 'fd00:88::/64', gw: 'fd00:77::99' }, { dst: '::/0' }])
+  const check = await node.run('CHECK', { ...conf, prevResult: add.json }, { netns: pod.path })
+  t.equal(check.code, 0, check.stdout)
+  t.equal((await node.run('DEL', conf, { netns: pod.path })).code, 0)
+})

@@ -49,6 +49,12 @@ t.test('every invalid field is code 7 and named', async (t) => {
   t.throws(() => parse({}, { MAC: 'nope' }), { code: 7, message: /CNI_ARGS MAC/ })
 })
 
+t.test('MACs in every 6-byte form Go\'s net.ParseMAC takes, as sriov-cni does: colons, hyphens, dotted (red team)', async (t) => {
+  for (const mac of ['02-AA-bb-00-00-01', '02aa.bb00.0001', '02:aa:BB:00:00:01']) t.equal(parse({ mac }).mac, '02:aa:bb:00:00:01', mac)
+  for (const mac of ['02aa.bb00.00.01', '02-aa:bb-00-00-01', '02:aa:bb:00:00:01:02:03']) t.throws(() => parse({ mac }), { code: 7, message: /is not a MAC address/ }, mac)
+  t.throws(() => parse({ mac: '0100.5e00.0001' }), { code: 7, message: /multicast/ })
+})
+
 t.test('vlan 0 with vlanQoS 0 (the seeds\' KubeVirt NAD) is accepted; mtu is read', async (t) => {
   t.match(parse({ vlan: 0, vlanQoS: 0 }), { vlan: 0, vlanQoS: 0 })
   t.equal(parse({ mtu: 9000 }).mtu, 9000)

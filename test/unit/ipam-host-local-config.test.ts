@@ -44,10 +44,18 @@ t.test('every invalid config is code 7 and names the value', async (t) => {
     [{}, /no IP ranges specified/],
     [{ ranges: [[{ subnet: '10.1.2.0/24' }]], dataDir: 'relative' }, /dataDir/],
     [{ ranges: [[{ subnet: '10.1.2.0/24' }]], routes: [{ dst: 'x' }] }, /routes\[0\]\.dst/],
+    // red team: the first was installed as IPv4 10.9.0.0/16, the second failed late with a bare EINVAL
+    [{ ranges: [[{ subnet: '10.1.2.0/24' }]], routes: [{ dst: '10.2.0.0/16' }, { dst: '::ffff:10.9.0.0/112' }] }, /routes\[1\]\.dst: "::ffff:10\.9\.0\.0\/112" is an IPv4 network in IPv6 notation/],
+    [{ ranges: [[{ subnet: '10.1.2.0/24' }]], routes: [{ dst: '192.168.5.7/24' }] }, /routes\[0\]\.dst: "192\.168\.5\.7\/24" has host bits set: the network is 192\.168\.5\.0\/24/],
   ]
   for (const [ipam, msg] of cases) t.throws(() => parse(ipam), { code: 7, message: msg }, msg.source)
   t.throws(() => parse({ ranges: [[{ subnet: '10.1.2.0/24' }]] }, {}, { IP: 'nope' }), { code: 7, message: /CNI_ARGS IP.*nope/ })
   t.throws(() => parseHostLocal(conf({ subnet: '10.0.0.0/24' }, { name: '../x' }), { args: {} }), { code: 7, message: /network name/ })
+})
+
+t.test('route destinations in Go\'s text: canonical IPv6, host bits of an IPv6 destination kept (the kernel masks them)', async (t) => {
+  const c = parse({ ranges: [[{ subnet: 'fd00:77::/64' }]], routes: [{ dst: 'FD00:88:0::/64', gw: 'FD00:77::99' }, { dst: '::0/0' }, { dst: 'fd00:99::5/64' }] })
+  t.same(c.routes, [{ dst: 'fd00:88::/64', gw: 'fd00:77::99' }, { dst: '::/0' }, { dst: 'fd00:99::5/64' }])
 })
 
 t.test('0.2.0 allows one address per family only', async (t) => {
