@@ -61,22 +61,25 @@ async function executable(name, entry, o = {}) {
     fs.writeFileSync(mainJs, `(function (require, module, exports, __filename, __dirname) {\n${fs.readFileSync(seaMain, 'utf8')}\n})`)
     const loader = path.join(root, 'scripts/sea-loader.cjs')
     const training = path.join(seaDir, `${name}-training`)
-    inject(loader, { ...addons, ...extra, 'main.js': mainJs, training: loader }, training)
+    inject(loader, { ...addons, ...extra, 'main.js': mainJs, training: loader }, training, false)
     const cache = path.join(seaDir, `${name}.code-cache`)
     const { trainCodeCache } = await import('./train-code-cache.mjs')
     const trainedOn = trainCodeCache(training, cache)
     fs.rmSync(training) // 100 MB that only the build runs
-    inject(loader, { ...addons, ...extra, 'main.js': mainJs, 'main.cache': cache }, exe)
+    inject(loader, { ...addons, ...extra, 'main.js': mainJs, 'main.cache': cache }, exe, false)
     console.error(`build: dist/bin/${name}: code cache from ${trainedOn}`)
   }
   console.error(`build: dist/bin/${name}`)
 }
 
-/** Node with `main` and `assets` injected as a SEA blob, written to `out`. */
-function inject(main, assets, out) {
+/**
+ * Node with `main` and `assets` injected as a SEA blob, written to `out`. `codeCache`: Node's own cache of
+ * `main`'s top level (the loader needs none, and Node warns on stderr whenever V8 refuses it).
+ */
+function inject(main, assets, out, codeCache = true) {
   const blob = path.join(dist, 'sea', `${path.basename(out)}.blob`)
   const configFile = path.join(dist, 'sea', `${path.basename(out)}.sea-config.json`)
-  fs.writeFileSync(configFile, JSON.stringify({ main, output: blob, disableExperimentalSEAWarning: true, useCodeCache: true, assets }))
+  fs.writeFileSync(configFile, JSON.stringify({ main, output: blob, disableExperimentalSEAWarning: true, useCodeCache: codeCache, assets }))
   execFileSync(process.execPath, ['--experimental-sea-config', configFile], { stdio: 'pipe' })
   const tmp = `${out}.tmp`
   fs.copyFileSync(process.execPath, tmp)

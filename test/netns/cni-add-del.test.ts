@@ -177,6 +177,11 @@ t.test('the executable runs from the code cache its build recorded (ADD\'s debug
   const done = add.stderr.split('\n').filter(Boolean).map((l) => JSON.parse(l)).find((l) => l.msg === 'ADD done')
   t.equal(done?.codeCache, 'used', 'used: not rejected by V8, not missing from the build')
   t.equal((await node.run('DEL', conf, { netns: pod.path })).code, 0)
+  // V8 flags from the runtime's environment (libcni passes it on) make V8 refuse the cache: the call compiles
+  const flagged = await node.run('ADD', conf, { netns: pod.path, env: { NODE_OPTIONS: '--max-old-space-size=64' } })
+  t.equal(flagged.code, 0, flagged.stdout + flagged.stderr)
+  t.equal(flagged.stderr.split('\n').filter(Boolean).map((l) => JSON.parse(l)).find((l) => l.msg === 'ADD done')?.codeCache, 'rejected')
+  t.equal((await node.run('DEL', conf, { netns: pod.path })).code, 0)
 })
 
 t.test('CNI_IFNAME the kernel would not keep as given: a "%d" pattern, more than 15 bytes in fewer characters (red team)', async (t) => {
