@@ -6,7 +6,7 @@ import type { VfState } from '../host/vf-state'
 import { isUnfinished } from '../state/attachment'
 import { StateStore } from '../state/store'
 import { CniError, ErrorCode } from '../protocol/errors'
-import { formatCidr, networkOf, parseCidr } from '../protocol/ip'
+import { formatNetwork, parseCidr } from '../protocol/ip'
 import { toVersion } from '../protocol/result'
 import type { PluginContext } from '../protocol/skel'
 import { parseSriovConfig, requestedVfState, type SriovConfig } from './config'
@@ -66,5 +66,5 @@ async function check({ env, conf }: PluginContext, cfg: SriovConfig, store: Stat
 /** "FD00:88:0::5/64" as the kernel lists it: "fd00:88::/64". */
 function networkText(dst: string): string {
   const c = parseCidr(dst)
-  return c ? formatCidr({ ip: networkOf(c), prefix: c.prefix }) : dst
+  return c ? formatNetwork(c) : dst
 }

@@ -1,4 +1,5 @@
 // libc entry points that Node does not expose (flock, setns, unshare, ioctl, malloc_trim), bound once through koffi.
+import { getSystemErrorName } from 'node:util'
 import { loadKoffi } from './native'
 
 type Koffi = ReturnType<typeof loadKoffi>
@@ -48,10 +49,17 @@ export const EINTR = 4
 export const CLONE_NEWNET = 0x40000000
 export const NS_GET_NSTYPE = 0xb703 // ioctl on a namespace fd: its CLONE_NEW* type
 
-/** `EPERM (1)`: errno numbers as their names, which is what people search for. */
-export function errnoName(errno: number): string {
-  // os.constants.errno maps names to numbers on this platform
+/** `EPERM`: an errno number as its name, which is what people search for; `errno N` for one without a name. */
+export function errnoCode(errno: number): string {
+  const name = getSystemErrorName(-errno)
+  if (!name.startsWith('Unknown')) return name
+  // libuv names fewer than the platform's table (ENOEXEC, EDQUOT, ESTALE, ...)
   const names = require('node:os').constants.errno as Record<string, number>
-  const name = Object.keys(names).find((k) => names[k] === errno)
-  return name ? `${name} (${errno})` : `errno ${errno}`
+  return Object.keys(names).find((k) => names[k] === errno) ?? `errno ${errno}`
+}
+
+/** `EPERM (1)`. */
+export function errnoName(errno: number): string {
+  const name = errnoCode(errno)
+  return name === `errno ${errno}` ? name : `${name} (${errno})`
 }

@@ -1,12 +1,10 @@
 // Link state for the device plugin: carrier of every host interface, the interfaces carrying a default
 // route, and a subscription to rtnetlink link events (new, changed, removed links).
-import { closeRtnl, getLinks, IFLA, listRoutes, openRtnl } from './link'
-import { readString } from './rtnetlink'
+import { closeRtnl, getLinks, IFF_UP, IFLA, listRoutes, openRtnl } from './link'
+import { NETLINK_ROUTE, readString } from './rtnetlink'
 import { reportLosses, surviveOverruns } from './netlink-overrun'
 
-const NETLINK_ROUTE = 0
 const RTNLGRP_LINK = 1
-const IFF_UP = 1
 
 export interface LinkState {
   index: number

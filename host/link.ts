@@ -20,7 +20,7 @@ const RT_TABLE_MAIN = 254
 const RTPROT_BOOT = 3
 const RT_SCOPE_LINK = 253
 const RTN_UNICAST = 1
-const IFF_UP = 1
+export const IFF_UP = 1
 const IFF_RUNNING = 0x40
 
 export const RTM_NEWLINK = 16

@@ -51,7 +51,7 @@ export function loadSeaAddon(asset: string): unknown {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const sea = require('node:sea') as { isSea(): boolean; getAsset(key: string): ArrayBuffer; getRawAsset?(key: string): ArrayBuffer }
   let bytes: Buffer | undefined
-  // the raw asset is the executable's own mapped bytes: no 1 MB copy just to learn a size
+  // the raw asset is the executable's own mapped bytes: compared in place, no 1 MB copy
   const content = () => (bytes ??= Buffer.from(sea.getRawAsset ? sea.getRawAsset(asset) : sea.getAsset(asset)))
   const stamped = typeof SEA_ADDON_HASHES === 'object' ? SEA_ADDON_HASHES[asset] : undefined
   // node:crypto only when the build did not stamp a hash: loading it costs a CNI call a few ms

@@ -1,10 +1,10 @@
 // rtnetlink requests and replies, encoded and parsed here on node-netlink's raw socket. The plugins send a
 // dozen kinds of message; node-netlink's generated rtnetlink layer cost every CNI call ~15 ms to load.
-import { getSystemErrorName } from 'node:util'
 import type { RawNetlinkSocket } from 'netlink'
+import { errnoCode } from './libc'
 import { loadNetlink } from './native'
 
-const NETLINK_ROUTE = 0
+export const NETLINK_ROUTE = 0
 const NLMSG_HDRLEN = 16
 const NLMSG_ERROR = 2
 const NLMSG_DONE = 3
@@ -165,13 +165,5 @@ export class Rtnl {
 
   private failAll(e: Error): void {
     for (const seq of [...this.pending.keys()]) this.settle(seq, e)
-  }
-}
-
-function errnoCode(errno: number): string {
-  try {
-    return getSystemErrorName(-errno)
-  } catch {
-    return `errno ${errno}`
   }
 }

@@ -6,7 +6,7 @@ import { validateNetworkName } from '../protocol/names'
 import type { NetConf } from '../protocol/netconf'
 import type { Route } from '../protocol/result'
 import { compareVersions } from '../protocol/version'
-import { formatCidr, formatIP, networkOf, parseCidr, parseIP, type IP } from '../protocol/ip'
+import { formatCidr, formatIP, formatNetwork, networkOf, parseCidr, parseIP, type IP } from '../protocol/ip'
 import { parseRangeSet, rangeSetsOverlap, type RangeSet } from './range'
 
 export const DEFAULT_DATA_DIR = '/var/lib/cni/networks'
@@ -46,8 +46,7 @@ function parseRoutes(v: unknown): Route[] {
     // "::ffff:10.9.0.0/112" would be installed as IPv4 10.9.0.0/16 (Go sends it as IPv4 /112: the kernel refuses)
     if (dst.ip.family === 4 && text.slice(0, text.indexOf('/')).includes(':')) throw invalid(`ipam.routes[${i}].dst: ${JSON.stringify(text)} is an IPv4 network in IPv6 notation: write it as IPv4`)
     // the kernel refuses an IPv4 destination with host bits set (it masks IPv6 ones): say so before anything changes
-    const network = networkOf(dst)
-    if (dst.ip.family === 4 && network.value !== dst.ip.value) throw invalid(`ipam.routes[${i}].dst: ${JSON.stringify(text)} has host bits set: the network is ${formatCidr({ ip: network, prefix: dst.prefix })}`)
+    if (dst.ip.family === 4 && networkOf(dst).value !== dst.ip.value) throw invalid(`ipam.routes[${i}].dst: ${JSON.stringify(text)} has host bits set: the network is ${formatNetwork(dst)}`)
     // canonical text, as Go's host-local prints it ("FD00:88:0::/64" is "fd00:88::/64")
     const route: Route = { dst: formatCidr(dst) }
     if (o.gw !== undefined && o.gw !== null && o.gw !== '') {

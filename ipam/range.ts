@@ -1,6 +1,6 @@
 // Ranges and range sets with the reference host-local's defaults and validations.
 import { CniError, ErrorCode } from '../protocol/errors'
-import { bits, broadcastOf, cidrContains, formatCidr, formatIP, networkOf, parseCidr, parseIP, sameIP, type Cidr, type IP } from '../protocol/ip'
+import { bits, broadcastOf, cidrContains, formatCidr, formatIP, formatNetwork, networkOf, parseCidr, parseIP, sameIP, type Cidr, type IP } from '../protocol/ip'
 
 export interface Range {
   subnet: Cidr
@@ -22,7 +22,7 @@ function ipField(raw: Record<string, unknown>, key: string, where: string): IP |
 }
 
 export function inRange(r: Pick<Range, 'subnet'> & Partial<Range>, ip: IP): string | undefined {
-  const subnet = formatCidr({ ip: networkOf(r.subnet), prefix: r.subnet.prefix })
+  const subnet = formatNetwork(r.subnet)
   if (ip.family !== r.subnet.ip.family) return `IP ${formatIP(ip)} is not the same protocol as subnet ${subnet}`
   if (!cidrContains(r.subnet, ip)) return `${formatIP(ip)} not in network ${subnet}`
   if (r.rangeStart && ip.value < r.rangeStart.value) return `${formatIP(ip)} is in network ${subnet} but before start ${formatIP(r.rangeStart)}`

@@ -151,6 +151,11 @@ export function formatCidr(c: Cidr): string {
   return `${formatIP(c.ip)}/${c.prefix}`
 }
 
+/** The network of `c` in text, host bits cleared: "fd00:88::5/64" is "fd00:88::/64". */
+export function formatNetwork(c: Cidr): string {
+  return formatCidr({ ip: networkOf(c), prefix: c.prefix })
+}
+
 export function sameIP(a: IP, b: IP): boolean {
   return a.family === b.family && a.value === b.value
 }
