@@ -1,4 +1,4 @@
-// libc entry points that Node does not expose (flock, setns, unshare, ioctl, malloc_trim), bound once through koffi.
+// libc entry points that Node does not expose (flock, setns, unshare, ioctl, netlink and packet sockets, malloc_trim), bound once through koffi.
 import { getSystemErrorName } from 'node:util'
 import { loadKoffi } from './native'
 
@@ -12,6 +12,7 @@ export interface Libc {
   ioctl: KoffiFunc
   socket: KoffiFunc
   sendto: KoffiFunc
+  recv: KoffiFunc
   setsockopt: KoffiFunc
   bind: KoffiFunc
   close: KoffiFunc
@@ -32,6 +33,7 @@ export function libc(): Libc {
     ioctl: lib.func('int ioctl(int fd, unsigned long request)'),
     socket: lib.func('int socket(int domain, int type, int protocol)'),
     sendto: lib.func('long sendto(int fd, const void *buf, unsigned long len, int flags, const void *addr, uint32_t addrlen)'),
+    recv: lib.func('long recv(int fd, void *buf, unsigned long len, int flags)'),
     setsockopt: lib.func('int setsockopt(int fd, int level, int name, const void *value, uint32_t len)'),
     bind: lib.func('int bind(int fd, const void *addr, uint32_t addrlen)'),
     close: lib.func('int close(int fd)'),

@@ -2,6 +2,7 @@
 // route, and a subscription to rtnetlink link events (new, changed, removed links).
 import { closeRtnl, getLinks, IFF_UP, IFLA, listRoutes, openRtnl } from './link'
 import { NETLINK_ROUTE, readString } from './rtnetlink'
+import { loadNetlink } from './native'
 import { reportLosses, surviveOverruns } from './netlink-overrun'
 
 const RTNLGRP_LINK = 1
@@ -48,18 +49,20 @@ export async function defaultRouteInterfaces(states: Map<string, LinkState>): Pr
  * caller rescans everything); returns the function that stops listening.
  */
 export function watchLinks(onChange: () => void, onLost: (lost?: number) => void): () => void {
-  const sock = openRtnl()
+  // node-netlink's socket: it reads events as they arrive, on the event loop
+  const raw = new (loadNetlink().RawNetlinkSocket)(NETLINK_ROUTE)
+  raw.unref() // events alone do not keep the process alive
   try {
-    const check = reportLosses(surviveOverruns(NETLINK_ROUTE, sock.raw.address().port), onLost)
-    sock.raw.addMembership(RTNLGRP_LINK)
-    sock.raw.on('message', () => {
+    const check = reportLosses(surviveOverruns(NETLINK_ROUTE, raw.address().port), onLost)
+    raw.addMembership(RTNLGRP_LINK)
+    raw.on('message', () => {
       check()
       onChange()
     })
   } catch (e) {
-    closeRtnl(sock)
+    raw.close()
     throw e
   }
-  sock.raw.on('error', () => onLost()) // a receive error loses events too
-  return () => closeRtnl(sock)
+  raw.on('error', () => onLost()) // a receive error loses events too
+  return () => raw.close()
 }

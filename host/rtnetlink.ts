@@ -1,8 +1,8 @@
-// rtnetlink requests and replies, encoded and parsed here on node-netlink's raw socket. The plugins send a
-// dozen kinds of message; node-netlink's generated rtnetlink layer cost every CNI call ~15 ms to load.
-import type { RawNetlinkSocket } from 'netlink'
+// rtnetlink requests and replies, encoded and parsed here on a netlink socket of ours (host/netlink-socket.ts).
+// The plugins send a dozen kinds of message; node-netlink's generated rtnetlink layer cost every CNI call ~15 ms
+// to load.
 import { errnoCode } from './libc'
-import { loadNetlink } from './native'
+import { LibcNetlinkSocket, type NetlinkSocket } from './netlink-socket'
 
 export const NETLINK_ROUTE = 0
 const NLMSG_HDRLEN = 16
@@ -83,13 +83,13 @@ interface Pending {
 
 /** A rtnetlink socket of the namespace it was created in: requests answered in order of their sequence number. */
 export class Rtnl {
-  readonly raw: RawNetlinkSocket
+  readonly raw: NetlinkSocket
   private seq = 0
   private readonly pending = new Map<number, Pending>()
 
   /** `raw`: a socket to use instead of a new NETLINK_ROUTE one (tests feed kernel answers through it). */
-  constructor(raw?: RawNetlinkSocket) {
-    this.raw = raw ?? new (loadNetlink().RawNetlinkSocket)(NETLINK_ROUTE)
+  constructor(raw?: NetlinkSocket) {
+    this.raw = raw ?? new LibcNetlinkSocket(NETLINK_ROUTE)
     // only a request in flight keeps the process alive, as node-netlink's own sockets do
     this.raw.unref()
     this.raw.on('message', (buf) => this.receive(buf))

@@ -1,6 +1,11 @@
+import { execFileSync } from 'node:child_process'
+import fs from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
 import t from 'tap'
-import { addAddress, addRoute, closeRtnl, linkByIndex, linkByName, listAddresses, listRoutes, moveLink, openRtnl, renameLink, setLinkMac, setLinkMtu, setLinkUp } from '../../host/link'
+import { addAddress, addRoute, closeRtnl, getLinks, IFLA, linkByIndex, linkByName, listAddresses, listRoutes, moveLink, openRtnl, renameLink, setLinkMac, setLinkMtu, setLinkUp } from '../../host/link'
 import { Netns } from '../../host/netns'
+import { readString } from '../../host/rtnetlink'
 import { addNetns, addrs, addVeth, linkJson } from '../helpers/netns'
 
 t.test('move, rename, MAC, MTU, up, address and route through sockets bound to each namespace', async (t) => {
@@ -57,4 +62,21 @@ t.test('one socket, many requests at once: each gets its own answer; refusals na
   await t.rejects(setLinkMtu(host, 0x7ffffff0, 1400), /Request rejected: ENODEV/)
   await t.rejects(setLinkMtu(host, la!.index, 10), /Request rejected: EINVAL/, 'an MTU below the minimum')
   t.equal((await linkByIndex(host, la!.index))?.mtu, 1500, 'and nothing changed')
+})
+
+t.test('a dump longer than one datagram arrives whole; a closed socket says so', async (t) => {
+  const pod = addNetns(t, 'thld')
+  // ~1.4 KB a link: 300 links fill a dozen of the kernel's dump datagrams, each sent as the one before is read
+  const batch = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'thld-')), 'batch')
+  fs.writeFileSync(batch, Array.from({ length: 150 }, (_, i) => `link add d${i} type veth peer name d${i}p\n`).join(''))
+  execFileSync('ip', ['-n', pod.name, '-batch', batch])
+  fs.rmSync(path.dirname(batch), { recursive: true })
+  const ns = Netns.open(pod.path)
+  const sock = openRtnl(ns)
+  t.teardown(() => ns.close())
+  const names = (await getLinks(sock)).map((m) => readString(m.attrs.get(IFLA.IFNAME)))
+  t.equal(names.length, 301, 'lo and 300 veth ends')
+  t.ok(names.includes('d149p') && names.includes('lo'), 'the first and the last parts')
+  closeRtnl(sock)
+  await t.rejects(linkByName(sock, 'lo'), /closed/)
 })
