@@ -116,7 +116,7 @@ t.test('a pod on each rendered network: the device plugin\'s VF, ADD and DEL of 
 
   await t.test('the plugin under a read-only root with /var/lib/cni writable (our reconciler\'s DEL runs so)', (t) => attach(t, 'sriov-noipam', (_add, pod) => {
     t.ok(linkJson('net1', pod.name), 'net1 in the pod')
-    t.ok(fs.readdirSync(path.join(node.paths.cniState, 'sriov', '.addons')).some((f) => f.endsWith('-netlink.node')), 'its addons extracted under /var/lib/cni/sriov/.addons')
+    t.ok(fs.readdirSync(path.join(node.paths.cniState, 'sriov', '.addons')).some((f) => f.endsWith('-koffi.node')), 'its addon extracted under /var/lib/cni/sriov/.addons')
   }, true))
 
   await t.test('sriov-qos-novlan: vlanQoS 3 on VLAN 0 is refused before anything changes', async (t) => {
