@@ -1,5 +1,5 @@
 // Links, addresses and routes over rtnetlink (host/rtnetlink.ts), in whichever namespace the socket belongs to.
-import { cString, NLM_F_CREATE, NLM_F_DUMP, NLM_F_EXCL, parseAttrs, readString, Rtnl, u32, type Attr, type NlMessage } from './rtnetlink'
+import { cString, NLM_F_CREATE, NLM_F_DUMP, NLM_F_EXCL, parseAttrs, readString, RequestRejected, Rtnl, u32, type Attr, type AttrView, type NlMessage } from './rtnetlink'
 import { formatIP, ipBytes, ipFromBytes, parseCidr, parseIP } from '../protocol/ip'
 import type { Netns } from './netns'
 
@@ -22,6 +22,8 @@ const RT_SCOPE_LINK = 253
 const RTN_UNICAST = 1
 export const IFF_UP = 1
 const IFF_RUNNING = 0x40
+// getLink: no such link
+const ENODEV = 19
 
 export const RTM_NEWLINK = 16
 const RTM_GETLINK = 18
@@ -66,7 +68,7 @@ function ifinfo(index = 0, flags = 0, change = 0): Buffer {
 export interface LinkMessage {
   index: number
   flags: number
-  attrs: Map<number, Buffer>
+  attrs: AttrView
 }
 
 export function parseLink(m: NlMessage): LinkMessage {
@@ -91,7 +93,7 @@ export async function getLink(sock: Rtnl, ref: { index?: number; name?: string }
     const [msg] = await sock.request(RTM_GETLINK, 0, ifinfo(ref.index ?? 0), attrs)
     return msg ? parseLink(msg) : undefined
   } catch (e) {
-    if (/ENODEV/.test((e as Error).message)) return undefined
+    if (e instanceof RequestRejected && e.errno === ENODEV) return undefined
     throw e
   }
 }

@@ -2,7 +2,7 @@
 // headers, payloads padded to 4, nested lists, and a PF's IFLA_VFINFO_LIST as the kernel fills it.
 import { EventEmitter } from 'node:events'
 import t from 'tap'
-import { attrList, cString, encodeAttrs, NLA_F_NESTED, parseAttrs, readString, Rtnl, u32 } from '../../host/rtnetlink'
+import { attrList, cString, encodeAttrs, NLA_F_NESTED, parseAttrs, readString, RequestRejected, Rtnl, u32 } from '../../host/rtnetlink'
 import { decodeVfInfo, parseVfInfoList } from '../../host/vf-config-netlink'
 
 t.test('attributes: length without padding, payload padded to 4, nesting', async (t) => {
@@ -15,6 +15,18 @@ t.test('attributes: length without padding, payload padded to 4, nesting', async
   t.equal(readString(attrs.get(3)), 'net1')
   t.equal(attrs.get(4)!.readUInt32LE(0), 1500)
   t.same(attrList(attrs.get(22)!).map(([type, v]) => [type, v.readUInt32LE(0)]), [[1, 7]])
+})
+
+t.test('attributes by type: flags masked, the last of a repeated type, undefined when absent, a truncated tail ignored', async (t) => {
+  const buf = Buffer.concat([
+    encodeAttrs([{ type: 5, value: u32(1) }, { type: 6 | NLA_F_NESTED, value: [{ type: 1, value: u32(9) }] }, { type: 5, value: u32(2) }]),
+    Buffer.from([8, 0, 7, 0, 1]),
+  ])
+  const attrs = parseAttrs(buf)
+  t.equal(attrs.get(5)!.readUInt32LE(0), 2, 'the last IFLA of a repeated type, as the map it replaced')
+  t.ok(attrs.get(6), 'found by type without NLA_F_NESTED')
+  t.equal(attrs.get(7), undefined, 'an attribute running past the buffer is not returned')
+  t.equal(attrs.get(8), undefined)
 })
 
 t.test('a truncated or zero-length attribute ends the list instead of looping or reading past it', async (t) => {
@@ -85,7 +97,11 @@ t.test('a dump the kernel marks interrupted is asked again; errors name the errn
 
   const errno = (e: number) => (seq: number) => { const p = Buffer.alloc(20); p.writeInt32LE(-e, 0); return nlmsg(ERROR, 0, seq, p) }
   const refusing = fakeKernel([errno(19)])
-  await t.rejects(refusing.sock.request(19, 0, Buffer.alloc(16)), /^Request rejected: ENODEV$/)
+  const e = await refusing.sock.request(19, 0, Buffer.alloc(16)).then(() => undefined, (e: unknown) => e)
+  t.ok(e instanceof RequestRejected && e.errno === 19, 'a RequestRejected with the errno')
+  t.match(e, { message: /^Request rejected: ENODEV$/ })
+  t.match(String(e), /^Error: Request rejected: ENODEV$/)
+  t.match((e as Error).stack, /^Error: Request rejected: ENODEV\n/, 'the stack names it too, for logs')
   const always = fakeKernel([dump(true, 1), dump(true, 1), dump(true, 1), dump(true, 1)])
   t.equal((await always.sock.request(26, 0x300, Buffer.alloc(12))).length, 1, 'a table that keeps changing: the third answer, not a loop')
   t.equal(always.sent.length, 3)
