@@ -35,6 +35,18 @@ export interface Container {
   exited(): Promise<number | null>
 }
 
+/**
+ * Whether the container's stderr comes to satisfy `seen` within `ms`: a line it logs while answering a call can
+ * reach our pipe after the answer does.
+ */
+export async function stderrShows(c: Container, seen: (stderr: string) => boolean, ms = 10000): Promise<boolean> {
+  for (const deadline = Date.now() + ms; !seen(c.stderr); ) {
+    if (Date.now() > deadline) return false
+    await new Promise((r) => setTimeout(r, 20))
+  }
+  return true
+}
+
 interface ImageFile {
   source: string // in the project (the build stage's /src) or the build context, i.e. the project too
   dest: string

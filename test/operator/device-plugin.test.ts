@@ -5,7 +5,7 @@ import fs from 'node:fs'
 import path from 'node:path'
 import t from 'tap'
 import type { Device } from '../../deviceplugin/api'
-import { runContainer, type Container } from '../helpers/container'
+import { runContainer, stderrShows, type Container } from '../helpers/container'
 import { validateCdiSpec } from '../helpers/cdi-schema'
 import { DPDK, DPDK_VFS, NETDEVICE, NETDEVICE_VFS, NODE_NAME, operatorNode, SEAMS, VHOST_DEV_NODES, type OperatorNode } from '../helpers/operator-node'
 
@@ -39,10 +39,10 @@ t.test('rendered without CDI: both policies registered, Allocate with the Go plu
   t.same(JSON.parse(envs['PCIDEVICE_OPENSHIFT_IO_SRIOV-DPDK_INFO'])['0000:01:11.5'].vhost, { 'net-mount': '/dev/vhost-net', 'tun-mount': '/dev/net/tun' })
   t.same(d.container_responses[0].devices.map((s: any) => `${s.host_path}:${s.container_path}:${s.permissions}`), ['/dev/vfio/vfio:/dev/vfio/vfio:rw', '/dev/vfio/71:/dev/vfio/71:rw', '/dev/vhost-net:/dev/vhost-net:rw', '/dev/net/tun:/dev/net/tun:rw'])
 
+  t.ok(await stderrShows(dp, (e) => logs(e).some((l) => l.msg === 'Allocate' && l.level === 20)), '--log-level=10 (glog -v 10) logs at debug and below')
   const lines = logs(dp.stderr)
   const warnings = lines.filter((l) => l.level === 40).map((l) => l.msg)
   t.same(warnings, ['resource "intel_sriov_netdevice", resource "sriov-dpdk": unknown key "SelectorObj" ignored'], 'one warning for the unknown key, naming each place')
-  t.ok(lines.some((l) => l.msg === 'Allocate' && l.level === 20), '--log-level=10 (glog -v 10) logs at debug and below')
   // the addon came from the image's /usr/lib/sriov-ts: nothing was (or could be) written
   const maps = fs.readFileSync(`/proc/${dp.child.pid}/maps`, 'utf8')
   t.match(maps, /\/root\/usr\/lib\/sriov-ts\/[0-9a-f]{16}-netlink\.node\n/, 'netlink addon mapped from the image')
@@ -69,7 +69,7 @@ t.test('a vhost-net resource on a node without vhost-net: offered, allocated wit
   const d = await node.kubelet.call(DPDK, 'Allocate', { container_requests: [{ devices_ids: ['0000:01:11.7'] }] })
   t.same(d.container_responses[0].devices.map((s: any) => s.host_path), ['/dev/vfio/vfio', '/dev/vfio/72'])
   t.notOk(JSON.parse(d.container_responses[0].envs['PCIDEVICE_OPENSHIFT_IO_SRIOV-DPDK_INFO'])['0000:01:11.7'].vhost)
-  t.ok(logs(dp.stderr).some((l) => l.level === 40 && /needVhostNet: \/dev\/vhost-net does not exist on this node/.test(l.msg)), 'warned')
+  t.ok(await stderrShows(dp, (e) => logs(e).some((l) => l.level === 40 && /needVhostNet: \/dev\/vhost-net does not exist on this node/.test(l.msg))), 'warned')
 })
 
 t.test('--use-cdi: CDI spec files as the Go plugin names them, valid for the CDI schema; Allocate answers with CDI names', async (t) => {
