@@ -9,11 +9,12 @@ import { CniError, ErrorCode } from '../protocol/errors'
 import { IPV6_MIN_MTU } from '../protocol/ip'
 import type { Result } from '../protocol/result'
 import type { PluginContext } from '../protocol/skel'
-import { ATTACHMENT_FORMAT, type AttachmentRecord } from '../state/attachment'
+import { ATTACHMENT_FORMAT, isoTime, type AttachmentRecord } from '../state/attachment'
 import { StateStore } from '../state/store'
 import { attachmentSteps, type AttachmentContext } from './attachment'
 import { parseSriovConfig, requestedVfState, type SriovConfig } from './config'
 import { ipamHasIpv6, ipamPrecheck } from './ipam'
+import { codeCacheUse } from './code-cache'
 import { log } from './log'
 import { mergePrevResult } from './prev-result'
 import { runSteps } from './steps'
@@ -69,11 +70,6 @@ export async function cmdAdd({ env, conf }: PluginContext): Promise<Result> {
   }
 }
 
-/** Whether the single executable's loader (scripts/sea-loader.cjs) compiled us from the build's code cache. */
-function codeCacheUse(): string {
-  return String((globalThis as Record<symbol, unknown>)[Symbol.for('sriov-ts.codeCache')] ?? 'none (not the single executable)')
-}
-
 function openPodNetns(path: string): Netns {
   let ns: Netns
   try {
@@ -126,7 +122,7 @@ async function writeAheadRecord(c: AttachmentContext, cfg: SriovConfig, vf: VfDe
     netConf,
     ips: [],
     result: { cniVersion: cfg.netConf.cniVersion },
-    createdAt: new Date().toISOString(),
+    createdAt: isoTime(new Date()),
   }
   if (cfg.mac) rec.podMac = cfg.mac
   if (!vf.dpdk) {

@@ -7,6 +7,7 @@ import { deviceOf, StateStore } from '../state/store'
 import { deviceIdOf } from './config'
 import { detach, toRecord } from './detach'
 import { ipamDel } from './ipam'
+import { codeCacheUse } from './code-cache'
 import { log } from './log'
 
 export async function cmdDel({ env, conf }: PluginContext): Promise<void> {
@@ -31,4 +32,5 @@ export async function cmdDel({ env, conf }: PluginContext): Promise<void> {
   })
   // lock and temp files of processes killed on this node, whichever attachment they were for
   await store.sweep().catch((e) => log('warning', 'could not sweep the state directory', { err: (e as Error).message }))
+  log('debug', 'DEL done', { codeCache: codeCacheUse() })
 }

@@ -63,10 +63,11 @@ async function executable(name, entry, o = {}) {
     const training = path.join(seaDir, `${name}-training`)
     inject(loader, { ...addons, ...extra, 'main.js': mainJs, training: loader }, training, false)
     const cache = path.join(seaDir, `${name}.code-cache`)
-    const { trainCodeCache } = await import('./train-code-cache.mjs')
+    const { trainCodeCache, VERB_CACHES } = await import('./train-code-cache.mjs')
     const trainedOn = trainCodeCache(training, cache)
     fs.rmSync(training) // 100 MB that only the build runs
-    inject(loader, { ...addons, ...extra, 'main.js': mainJs, 'main.cache': cache }, exe, false)
+    const verbCaches = Object.fromEntries(VERB_CACHES.filter((v) => fs.existsSync(`${cache}.${v}`)).map((v) => [`main.cache.${v}`, `${cache}.${v}`]))
+    inject(loader, { ...addons, ...extra, 'main.js': mainJs, 'main.cache': cache, ...verbCaches }, exe, false)
     console.error(`build: dist/bin/${name}: code cache from ${trainedOn}`)
   }
   console.error(`build: dist/bin/${name}`)

@@ -18,10 +18,12 @@ function asset(key) {
 // SRIOV_CODE_CACHE_IN (if any) and writes the cache, extended by what this call compiled, to SRIOV_CODE_CACHE_OUT.
 const training = asset('training') !== undefined
 const input = training ? process.env.SRIOV_CODE_CACHE_IN : undefined
-const cachedData = training ? (input && fs.existsSync(input) ? fs.readFileSync(input) : undefined) : asset('main.cache')
+// ADD and DEL have a cache of their own (scripts/train-code-cache.mjs): V8 reads all of a cache up front
+const verbCache = /^(ADD|DEL)$/.test(process.env.CNI_COMMAND ?? '') ? asset(`main.cache.${process.env.CNI_COMMAND}`) : undefined
+const cachedData = training ? (input && fs.existsSync(input) ? fs.readFileSync(input) : undefined) : verbCache ?? asset('main.cache')
 const script = new vm.Script(asset('main.js').toString(), { filename: 'sriov.cjs', cachedData })
 // ADD's debug log reports it (cni/add.ts): a cache V8 refused would go unnoticed otherwise
-globalThis[Symbol.for('sriov-ts.codeCache')] = !cachedData ? 'none' : script.cachedDataRejected ? 'rejected' : 'used'
+globalThis[Symbol.for('sriov-ts.codeCache')] = !cachedData ? 'none' : script.cachedDataRejected ? 'rejected' : verbCache ? `used (${process.env.CNI_COMMAND}'s)` : 'used'
 if (training) {
   if (script.cachedDataRejected) fs.writeSync(2, 'sea-loader: code cache rejected\n')
   process.on('exit', () => fs.writeFileSync(process.env.SRIOV_CODE_CACHE_OUT, script.createCachedData()))

@@ -47,6 +47,15 @@ export interface AttachmentRecord {
   createdAt: string // ISO time
 }
 
+/**
+ * `d` as toISOString writes it (UTC, milliseconds, `Z`), built from its UTC fields: toISOString's first call in
+ * a process costs ~1 ms (V8 reads the time zone), a CNI call makes just that one.
+ */
+export function isoTime(d: Date): string {
+  const p = (n: number, width = 2) => String(n).padStart(width, '0')
+  return `${p(d.getUTCFullYear(), 4)}-${p(d.getUTCMonth() + 1)}-${p(d.getUTCDate())}T${p(d.getUTCHours())}:${p(d.getUTCMinutes())}:${p(d.getUTCSeconds())}.${p(d.getUTCMilliseconds(), 3)}Z`
+}
+
 /** True while an ADD has not finished (or was killed before it could). */
 export function isUnfinished(rec: AttachmentRecord): boolean {
   return rec.state === 'adding'

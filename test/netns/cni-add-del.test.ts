@@ -175,8 +175,10 @@ t.test('the executable runs from the code cache its build recorded (ADD\'s debug
   const add = await node.run('ADD', conf, { netns: pod.path })
   t.equal(add.code, 0, add.stdout + add.stderr)
   const done = add.stderr.split('\n').filter(Boolean).map((l) => JSON.parse(l)).find((l) => l.msg === 'ADD done')
-  t.equal(done?.codeCache, 'used', 'used: not rejected by V8, not missing from the build')
-  t.equal((await node.run('DEL', conf, { netns: pod.path })).code, 0)
+  t.equal(done?.codeCache, "used (ADD's)", 'ADD\'s own cache, used: not rejected by V8, not missing from the build')
+  const del = await node.run('DEL', conf, { netns: pod.path })
+  t.equal(del.code, 0)
+  t.equal(del.stderr.split('\n').filter(Boolean).map((l) => JSON.parse(l)).find((l) => l.msg === 'DEL done')?.codeCache, "used (DEL's)", 'DEL\'s own')
   // V8 flags from the runtime's environment (libcni passes it on) make V8 refuse the cache: the call compiles
   const flagged = await node.run('ADD', conf, { netns: pod.path, env: { NODE_OPTIONS: '--max-old-space-size=64' } })
   t.equal(flagged.code, 0, flagged.stdout + flagged.stderr)

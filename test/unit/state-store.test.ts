@@ -3,7 +3,7 @@ import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import t from 'tap'
-import { ATTACHMENT_FORMAT, type AttachmentRecord } from '../../state/attachment'
+import { ATTACHMENT_FORMAT, isoTime, type AttachmentRecord } from '../../state/attachment'
 import { StateStore } from '../../state/store'
 import { DEFAULT_VF_STATE } from '../../host/vf-state'
 
@@ -18,6 +18,12 @@ const record = (containerId: string, ifname: string): AttachmentRecord => ({
   deviceID: '0000:01:10.1', pfName: 'eno2', vfIndex: 0, dpdkMode: false, hostIfName: 'eno2v0',
   origNetdev: { mac: '02:00:00:00:00:aa', mtu: 1500 }, origVf: { ...DEFAULT_VF_STATE }, appliedVf: { vlan: 201 },
   netConf: { cniVersion: '1.0.0', name: 'sriov-201', type: 'sriov' }, ips: ['192.168.201.2/24'], result: { cniVersion: '1.0.0' }, createdAt: new Date().toISOString(),
+})
+
+t.test('a record\'s time reads as toISOString writes it', async (t) => {
+  const times = [0, 1, 999, 951782400000, 1796170063726, 4102444799999, Date.now(), ...Array.from({ length: 200 }, () => Math.floor(Math.random() * 4102444800000))]
+  for (const ms of times) if (isoTime(new Date(ms)) !== new Date(ms).toISOString()) t.fail(`${ms}: ${isoTime(new Date(ms))} != ${new Date(ms).toISOString()}`)
+  t.equal(isoTime(new Date(951782400005)), '2000-02-29T00:00:00.005Z')
 })
 
 t.test('records round-trip under <containerID>-<ifname>, are listed, and removed idempotently', async (t) => {
