@@ -1,7 +1,7 @@
 // ADD: everything is checked before anything changes (config, CNI_NETNS, the VF, the pod's interface name);
 // then, under the attachment's and the VF's locks, the write-ahead record is saved and the attachment's steps
 // run. A failure undoes what was started; a kill -9 leaves the record for DEL, GC or the next ADD on the VF.
-import { linkByName } from '../host/link'
+import { linkByName, type LinkInfo } from '../host/link'
 import { Netns, NetnsError } from '../host/netns'
 import { vfConfigurator } from '../host/vf-config'
 import { resolveVf, VfLookupError, type VfDevice } from '../host/vf-device'
@@ -134,10 +134,23 @@ async function writeAheadRecord(c: AttachmentContext, cfg: SriovConfig, vf: VfDe
       throw new CniError(ErrorCode.InvalidConfig, `VF netdev ${vf.netdev} of ${vf.pci} is not on the host: is it in use by another pod?`)
     })
     rec.hostIfName = link.name
-    rec.origNetdev = { mac: link.mac, mtu: link.mtu, index: link.index, up: link.up }
+    rec.origNetdev = { mac: link.mac, mtu: link.mtu, index: link.index, up: link.up, altnames: link.altnames }
+    await altnamesFitPod(c.pod!, link, env.ifname, env.netns)
     if (cfg.mtu !== undefined) rec.podMtu = await mtuWithinPf(c.host!, cfg.mtu, vf.pfName, ipamHasIpv6(raw, env))
   }
   return rec
+}
+
+/**
+ * The VF's alternative names move with it and are taken like names: one equal to CNI_IFNAME, or to the name of
+ * a link in the pod, would make the kernel refuse the rename or the move half-way. Refused before anything changes.
+ */
+async function altnamesFitPod(pod: Place, link: LinkInfo, ifname: string, netns: string): Promise<void> {
+  const hint = (n: string) => `remove it (ip link property del dev ${link.name} altname ${n}) or choose another`
+  if (link.altnames.includes(ifname)) throw new CniError(ErrorCode.InvalidEnv, `invalid CNI_IFNAME: ${ifname} is an alternative name of the VF netdev ${link.name}; ${hint(ifname)} interface name`)
+  for (const n of link.altnames) {
+    if (await linkByName(pod.sock, n)) throw new CniError(ErrorCode.InvalidConfig, `the VF netdev ${link.name} has the alternative name ${n}, which an interface in ${netns} already has; ${hint(n)} VF`)
+  }
 }
 
 /** A VF cannot carry frames larger than its PF: refused before anything changes, naming both. */
@@ -158,5 +171,6 @@ function addFailed(e: unknown, vf: VfDevice): Error {
   if (e instanceof CniError) return rollback.length ? new CniError(e.code, e.message + undone) : e
   // a full or read-only disk is an I/O failure (code 5), which a runtime may retry once it is fixed
   const io = ['ENOSPC', 'EDQUOT', 'EROFS', 'EIO'].includes((e as NodeJS.ErrnoException).code ?? '')
-  return new CniError(io ? ErrorCode.IoFailure : ErrorCode.Internal, `ADD of VF ${vf.pci} failed: ${(e as Error).message}${undone || ', everything was rolled back'}`)
+  const step = (e as { step?: string }).step
+  return new CniError(io ? ErrorCode.IoFailure : ErrorCode.Internal, `ADD of VF ${vf.pci} failed${step ? ` (step ${step})` : ''}: ${(e as Error).message}${undone || ', everything was rolled back'}`)
 }

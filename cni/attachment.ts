@@ -2,7 +2,7 @@
 // the reclaim of a VF left by a dead pod or a killed ADD undo them all from the record. Every undo works from
 // the record alone and is safe when its step never ran or ran half-way.
 import { sendGratuitousArps } from '../host/announce'
-import { addAddress, addRoute, linkByIndex, linkByName, parseMac, renameLink, setLinkMtu, setLinkUp } from '../host/link'
+import { addAddress, addAltnames, addRoute, deleteAltnames, linkByIndex, linkByName, parseMac, renameLink, setLinkMtu, setLinkUp, type LinkInfo } from '../host/link'
 import { setLinkSysctls } from '../host/link-sysctl'
 import { Netns, netnsExists } from '../host/netns'
 import type { VfConfigurator } from '../host/vf-config'
@@ -156,6 +156,7 @@ async function returnNetdev(c: AttachmentContext): Promise<void> {
     const link = await mustLink(at.place, { index: at.index })
     if (link.up) await setLinkUp(at.place.sock, at.index, false)
     if (link.mac !== orig.mac) await restoreNetdevMac(rec, at)
+    await dropForeignAltnames(rec, at, link)
     const restoreMtu = async (p: Place, index: number) => {
       if (orig.mtu && (await mustLink(p, { index })).mtu !== orig.mtu) await setLinkMtu(p.sock, index, orig.mtu)
     }
@@ -163,6 +164,7 @@ async function returnNetdev(c: AttachmentContext): Promise<void> {
       const host = openPlace(Netns.current(), 'the host')
       try {
         const index = await relocate(at.place, at.index, host, rec.hostIfName!, restoreMtu)
+        await restoreAltnames(rec, host, index)
         if (orig.up) await setLinkUp(host.sock, index, true)
       } finally {
         closePlace(host)
@@ -170,13 +172,45 @@ async function returnNetdev(c: AttachmentContext): Promise<void> {
       return
     }
     if (link.name !== rec.hostIfName) {
-      if (await linkByName(at.place.sock, rec.hostIfName!)) throw new Error(`cannot rename ${link.name} back to ${rec.hostIfName}: an interface with that name exists on the host`)
+      const taken = await linkByName(at.place.sock, rec.hostIfName!)
+      if (taken && taken.index !== at.index) throw new Error(`cannot rename ${link.name} back to ${rec.hostIfName}: an interface with that name exists on the host`)
       await renameLink(at.place.sock, at.index, rec.hostIfName!)
     }
+    await restoreAltnames(rec, at.place, at.index)
     await restoreMtu(at.place, at.index)
     if (orig.up) await setLinkUp(at.place.sock, at.index, true)
   })
   await restoreListedMac(c)
+}
+
+/**
+ * Alternative names the netdev gained since ADD (a pod may add its own) go before it moves home: they move with
+ * it, and one the host has, or its own host name, makes the kernel refuse the move or the rename back, DEL after
+ * DEL. A record of an older version, which did not note the names before ADD, drops only the ones that collide.
+ */
+async function dropForeignAltnames(rec: AttachmentRecord, at: Located, link: LinkInfo): Promise<void> {
+  const before = rec.origNetdev?.altnames
+  const foreign = before ? link.altnames.filter((n) => !before.includes(n)) : []
+  if (!before && link.altnames.length) {
+    // on the host a name is unique already: only its own host name stands in the way of the rename back
+    const host = at.inPod ? openPlace(Netns.current(), 'the host') : undefined
+    try {
+      for (const n of link.altnames) if (n === rec.hostIfName || (host && (await linkByName(host.sock, n)))) foreign.push(n)
+    } finally {
+      if (host) closePlace(host)
+    }
+  }
+  if (!foreign.length) return
+  await deleteAltnames(at.place.sock, at.index, foreign)
+  log('info', 'removed alternative names the VF netdev gained after ADD', { deviceID: rec.deviceID, altnames: foreign })
+}
+
+/** The alternative names the netdev had before ADD, given back once it is home; a name taken since is left out, with a warning. */
+async function restoreAltnames(rec: AttachmentRecord, place: Place, index: number): Promise<void> {
+  const now = (await mustLink(place, { index })).altnames
+  for (const n of (rec.origNetdev?.altnames ?? []).filter((x) => !now.includes(x))) {
+    await addAltnames(place.sock, index, [n]).catch((e: Error) => log('warning', 'could not give the VF netdev back an alternative name it had', { deviceID: rec.deviceID, altname: n, err: e.message }))
+  }
 }
 
 /**
@@ -267,9 +301,20 @@ async function configureAddresses(c: AttachmentContext): Promise<void> {
   // on a link below the minimum, and would only answer EINVAL
   const v6 = (result.ips ?? []).find((ip) => parseCidr(ip.address)?.ip.family === 6)
   if (v6 && c.rec.podMtu !== undefined && c.rec.podMtu < IPV6_MIN_MTU) throw new CniError(ErrorCode.InvalidConfig, `invalid mtu: ${c.rec.podMtu} is below ${IPV6_MIN_MTU}, the minimum for IPv6, and IPAM gave the IPv6 address ${v6.address}`)
-  for (const ip of result.ips ?? []) await addAddress(pod.sock, c.podIndex!, ip.address)
+  const ifname = c.rec.ifname
+  // the kernel's refusal alone (EACCES, ENETUNREACH) would not say which address or route it refused
+  for (const ip of result.ips ?? []) {
+    await addAddress(pod.sock, c.podIndex!, ip.address).catch((e: Error) => {
+      throw new Error(`cannot add address ${ip.address} to ${ifname} in ${pod.label}: ${e.message}${/EACCES/.test(e.message) ? ' (IPv6 disabled in the pod?)' : ''}`)
+    })
+  }
   await setLinkUp(pod.sock, c.podIndex!, true)
-  for (const r of result.routes ?? []) await addRoute(pod.sock, c.podIndex!, r.dst, r.gw ?? gatewayFor(r.dst, result))
+  for (const r of result.routes ?? []) {
+    const gw = r.gw ?? gatewayFor(r.dst, result)
+    await addRoute(pod.sock, c.podIndex!, r.dst, gw).catch((e: Error) => {
+      throw new Error(`cannot add route to ${r.dst}${gw ? ` via ${gw}` : ''} on ${ifname} in ${pod.label}: ${e.message}${/ENETUNREACH/.test(e.message) ? ' (the gateway is in none of its subnets)' : ''}`)
+    })
+  }
 }
 
 const CARRIER_WAIT_MS = 200

@@ -26,7 +26,7 @@ export async function runSteps<C>(steps: Step<C>[], c: C, onStep?: (name: string
     }
   } catch (e) {
     const failures = await undoSteps(started, c)
-    throw Object.assign(e as Error, { rollback: failures })
+    throw Object.assign(e as Error, { rollback: failures, step: started[started.length - 1]?.name })
   }
 }
 

@@ -1,5 +1,5 @@
 // Links, addresses and routes over rtnetlink (host/rtnetlink.ts), in whichever namespace the socket belongs to.
-import { cString, NLM_F_CREATE, NLM_F_DUMP, NLM_F_EXCL, parseAttrs, readString, RequestRejected, Rtnl, u32, type Attr, type AttrView, type NlMessage } from './rtnetlink'
+import { attrList, cString, NLA_F_NESTED, NLM_F_CREATE, NLM_F_DUMP, NLM_F_EXCL, parseAttrs, readString, RequestRejected, Rtnl, u32, type Attr, type AttrView, type NlMessage } from './rtnetlink'
 import { formatIP, ipBytes, ipFromBytes, parseCidr, parseIP } from '../protocol/ip'
 import type { Netns } from './netns'
 
@@ -12,6 +12,7 @@ export interface LinkInfo {
   mtu: number
   up: boolean
   running: boolean // up with carrier (IFF_RUNNING)
+  altnames: string[] // alternative names (`ip link property add ... altname`): taken like names, and they move with the link
 }
 
 const AF_INET = 2
@@ -32,8 +33,10 @@ const RTM_NEWADDR = 20
 const RTM_GETADDR = 22
 const RTM_NEWROUTE = 24
 const RTM_GETROUTE = 26
+const RTM_NEWLINKPROP = 108
+const RTM_DELLINKPROP = 109
 
-export const IFLA = { ADDRESS: 1, IFNAME: 3, MTU: 4, VFINFO_LIST: 22, NET_NS_FD: 28, EXT_MASK: 29, CARRIER: 33 } as const
+export const IFLA = { ADDRESS: 1, IFNAME: 3, MTU: 4, VFINFO_LIST: 22, NET_NS_FD: 28, EXT_MASK: 29, CARRIER: 33, PROP_LIST: 52, ALT_IFNAME: 53 } as const
 const IFA = { ADDRESS: 1, LOCAL: 2 } as const
 const RTA = { DST: 1, OIF: 4, GATEWAY: 5, TABLE: 15 } as const
 
@@ -83,7 +86,12 @@ function toInfo(m: LinkMessage): LinkInfo {
     mtu: m.attrs.get(IFLA.MTU)?.readUInt32LE(0) ?? 0,
     up: !!(m.flags & IFF_UP),
     running: !!(m.flags & IFF_RUNNING),
+    altnames: altnamesOf(m.attrs.get(IFLA.PROP_LIST)),
   }
+}
+
+function altnamesOf(propList: Buffer | undefined): string[] {
+  return propList ? attrList(propList).filter(([type]) => type === IFLA.ALT_IFNAME).map(([, v]) => readString(v)!) : []
 }
 
 /** The link named `name` or with index `index`, with extra attributes asked for; undefined when there is none. */
@@ -133,6 +141,18 @@ export async function setLinkMac(sock: Rtnl, index: number, mac: string): Promis
 export async function setLinkMtu(sock: Rtnl, index: number, mtu: number): Promise<void> {
   await setLink(sock, index, [{ type: IFLA.MTU, value: u32(mtu) }])
 }
+
+/** Adds alternative names to the link (RTM_NEWLINKPROP). */
+export async function addAltnames(sock: Rtnl, index: number, names: string[]): Promise<void> {
+  await sock.request(RTM_NEWLINKPROP, 0, ifinfo(index), [altnameList(names)])
+}
+
+/** Removes alternative names from the link (RTM_DELLINKPROP). */
+export async function deleteAltnames(sock: Rtnl, index: number, names: string[]): Promise<void> {
+  await sock.request(RTM_DELLINKPROP, 0, ifinfo(index), [altnameList(names)])
+}
+
+const altnameList = (names: string[]): Attr => ({ type: IFLA.PROP_LIST | NLA_F_NESTED, value: names.map((n) => ({ type: IFLA.ALT_IFNAME, value: cString(n) })) })
 
 /** Moves the link into `target`; it gets a new index there. */
 export async function moveLink(sock: Rtnl, index: number, target: Netns): Promise<void> {

@@ -1,0 +1,115 @@
+// Alternative names (`ip link property add ... altname`) are taken like names and move with a link: a pod can
+// give its VF netdev one, and the VF may carry its own from udev. DEL takes back only what the pod added, so
+// that neither the move home nor the rename back runs into a name; ADD refuses a VF whose altnames would clash.
+import fs from 'node:fs'
+import path from 'node:path'
+import t from 'tap'
+import { addNetns, addVeth, ip, linkJson, uniqueName } from '../helpers/netns'
+import { sriovNode } from '../helpers/sriov-node'
+
+const altnames = (name: string, netns?: string): string[] => linkJson(name, netns)?.altnames ?? []
+
+t.test('altnames a pod gave its VF (the VF\'s host name, a host interface\'s name) are removed by DEL; the VF\'s own come back', async (t) => {
+  const node = sriovNode(t, 'tal')
+  const pod = addNetns(t, 'tal')
+  const vf = node.vfs[0]
+  const own = uniqueName('talo')
+  const hostOther = addVeth(t, 'talh')
+  ip('link', 'property', 'add', 'dev', vf.netdev!, 'altname', own)
+  const before = node.snapshot()
+  const conf = node.conf()
+  const add = await node.run('ADD', conf, { netns: pod.path })
+  t.equal(add.code, 0, add.stdout + add.stderr)
+  t.same(altnames('net1', pod.name), [own], 'the VF\'s own altname moved with it')
+  ip('-n', pod.name, 'link', 'property', 'add', 'dev', 'net1', 'altname', vf.netdev!)
+  ip('-n', pod.name, 'link', 'property', 'add', 'dev', 'net1', 'altname', hostOther.name)
+  ip('-n', pod.name, 'link', 'property', 'del', 'dev', 'net1', 'altname', own)
+  const del = await node.run('DEL', conf, { netns: pod.path })
+  t.equal(del.code, 0, del.stdout + del.stderr)
+  const back = linkJson(vf.netdev!)
+  t.equal(back?.ifname, vf.netdev, 'home under its own name')
+  t.same(back?.altnames ?? [], [own], 'the pod\'s altnames gone, its own given back')
+  t.same(node.snapshot(), before, 'MAC, MTU, admin state and VF config as before')
+  t.same(node.leftovers(), [], 'no record, mark or lease left')
+  t.equal((await node.run('DEL', conf, { netns: pod.path })).code, 0, 'DEL again: nothing to do')
+})
+
+t.test('a record of an older version (no altnames noted): DEL drops the pod\'s altnames that collide on the host', async (t) => {
+  const node = sriovNode(t, 'tao')
+  const pod = addNetns(t, 'tao')
+  const vf = node.vfs[0]
+  const before = node.snapshot()
+  const conf = node.conf()
+  t.equal((await node.run('ADD', conf, { netns: pod.path })).code, 0)
+  const file = path.join(node.stateDir, 'ctr1-net1')
+  const rec = JSON.parse(fs.readFileSync(file, 'utf8'))
+  delete rec.origNetdev.altnames
+  fs.writeFileSync(file, JSON.stringify(rec))
+  const harmless = uniqueName('taox')
+  ip('-n', pod.name, 'link', 'property', 'add', 'dev', 'net1', 'altname', vf.netdev!)
+  ip('-n', pod.name, 'link', 'property', 'add', 'dev', 'net1', 'altname', harmless)
+  const del = await node.run('DEL', conf, { netns: pod.path })
+  t.equal(del.code, 0, del.stdout + del.stderr)
+  t.equal(linkJson(vf.netdev!)?.ifname, vf.netdev)
+  t.same(altnames(vf.netdev!), [harmless], 'only the colliding one went: which others were the VF\'s own is unknown')
+  ip('link', 'property', 'del', 'dev', vf.netdev!, 'altname', harmless)
+  t.same(node.snapshot(), before)
+  t.same(node.leftovers(), [])
+})
+
+t.test('DEL after an older version left the VF on the host under the pod\'s name, its host name an altname of it', async (t) => {
+  const node = sriovNode(t, 'tah')
+  const pod = addNetns(t, 'tah')
+  const vf = node.vfs[0]
+  const before = node.snapshot()
+  const conf = node.conf()
+  t.equal((await node.run('ADD', conf, { netns: pod.path })).code, 0)
+  // what the first DEL of an older version left: moved home, the rename back refused
+  ip('-n', pod.name, 'link', 'property', 'add', 'dev', 'net1', 'altname', vf.netdev!)
+  ip('-n', pod.name, 'link', 'set', 'net1', 'netns', '1')
+  t.equal(linkJson('net1')?.ifname, 'net1')
+  const del = await node.run('DEL', conf, { netns: pod.path })
+  t.equal(del.code, 0, del.stdout + del.stderr)
+  t.equal(linkJson(vf.netdev!)?.ifname, vf.netdev)
+  t.same(altnames(vf.netdev!), [])
+  t.same(node.snapshot(), before)
+  t.same(node.leftovers(), [])
+})
+
+t.test('ADD refuses a VF whose altname is CNI_IFNAME or a pod interface\'s name, before anything changes', async (t) => {
+  const node = sriovNode(t, 'tar')
+  const pod = addNetns(t, 'tar')
+  const vf = node.vfs[0]
+  ip('link', 'property', 'add', 'dev', vf.netdev!, 'altname', 'net1')
+  const before = node.snapshot()
+  const conf = node.conf()
+  const add = await node.run('ADD', conf, { netns: pod.path })
+  t.equal(add.json.code, 4, add.stdout)
+  t.match(add.json.msg, /CNI_IFNAME: net1 is an alternative name of the VF netdev/)
+  t.same(node.snapshot(), before)
+  t.same(node.leftovers(), [])
+  ip('link', 'property', 'del', 'dev', vf.netdev!, 'altname', 'net1')
+
+  const podLink = uniqueName('tarp')
+  ip('-n', pod.name, 'link', 'add', podLink, 'type', 'veth', 'peer', 'name', `${podLink}q`)
+  ip('link', 'property', 'add', 'dev', vf.netdev!, 'altname', podLink)
+  const clash = await node.run('ADD', conf, { netns: pod.path })
+  t.equal(clash.json.code, 7, clash.stdout)
+  t.match(clash.json.msg, new RegExp(`alternative name ${podLink}, which an interface in ${pod.path} already has`))
+  t.same(node.snapshot(), before)
+  t.same(node.leftovers(), [])
+})
+
+t.test('a refused address or route names itself and the step; everything is rolled back', async (t) => {
+  const node = sriovNode(t, 'tae')
+  const pod = addNetns(t, 'tae')
+  const before = node.snapshot()
+  const base = node.conf() as { ipam: Record<string, unknown> }
+  const conf = { ...base, ipam: { ...base.ipam, routes: [{ dst: '10.80.0.0/16', gw: '192.168.77.1' }] } }
+  const add = await node.run('ADD', conf, { netns: pod.path })
+  t.equal(add.json.code, 999, add.stdout)
+  t.match(add.json.msg, /\(step addresses\): cannot add route to 10\.80\.0\.0\/16 via 192\.168\.77\.1 on net1 in pod .*ENETUNREACH/)
+  t.match(add.json.msg, /everything was rolled back/)
+  t.same(node.snapshot(), before)
+  t.same(node.leftovers(), [])
+})
