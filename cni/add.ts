@@ -1,7 +1,7 @@
 // ADD: everything is checked before anything changes (config, CNI_NETNS, the VF, the pod's interface name);
 // then, under the attachment's and the VF's locks, the write-ahead record is saved and the attachment's steps
 // run. A failure undoes what was started; a kill -9 leaves the record for DEL, GC or the next ADD on the VF.
-import { linkByName, type LinkInfo } from '../host/link'
+import { byteString, linkByAnyName, linkByName, type LinkInfo } from '../host/link'
 import { Netns, NetnsError } from '../host/netns'
 import { vfConfigurator } from '../host/vf-config'
 import { resolveVf, VfLookupError, type VfDevice } from '../host/vf-device'
@@ -146,10 +146,10 @@ async function writeAheadRecord(c: AttachmentContext, cfg: SriovConfig, vf: VfDe
  * a link in the pod, would make the kernel refuse the rename or the move half-way. Refused before anything changes.
  */
 async function altnamesFitPod(pod: Place, link: LinkInfo, ifname: string, netns: string): Promise<void> {
-  const hint = (n: string) => `remove it (ip link property del dev ${link.name} altname ${n}) or choose another`
-  if (link.altnames.includes(ifname)) throw new CniError(ErrorCode.InvalidEnv, `invalid CNI_IFNAME: ${ifname} is an alternative name of the VF netdev ${link.name}; ${hint(ifname)} interface name`)
+  const hint = (n: string) => `remove it (ip link property del dev ${link.name} altname ${JSON.stringify(n)}) or choose another`
+  if (link.altnames.includes(byteString(ifname))) throw new CniError(ErrorCode.InvalidEnv, `invalid CNI_IFNAME: ${ifname} is an alternative name of the VF netdev ${link.name}; ${hint(ifname)} interface name`)
   for (const n of link.altnames) {
-    if (await linkByName(pod.sock, n)) throw new CniError(ErrorCode.InvalidConfig, `the VF netdev ${link.name} has the alternative name ${n}, which an interface in ${netns} already has; ${hint(n)} VF`)
+    if (await linkByAnyName(pod.sock, n)) throw new CniError(ErrorCode.InvalidConfig, `the VF netdev ${link.name} has the alternative name ${JSON.stringify(n)}, which an interface in ${netns} already has; ${hint(n)} VF`)
   }
 }
 

@@ -2,7 +2,7 @@
 // the reclaim of a VF left by a dead pod or a killed ADD undo them all from the record. Every undo works from
 // the record alone and is safe when its step never ran or ran half-way.
 import { sendGratuitousArps } from '../host/announce'
-import { addAddress, addAltnames, addRoute, deleteAltnames, linkByIndex, linkByName, parseMac, renameLink, setLinkMtu, setLinkUp, type LinkInfo } from '../host/link'
+import { addAddress, addAltnames, addRoute, byteString, deleteAltnames, linkByAnyName, linkByIndex, linkByName, parseMac, renameLink, setLinkMtu, setLinkUp, type LinkInfo } from '../host/link'
 import { setLinkSysctls } from '../host/link-sysctl'
 import { Netns, netnsExists } from '../host/netns'
 import type { VfConfigurator } from '../host/vf-config'
@@ -156,7 +156,7 @@ async function returnNetdev(c: AttachmentContext): Promise<void> {
     const link = await mustLink(at.place, { index: at.index })
     if (link.up) await setLinkUp(at.place.sock, at.index, false)
     if (link.mac !== orig.mac) await restoreNetdevMac(rec, at)
-    await dropForeignAltnames(rec, at, link)
+    await dropAltnames(rec, at, link)
     const restoreMtu = async (p: Place, index: number) => {
       if (orig.mtu && (await mustLink(p, { index })).mtu !== orig.mtu) await setLinkMtu(p.sock, index, orig.mtu)
     }
@@ -184,29 +184,47 @@ async function returnNetdev(c: AttachmentContext): Promise<void> {
 }
 
 /**
- * Alternative names the netdev gained since ADD (a pod may add its own) go before it moves home: they move with
- * it, and one the host has, or its own host name, makes the kernel refuse the move or the rename back, DEL after
- * DEL. A record of an older version, which did not note the names before ADD, drops only the ones that collide.
+ * Alternative names move with the netdev and are taken like names: before it moves home, the ones the pod added
+ * go (a record of an older version noted none, so there only those that collide), and so do its own that a host
+ * link took meanwhile; restoreAltnames gives its own back where it can. A name that will not go is left to the
+ * move, which fails only if it really collides: DEL must not fail forever on a name nothing else wants.
  */
-async function dropForeignAltnames(rec: AttachmentRecord, at: Located, link: LinkInfo): Promise<void> {
+async function dropAltnames(rec: AttachmentRecord, at: Located, link: LinkInfo): Promise<void> {
+  if (!link.altnames.length) return
   const before = rec.origNetdev?.altnames
-  const foreign = before ? link.altnames.filter((n) => !before.includes(n)) : []
-  if (!before && link.altnames.length) {
-    // on the host a name is unique already: only its own host name stands in the way of the rename back
-    const host = at.inPod ? openPlace(Netns.current(), 'the host') : undefined
-    try {
-      for (const n of link.altnames) if (n === rec.hostIfName || (host && (await linkByName(host.sock, n)))) foreign.push(n)
-    } finally {
-      if (host) closePlace(host)
+  const hostName = byteString(rec.hostIfName!)
+  // on the host a name is unique already: only its own host name stands in the way of the rename back
+  const host = at.inPod ? openPlace(Netns.current(), 'the host') : undefined
+  const drop: string[] = []
+  try {
+    for (const n of link.altnames) {
+      if ((before && !before.includes(n)) || n === hostName || (host && (await linkByAnyName(host.sock, n)))) drop.push(n)
     }
+  } finally {
+    if (host) closePlace(host)
   }
-  if (!foreign.length) return
-  await deleteAltnames(at.place.sock, at.index, foreign)
-  log('info', 'removed alternative names the VF netdev gained after ADD', { deviceID: rec.deviceID, altnames: foreign })
+  await deleteEach(rec, at.place, at.index, drop)
+}
+
+/** Once home, out of the pod's reach: altnames it added while the netdev was on its way go now. */
+async function dropLateAltnames(rec: AttachmentRecord, place: Place, index: number): Promise<void> {
+  const before = rec.origNetdev?.altnames
+  if (!before) return
+  await deleteEach(rec, place, index, (await mustLink(place, { index })).altnames.filter((n) => !before.includes(n)))
+}
+
+async function deleteEach(rec: AttachmentRecord, place: Place, index: number, names: string[]): Promise<void> {
+  for (const n of names) {
+    await deleteAltnames(place.sock, index, [n]).then(
+      () => log('info', 'removed an alternative name from the VF netdev', { deviceID: rec.deviceID, altname: n }),
+      (e: Error) => log('warning', 'could not remove an alternative name from the VF netdev', { deviceID: rec.deviceID, altname: n, err: e.message }),
+    )
+  }
 }
 
 /** The alternative names the netdev had before ADD, given back once it is home; a name taken since is left out, with a warning. */
 async function restoreAltnames(rec: AttachmentRecord, place: Place, index: number): Promise<void> {
+  await dropLateAltnames(rec, place, index)
   const now = (await mustLink(place, { index })).altnames
   for (const n of (rec.origNetdev?.altnames ?? []).filter((x) => !now.includes(x))) {
     await addAltnames(place.sock, index, [n]).catch((e: Error) => log('warning', 'could not give the VF netdev back an alternative name it had', { deviceID: rec.deviceID, altname: n, err: e.message }))

@@ -12,7 +12,7 @@ export interface LinkInfo {
   mtu: number
   up: boolean
   running: boolean // up with carrier (IFF_RUNNING)
-  altnames: string[] // alternative names (`ip link property add ... altname`): taken like names, and they move with the link
+  altnames: string[] // alternative names (`ip link property add ... altname`), as byte strings (see byteString): taken like names, they move with the link
 }
 
 const AF_INET = 2
@@ -91,8 +91,14 @@ function toInfo(m: LinkMessage): LinkInfo {
 }
 
 function altnamesOf(propList: Buffer | undefined): string[] {
-  return propList ? attrList(propList).filter(([type]) => type === IFLA.ALT_IFNAME).map(([, v]) => readString(v)!) : []
+  return propList ? attrList(propList).filter(([type]) => type === IFLA.ALT_IFNAME).map(([, v]) => v.toString('latin1', 0, v.indexOf(0) < 0 ? v.length : v.indexOf(0))) : []
 }
+
+/**
+ * A name as the kernel holds it, one character per byte: altnames are kept so, since a pod may give its link one
+ * that is not UTF-8, and a name decoded lossily could never be deleted again (the kernel would not know it).
+ */
+export const byteString = (name: string): string => Buffer.from(name, 'utf8').toString('latin1')
 
 /** The link named `name` or with index `index`, with extra attributes asked for; undefined when there is none. */
 export async function getLink(sock: Rtnl, ref: { index?: number; name?: string }, extra: Attr[] = []): Promise<LinkMessage | undefined> {
@@ -121,6 +127,15 @@ export async function linkByName(sock: Rtnl, name: string): Promise<LinkInfo | u
   return m && toInfo(m)
 }
 
+/**
+ * The link that has `name` (a byte string) as its name or one of its alternative names, asked by IFLA_ALT_IFNAME:
+ * an altname may be up to 127 bytes, and the kernel refuses an IFLA_IFNAME over 15 with ERANGE.
+ */
+export async function linkByAnyName(sock: Rtnl, name: string): Promise<LinkInfo | undefined> {
+  const m = await getLink(sock, {}, [{ type: IFLA.ALT_IFNAME, value: Buffer.concat([Buffer.from(name, 'latin1'), Buffer.alloc(1)]) }])
+  return m && toInfo(m)
+}
+
 export async function linkByIndex(sock: Rtnl, index: number): Promise<LinkInfo | undefined> {
   const m = await getLink(sock, { index })
   return m && toInfo(m)
@@ -142,17 +157,17 @@ export async function setLinkMtu(sock: Rtnl, index: number, mtu: number): Promis
   await setLink(sock, index, [{ type: IFLA.MTU, value: u32(mtu) }])
 }
 
-/** Adds alternative names to the link (RTM_NEWLINKPROP). */
+/** Adds alternative names (byte strings) to the link (RTM_NEWLINKPROP). */
 export async function addAltnames(sock: Rtnl, index: number, names: string[]): Promise<void> {
   await sock.request(RTM_NEWLINKPROP, 0, ifinfo(index), [altnameList(names)])
 }
 
-/** Removes alternative names from the link (RTM_DELLINKPROP). */
+/** Removes alternative names (byte strings) from the link (RTM_DELLINKPROP). */
 export async function deleteAltnames(sock: Rtnl, index: number, names: string[]): Promise<void> {
   await sock.request(RTM_DELLINKPROP, 0, ifinfo(index), [altnameList(names)])
 }
 
-const altnameList = (names: string[]): Attr => ({ type: IFLA.PROP_LIST | NLA_F_NESTED, value: names.map((n) => ({ type: IFLA.ALT_IFNAME, value: cString(n) })) })
+const altnameList = (names: string[]): Attr => ({ type: IFLA.PROP_LIST | NLA_F_NESTED, value: names.map((n) => ({ type: IFLA.ALT_IFNAME, value: Buffer.concat([Buffer.from(n, 'latin1'), Buffer.alloc(1)]) })) })
 
 /** Moves the link into `target`; it gets a new index there. */
 export async function moveLink(sock: Rtnl, index: number, target: Netns): Promise<void> {

@@ -1,6 +1,7 @@
 // Alternative names (`ip link property add ... altname`) are taken like names and move with a link: a pod can
 // give its VF netdev one, and the VF may carry its own from udev. DEL takes back only what the pod added, so
 // that neither the move home nor the rename back runs into a name; ADD refuses a VF whose altnames would clash.
+import { execFileSync, spawn } from 'node:child_process'
 import fs from 'node:fs'
 import path from 'node:path'
 import t from 'tap'
@@ -76,6 +77,70 @@ t.test('DEL after an older version left the VF on the host under the pod\'s name
   t.same(node.leftovers(), [])
 })
 
+t.test('altnames of any length and bytes: a long one of the VF\'s own, a pod\'s that is not UTF-8, an own one a host link took', async (t) => {
+  const node = sriovNode(t, 'tab')
+  const pod = addNetns(t, 'tab')
+  const vf = node.vfs[0]
+  const long = `${uniqueName('tabl')}-a-name-longer-than-fifteen-bytes`
+  const taken = uniqueName('tabt')
+  ip('link', 'property', 'add', 'dev', vf.netdev!, 'altname', long)
+  ip('link', 'property', 'add', 'dev', vf.netdev!, 'altname', taken)
+  const before = node.snapshot()
+  const conf = node.conf()
+  const add = await node.run('ADD', conf, { netns: pod.path })
+  t.equal(add.code, 0, add.stdout + add.stderr)
+  t.same(altnames('net1', pod.name).sort(), [long, taken].sort(), 'a long altname is no reason to refuse the VF')
+  // a name that is not UTF-8 (bytes 78 ff): decoded lossily it could never be named to the kernel again
+  execFileSync('bash', ['-c', `ip -n ${pod.name} link property add dev net1 altname $'x\\xff'`])
+  const hostLink = addVeth(t, 'tabh')
+  ip('link', 'property', 'add', 'dev', hostLink.name, 'altname', taken)
+  const del = await node.run('DEL', conf, { netns: pod.path })
+  t.equal(del.code, 0, del.stdout + del.stderr)
+  t.equal(linkJson(vf.netdev!)?.ifname, vf.netdev)
+  t.same(altnames(vf.netdev!), [long], 'the pod\'s gone; its own back, but the one a host link holds now')
+  t.match(del.stderr, /could not give the VF netdev back an alternative name it had/)
+  t.same(node.snapshot(), before)
+  t.same(node.leftovers(), [])
+})
+
+t.test('an altname the pod adds again and again while DEL runs does not come home with the VF', async (t) => {
+  const node = sriovNode(t, 'tas')
+  const pod = addNetns(t, 'tas')
+  const vf = node.vfs[0]
+  const conf = node.conf()
+  t.equal((await node.run('ADD', conf, { netns: pod.path })).code, 0)
+  const squat = uniqueName('tasq')
+  const loop = spawn('bash', ['-c', `while :; do ip -n ${pod.name} link property add dev net1 altname ${squat} 2>/dev/null; done`], { stdio: 'ignore' })
+  t.teardown(() => loop.kill('SIGKILL'))
+  const del = await node.run('DEL', conf, { netns: pod.path })
+  loop.kill('SIGKILL')
+  t.equal(del.code, 0, del.stdout + del.stderr)
+  t.equal(linkJson(vf.netdev!)?.ifname, vf.netdev)
+  t.same(altnames(vf.netdev!), [], 'no name of the pod\'s squats on the host')
+  t.same(node.leftovers(), [])
+})
+
+t.test('a Go sriov-cni-era record (no altnames noted) and a VF with a long altname of its own: DEL works', async (t) => {
+  const node = sriovNode(t, 'tag')
+  const pod = addNetns(t, 'tag')
+  const vf = node.vfs[0]
+  const long = `${uniqueName('tagl')}-udev-style-long-name`
+  ip('link', 'property', 'add', 'dev', vf.netdev!, 'altname', long)
+  const before = node.snapshot()
+  const conf = node.conf()
+  t.equal((await node.run('ADD', conf, { netns: pod.path })).code, 0)
+  const file = path.join(node.stateDir, 'ctr1-net1')
+  const rec = JSON.parse(fs.readFileSync(file, 'utf8'))
+  delete rec.origNetdev.altnames
+  fs.writeFileSync(file, JSON.stringify(rec))
+  const del = await node.run('DEL', conf, { netns: pod.path })
+  t.equal(del.code, 0, del.stdout + del.stderr)
+  t.equal(linkJson(vf.netdev!)?.ifname, vf.netdev)
+  t.same(altnames(vf.netdev!), [long])
+  t.same(node.snapshot(), before)
+  t.same(node.leftovers(), [])
+})
+
 t.test('ADD refuses a VF whose altname is CNI_IFNAME or a pod interface\'s name, before anything changes', async (t) => {
   const node = sriovNode(t, 'tar')
   const pod = addNetns(t, 'tar')
@@ -95,7 +160,7 @@ t.test('ADD refuses a VF whose altname is CNI_IFNAME or a pod interface\'s name,
   ip('link', 'property', 'add', 'dev', vf.netdev!, 'altname', podLink)
   const clash = await node.run('ADD', conf, { netns: pod.path })
   t.equal(clash.json.code, 7, clash.stdout)
-  t.match(clash.json.msg, new RegExp(`alternative name ${podLink}, which an interface in ${pod.path} already has`))
+  t.match(clash.json.msg, new RegExp(`alternative name "${podLink}", which an interface in ${pod.path} already has`))
   t.same(node.snapshot(), before)
   t.same(node.leftovers(), [])
 })
