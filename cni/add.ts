@@ -134,7 +134,7 @@ async function writeAheadRecord(c: AttachmentContext, cfg: SriovConfig, vf: VfDe
       throw new CniError(ErrorCode.InvalidConfig, `VF netdev ${vf.netdev} of ${vf.pci} is not on the host: is it in use by another pod?`)
     })
     rec.hostIfName = link.name
-    rec.origNetdev = { mac: link.mac, mtu: link.mtu, index: link.index, up: link.up, altnames: link.altnames }
+    rec.origNetdev = { mac: link.mac, mtu: link.mtu, index: link.index, up: link.up, altnames: link.altnames, ...(link.parentDev ? { parentDev: link.parentDev } : {}) }
     await altnamesFitPod(c.pod!, link, env.ifname, env.netns)
     if (cfg.mtu !== undefined) rec.podMtu = await mtuWithinPf(c.host!, cfg.mtu, vf.pfName, ipamHasIpv6(raw, env))
   }

@@ -103,20 +103,24 @@ interface Located {
 /**
  * Finds the VF netdev wherever a DEL, a crash or the kernel may have left it: in the pod under the pod or the
  * host name, or on the host (where the kernel returns it when the pod dies). Only a link that is provably
- * ours is returned: the VF's PCI address, its host index or one of its MACs.
+ * ours is returned: its parent device where the kernel reports one (the VF's PCI address), else the VF's
+ * PCI address in sysfs, its index or one of its MACs. In the pod the index ADD saw comes first: a pod can give
+ * a link of its own the VF's name and MAC, and DEL would have moved that one to the host instead.
  */
 async function locateNetdev(rec: AttachmentRecord): Promise<Located | undefined> {
   const macs = new Set([rec.origNetdev?.mac, rec.podMac].filter((m): m is string => !!m))
-  const ours = (l: { mac: string; index: number }) => macs.has(l.mac) || (rec.origNetdev?.index !== undefined && l.index === rec.origNetdev.index)
+  const parent = rec.origNetdev?.parentDev
+  const ours = (l: LinkInfo) => (parent ? l.parentDev === parent : macs.has(l.mac) || (rec.origNetdev?.index !== undefined && l.index === rec.origNetdev.index))
   const names = (...n: (string | undefined)[]) => [...new Set(n.filter((x): x is string => !!x))]
   if (netnsExists(rec.netns)) {
     const pod = openPlace(Netns.open(rec.netns), `pod ${rec.netns}`)
+    // renamed (and given another MAC) by an application in the pod: the index ADD saw stays its own
+    const atIndex = rec.podIndex !== undefined ? await linkByIndex(pod.sock, rec.podIndex) : undefined
+    if (atIndex && (!parent || atIndex.parentDev === parent)) return { place: pod, index: atIndex.index, inPod: true }
     for (const name of names(rec.ifname, rec.hostIfName)) {
       const link = await linkByName(pod.sock, name)
       if (link && ours(link)) return { place: pod, index: link.index, inPod: true }
     }
-    // renamed (and given another MAC) by an application in the pod: the index ADD saw stays its own
-    if (rec.podIndex !== undefined && (await linkByIndex(pod.sock, rec.podIndex))) return { place: pod, index: rec.podIndex, inPod: true }
     closePlace(pod)
   }
   const host = openPlace(Netns.current(), 'the host')

@@ -12,6 +12,7 @@ export interface LinkInfo {
   mtu: number
   up: boolean
   running: boolean // up with carrier (IFF_RUNNING)
+  parentDev?: string // the device under the link (a VF's PCI address; none for a veth), kernels 5.15+
   altnames: string[] // alternative names (`ip link property add ... altname`), as byte strings (see byteString): taken like names, they move with the link
 }
 
@@ -36,7 +37,7 @@ const RTM_GETROUTE = 26
 const RTM_NEWLINKPROP = 108
 const RTM_DELLINKPROP = 109
 
-export const IFLA = { ADDRESS: 1, IFNAME: 3, MTU: 4, VFINFO_LIST: 22, NET_NS_FD: 28, EXT_MASK: 29, CARRIER: 33, PROP_LIST: 52, ALT_IFNAME: 53 } as const
+export const IFLA = { ADDRESS: 1, IFNAME: 3, MTU: 4, VFINFO_LIST: 22, NET_NS_FD: 28, EXT_MASK: 29, CARRIER: 33, PROP_LIST: 52, ALT_IFNAME: 53, PARENT_DEV_NAME: 56 } as const
 const IFA = { ADDRESS: 1, LOCAL: 2 } as const
 const RTA = { DST: 1, OIF: 4, GATEWAY: 5, TABLE: 15 } as const
 
@@ -86,6 +87,7 @@ function toInfo(m: LinkMessage): LinkInfo {
     mtu: m.attrs.get(IFLA.MTU)?.readUInt32LE(0) ?? 0,
     up: !!(m.flags & IFF_UP),
     running: !!(m.flags & IFF_RUNNING),
+    parentDev: readString(m.attrs.get(IFLA.PARENT_DEV_NAME)),
     altnames: altnamesOf(m.attrs.get(IFLA.PROP_LIST)),
   }
 }

@@ -19,6 +19,7 @@ export interface OriginalNetdev {
   mtu: number
   index?: number // ifindex on the host before ADD (the kernel keeps it across moves when it can)
   up?: boolean // admin state on the host before ADD
+  parentDev?: string // the netdev's parent device (the VF's PCI address) where the kernel reports one: proves a link is the VF
   altnames?: string[] // alternative names before ADD (udev gives VFs some); absent in records of older versions
 }
 

@@ -1,6 +1,7 @@
-// Alternative names (`ip link property add ... altname`) are taken like names and move with a link: a pod can
-// give its VF netdev one, and the VF may carry its own from udev. DEL takes back only what the pod added, so
-// that neither the move home nor the rename back runs into a name; ADD refuses a VF whose altnames would clash.
+// What a pod (with CAP_NET_ADMIN in its namespace) may do to its VF netdev before DEL, and what DEL still owes:
+// the VF home under its name with its own MAC, MTU and alternative names, whatever the pod added, renamed or
+// forged. Alternative names (`ip link property add ... altname`) are taken like names and move with a link; the
+// VF may carry its own from udev. Also: a refused address or route in ADD names itself and the step.
 import { execFileSync, spawn } from 'node:child_process'
 import fs from 'node:fs'
 import path from 'node:path'
@@ -175,6 +176,26 @@ t.test('a refused address or route names itself and the step; everything is roll
   t.equal(add.json.code, 999, add.stdout)
   t.match(add.json.msg, /\(step addresses\): cannot add route to 10\.80\.0\.0\/16 via 192\.168\.77\.1 on net1 in pod .*ENETUNREACH/)
   t.match(add.json.msg, /everything was rolled back/)
+  t.same(node.snapshot(), before)
+  t.same(node.leftovers(), [])
+})
+
+t.test('a link the pod made with the VF\'s name and MAC stays in the pod: DEL brings home the VF, found by its index', async (t) => {
+  const node = sriovNode(t, 'tap')
+  const pod = addNetns(t, 'tap')
+  const vf = node.vfs[0]
+  const before = node.snapshot()
+  const conf = node.conf()
+  t.equal((await node.run('ADD', conf, { netns: pod.path })).code, 0)
+  const mac = linkJson('net1', pod.name).address
+  ip('-n', pod.name, 'link', 'set', 'net1', 'name', 'renamed')
+  ip('-n', pod.name, 'link', 'add', 'net1', 'type', 'veth', 'peer', 'name', 'net1peer')
+  ip('-n', pod.name, 'link', 'set', 'net1', 'address', mac)
+  const del = await node.run('DEL', conf, { netns: pod.path })
+  t.equal(del.code, 0, del.stdout + del.stderr)
+  t.equal(linkJson(vf.netdev!)?.ifname, vf.netdev, 'the VF is home')
+  t.equal(linkJson('net1', pod.name)?.ifname, 'net1', 'the pod\'s own link stays in the pod')
+  t.equal(linkJson('net1peer', pod.name)?.ifname, 'net1peer')
   t.same(node.snapshot(), before)
   t.same(node.leftovers(), [])
 })
