@@ -3,7 +3,7 @@
 // before it may be stale (a duplicate DEL racing the next pod's ADD on the same VF).
 import { vfConfigurator } from '../host/vf-config'
 import type { PluginContext } from '../protocol/skel'
-import { deviceOf, StateStore } from '../state/store'
+import { deviceOf, StateStore, UnreadableRecord, type StoredAttachment } from '../state/store'
 import { deviceIdOf } from './config'
 import { detach, toRecord } from './detach'
 import { ipamDel } from './ipam'
@@ -13,10 +13,13 @@ import { log } from './log'
 export async function cmdDel({ env, conf }: PluginContext): Promise<void> {
   const store = new StateStore()
   await store.withAttachmentLock(env.containerId, env.ifname, async () => {
-    const first = await store.loadAttachment(env.containerId, env.ifname)
+    const first = await store.loadAttachment(env.containerId, env.ifname).catch((e) => {
+      if (e instanceof UnreadableRecord) return undefined // dealt with under the VF lock below
+      throw e
+    })
     const pci = first ? deviceOf(first) : deviceIdOf(conf)
     const undo = async () => {
-      const stored = await store.loadAttachment(env.containerId, env.ifname)
+      const stored = await loadOrSetAside(store, env.containerId, env.ifname)
       if (!stored) {
         // nothing recorded: ADD never changed anything (or DEL is repeated); the IPAM release is still owed,
         // and a mark an ADD killed between its two writes left goes
@@ -33,4 +36,19 @@ export async function cmdDel({ env, conf }: PluginContext): Promise<void> {
   // lock and temp files of processes killed on this node, whichever attachment they were for
   await store.sweep().catch((e) => log('warning', 'could not sweep the state directory', { err: (e as Error).message }))
   log('debug', 'DEL done', { codeCache: codeCacheUse() })
+}
+
+/**
+ * The record; one that cannot be read is set aside and DEL goes on as without one (the IPAM release, the mark):
+ * failing would fail every DEL of the pod forever, and what the record held is lost either way.
+ */
+async function loadOrSetAside(store: StateStore, containerId: string, ifname: string): Promise<StoredAttachment | undefined> {
+  try {
+    return await store.loadAttachment(containerId, ifname)
+  } catch (e) {
+    if (!(e instanceof UnreadableRecord)) throw e
+    const aside = await store.setAsideAttachment(containerId, ifname)
+    log('error', 'the attachment record cannot be read (a damaged disk?): set aside, and DEL goes on without it; the VF may need a look', { containerId, ifname, setAside: aside, err: e.message })
+    return undefined
+  }
 }

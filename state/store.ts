@@ -16,6 +16,13 @@ const PCI_PATTERN = /^[0-9a-fA-F]{4}:[0-9a-fA-F]{2}:[0-9a-fA-F]{2}\.[0-7]$/
 const VF_LOCKS = path.join('pci', 'vf_lock')
 const ATTACHMENT_LOCKS = 'lock'
 
+/** A record file that does not parse: every write is atomic, so only a damaged disk (or a hand edit) makes one. */
+export class UnreadableRecord extends Error {
+  constructor(readonly file: string, cause: string) {
+    super(`the attachment record ${file} cannot be read (${cause})`)
+  }
+}
+
 export type StoredAttachment =
   | { kind: 'ours'; record: AttachmentRecord }
   | { kind: 'sriov-cni'; containerId: string; ifname: string; raw: Record<string, unknown> }
@@ -73,9 +80,24 @@ export class StateStore {
     writeFileAtomic(file, JSON.stringify(rec), { fsync: true, mode: 0o600 })
   }
 
+  /** The record, undefined when there is none; an UnreadableRecord when its file does not parse. */
   async loadAttachment(containerId: string, ifname: string): Promise<StoredAttachment | undefined> {
-    const text = readFileNoFollow(this.recordPath(containerId, ifname))
-    return text === undefined ? undefined : parseStored(text, containerId, ifname)
+    const file = this.recordPath(containerId, ifname)
+    const text = readFileNoFollow(file)
+    if (text === undefined) return undefined
+    try {
+      return parseStored(text, containerId, ifname)
+    } catch (e) {
+      throw new UnreadableRecord(file, (e as Error).message)
+    }
+  }
+
+  /** Moves an unreadable record out of every listing, under a name that says what it was (`.unreadable-<name>.<ms>`); returns that path. */
+  async setAsideAttachment(containerId: string, ifname: string): Promise<string> {
+    const file = this.recordPath(containerId, ifname)
+    const aside = path.join(path.dirname(file), `.unreadable-${path.basename(file)}.${Date.now()}`)
+    fs.renameSync(file, aside)
+    return aside
   }
 
   /** Removes the record and any temp file a killed writer left for it. */
