@@ -210,13 +210,6 @@ async function dropAltnames(rec: AttachmentRecord, at: Located, link: LinkInfo):
   await deleteEach(rec, at.place, at.index, drop)
 }
 
-/** Once home, out of the pod's reach: altnames it added while the netdev was on its way go now. */
-async function dropLateAltnames(rec: AttachmentRecord, place: Place, index: number): Promise<void> {
-  const before = rec.origNetdev?.altnames
-  if (!before) return
-  await deleteEach(rec, place, index, (await mustLink(place, { index })).altnames.filter((n) => !before.includes(n)))
-}
-
 async function deleteEach(rec: AttachmentRecord, place: Place, index: number, names: string[]): Promise<void> {
   for (const n of names) {
     await deleteAltnames(place.sock, index, [n]).then(
@@ -226,11 +219,15 @@ async function deleteEach(rec: AttachmentRecord, place: Place, index: number, na
   }
 }
 
-/** The alternative names the netdev had before ADD, given back once it is home; a name taken since is left out, with a warning. */
+/**
+ * Once home, out of the pod's reach: the altnames it added while the netdev was on its way go (when the record
+ * says which were its own), and those it had before ADD come back; a name taken since is left out, with a warning.
+ */
 async function restoreAltnames(rec: AttachmentRecord, place: Place, index: number): Promise<void> {
-  await dropLateAltnames(rec, place, index)
+  const before = rec.origNetdev?.altnames
   const now = (await mustLink(place, { index })).altnames
-  for (const n of (rec.origNetdev?.altnames ?? []).filter((x) => !now.includes(x))) {
+  if (before) await deleteEach(rec, place, index, now.filter((n) => !before.includes(n)))
+  for (const n of (before ?? []).filter((x) => !now.includes(x))) {
     await addAltnames(place.sock, index, [n]).catch((e: Error) => log('warning', 'could not give the VF netdev back an alternative name it had', { deviceID: rec.deviceID, altname: n, err: e.message }))
   }
 }

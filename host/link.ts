@@ -93,7 +93,7 @@ function toInfo(m: LinkMessage): LinkInfo {
 }
 
 function altnamesOf(propList: Buffer | undefined): string[] {
-  return propList ? attrList(propList).filter(([type]) => type === IFLA.ALT_IFNAME).map(([, v]) => v.toString('latin1', 0, v.indexOf(0) < 0 ? v.length : v.indexOf(0))) : []
+  return propList ? attrList(propList).filter(([type]) => type === IFLA.ALT_IFNAME).map(([, v]) => readString(v, 'latin1')!) : []
 }
 
 /**
@@ -134,7 +134,7 @@ export async function linkByName(sock: Rtnl, name: string): Promise<LinkInfo | u
  * an altname may be up to 127 bytes, and the kernel refuses an IFLA_IFNAME over 15 with ERANGE.
  */
 export async function linkByAnyName(sock: Rtnl, name: string): Promise<LinkInfo | undefined> {
-  const m = await getLink(sock, {}, [{ type: IFLA.ALT_IFNAME, value: Buffer.concat([Buffer.from(name, 'latin1'), Buffer.alloc(1)]) }])
+  const m = await getLink(sock, {}, [{ type: IFLA.ALT_IFNAME, value: cString(name, 'latin1') }])
   return m && toInfo(m)
 }
 
@@ -169,7 +169,7 @@ export async function deleteAltnames(sock: Rtnl, index: number, names: string[])
   await sock.request(RTM_DELLINKPROP, 0, ifinfo(index), [altnameList(names)])
 }
 
-const altnameList = (names: string[]): Attr => ({ type: IFLA.PROP_LIST | NLA_F_NESTED, value: names.map((n) => ({ type: IFLA.ALT_IFNAME, value: Buffer.concat([Buffer.from(n, 'latin1'), Buffer.alloc(1)]) })) })
+const altnameList = (names: string[]): Attr => ({ type: IFLA.PROP_LIST | NLA_F_NESTED, value: names.map((n) => ({ type: IFLA.ALT_IFNAME, value: cString(n, 'latin1') })) })
 
 /** Moves the link into `target`; it gets a new index there. */
 export async function moveLink(sock: Rtnl, index: number, target: Netns): Promise<void> {

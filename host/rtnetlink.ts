@@ -91,10 +91,10 @@ export const u32 = (v: number): Buffer => {
   return b
 }
 
-export const cString = (s: string): Buffer => Buffer.concat([Buffer.from(s), Buffer.alloc(1)])
+export const cString = (s: string, encoding: BufferEncoding = 'utf8'): Buffer => Buffer.concat([Buffer.from(s, encoding), Buffer.alloc(1)])
 
 /** A NUL-terminated string attribute's text. */
-export const readString = (b: Buffer | undefined): string | undefined => (b ? b.toString('utf8', 0, b.indexOf(0) < 0 ? b.length : b.indexOf(0)) : undefined)
+export const readString = (b: Buffer | undefined, encoding: BufferEncoding = 'utf8'): string | undefined => (b ? b.toString(encoding, 0, b.indexOf(0) < 0 ? b.length : b.indexOf(0)) : undefined)
 
 /**
  * The kernel refused a request with `errno`. Its message, "Request rejected: ENODEV", is spelled out when read:
