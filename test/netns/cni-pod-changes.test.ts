@@ -5,21 +5,33 @@
 import { execFileSync, spawn } from 'node:child_process'
 import fs from 'node:fs'
 import path from 'node:path'
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { addNetns, addVeth, ip, linkJson, uniqueName } from '../helpers/netns'
-import { sriovNode } from '../helpers/sriov-node'
+import { sriovNode, type SriovNode } from '../helpers/sriov-node'
 
 const altnames = (name: string, netns?: string): string[] => linkJson(name, netns)?.altnames ?? []
 
-t.test('altnames a pod gave its VF (the VF\'s host name, a host interface\'s name) are removed by DEL; the VF\'s own come back', async (t) => {
-  const node = sriovNode(t, 'tal')
-  const pod = addNetns(t, 'tal')
+/** A node with one VF and a pod; the VF netdev first gets `vfAltnames`, its own, before the snapshot DEL must restore. */
+function scene(t: Test, prefix: string, vfAltnames: string[] = []) {
+  const node = sriovNode(t, prefix)
+  const pod = addNetns(t, prefix)
   const vf = node.vfs[0]
+  for (const n of vfAltnames) ip('link', 'property', 'add', 'dev', vf.netdev!, 'altname', n)
+  return { node, pod, vf, before: node.snapshot(), conf: node.conf() }
+}
+
+/** The record as an older version, or Go sriov-cni, leaves it: the VF's altnames not noted. */
+function forgetAltnames(node: SriovNode): void {
+  const file = path.join(node.stateDir, 'ctr1-net1')
+  const rec = JSON.parse(fs.readFileSync(file, 'utf8'))
+  delete rec.origNetdev.altnames
+  fs.writeFileSync(file, JSON.stringify(rec))
+}
+
+t.test('altnames a pod gave its VF (the VF\'s host name, a host interface\'s name) are removed by DEL; the VF\'s own come back', async (t) => {
   const own = uniqueName('talo')
   const hostOther = addVeth(t, 'talh')
-  ip('link', 'property', 'add', 'dev', vf.netdev!, 'altname', own)
-  const before = node.snapshot()
-  const conf = node.conf()
+  const { node, pod, vf, before, conf } = scene(t, 'tal', [own])
   const add = await node.run('ADD', conf, { netns: pod.path })
   t.equal(add.code, 0, add.stdout + add.stderr)
   t.same(altnames('net1', pod.name), [own], 'the VF\'s own altname moved with it')
@@ -37,16 +49,9 @@ t.test('altnames a pod gave its VF (the VF\'s host name, a host interface\'s nam
 })
 
 t.test('a record of an older version (no altnames noted): DEL drops the pod\'s altnames that collide on the host', async (t) => {
-  const node = sriovNode(t, 'tao')
-  const pod = addNetns(t, 'tao')
-  const vf = node.vfs[0]
-  const before = node.snapshot()
-  const conf = node.conf()
+  const { node, pod, vf, before, conf } = scene(t, 'tao')
   t.equal((await node.run('ADD', conf, { netns: pod.path })).code, 0)
-  const file = path.join(node.stateDir, 'ctr1-net1')
-  const rec = JSON.parse(fs.readFileSync(file, 'utf8'))
-  delete rec.origNetdev.altnames
-  fs.writeFileSync(file, JSON.stringify(rec))
+  forgetAltnames(node)
   const harmless = uniqueName('taox')
   ip('-n', pod.name, 'link', 'property', 'add', 'dev', 'net1', 'altname', vf.netdev!)
   ip('-n', pod.name, 'link', 'property', 'add', 'dev', 'net1', 'altname', harmless)
@@ -60,11 +65,7 @@ t.test('a record of an older version (no altnames noted): DEL drops the pod\'s a
 })
 
 t.test('DEL after an older version left the VF on the host under the pod\'s name, its host name an altname of it', async (t) => {
-  const node = sriovNode(t, 'tah')
-  const pod = addNetns(t, 'tah')
-  const vf = node.vfs[0]
-  const before = node.snapshot()
-  const conf = node.conf()
+  const { node, pod, vf, before, conf } = scene(t, 'tah')
   t.equal((await node.run('ADD', conf, { netns: pod.path })).code, 0)
   // what the first DEL of an older version left: moved home, the rename back refused
   ip('-n', pod.name, 'link', 'property', 'add', 'dev', 'net1', 'altname', vf.netdev!)
@@ -79,15 +80,9 @@ t.test('DEL after an older version left the VF on the host under the pod\'s name
 })
 
 t.test('altnames of any length and bytes: a long one of the VF\'s own, a pod\'s that is not UTF-8, an own one a host link took', async (t) => {
-  const node = sriovNode(t, 'tab')
-  const pod = addNetns(t, 'tab')
-  const vf = node.vfs[0]
   const long = `${uniqueName('tabl')}-a-name-longer-than-fifteen-bytes`
   const taken = uniqueName('tabt')
-  ip('link', 'property', 'add', 'dev', vf.netdev!, 'altname', long)
-  ip('link', 'property', 'add', 'dev', vf.netdev!, 'altname', taken)
-  const before = node.snapshot()
-  const conf = node.conf()
+  const { node, pod, vf, before, conf } = scene(t, 'tab', [long, taken])
   const add = await node.run('ADD', conf, { netns: pod.path })
   t.equal(add.code, 0, add.stdout + add.stderr)
   t.same(altnames('net1', pod.name).sort(), [long, taken].sort(), 'a long altname is no reason to refuse the VF')
@@ -105,10 +100,7 @@ t.test('altnames of any length and bytes: a long one of the VF\'s own, a pod\'s 
 })
 
 t.test('an altname the pod adds again and again while DEL runs does not come home with the VF', async (t) => {
-  const node = sriovNode(t, 'tas')
-  const pod = addNetns(t, 'tas')
-  const vf = node.vfs[0]
-  const conf = node.conf()
+  const { node, pod, vf, conf } = scene(t, 'tas')
   t.equal((await node.run('ADD', conf, { netns: pod.path })).code, 0)
   const squat = uniqueName('tasq')
   const loop = spawn('bash', ['-c', `while :; do ip -n ${pod.name} link property add dev net1 altname ${squat} 2>/dev/null; done`], { stdio: 'ignore' })
@@ -122,18 +114,10 @@ t.test('an altname the pod adds again and again while DEL runs does not come hom
 })
 
 t.test('a Go sriov-cni-era record (no altnames noted) and a VF with a long altname of its own: DEL works', async (t) => {
-  const node = sriovNode(t, 'tag')
-  const pod = addNetns(t, 'tag')
-  const vf = node.vfs[0]
   const long = `${uniqueName('tagl')}-udev-style-long-name`
-  ip('link', 'property', 'add', 'dev', vf.netdev!, 'altname', long)
-  const before = node.snapshot()
-  const conf = node.conf()
+  const { node, pod, vf, before, conf } = scene(t, 'tag', [long])
   t.equal((await node.run('ADD', conf, { netns: pod.path })).code, 0)
-  const file = path.join(node.stateDir, 'ctr1-net1')
-  const rec = JSON.parse(fs.readFileSync(file, 'utf8'))
-  delete rec.origNetdev.altnames
-  fs.writeFileSync(file, JSON.stringify(rec))
+  forgetAltnames(node)
   const del = await node.run('DEL', conf, { netns: pod.path })
   t.equal(del.code, 0, del.stdout + del.stderr)
   t.equal(linkJson(vf.netdev!)?.ifname, vf.netdev)
@@ -143,12 +127,7 @@ t.test('a Go sriov-cni-era record (no altnames noted) and a VF with a long altna
 })
 
 t.test('ADD refuses a VF whose altname is CNI_IFNAME or a pod interface\'s name, before anything changes', async (t) => {
-  const node = sriovNode(t, 'tar')
-  const pod = addNetns(t, 'tar')
-  const vf = node.vfs[0]
-  ip('link', 'property', 'add', 'dev', vf.netdev!, 'altname', 'net1')
-  const before = node.snapshot()
-  const conf = node.conf()
+  const { node, pod, vf, before, conf } = scene(t, 'tar', ['net1'])
   const add = await node.run('ADD', conf, { netns: pod.path })
   t.equal(add.json.code, 4, add.stdout)
   t.match(add.json.msg, /CNI_IFNAME: net1 is an alternative name of the VF netdev/)
@@ -167,11 +146,8 @@ t.test('ADD refuses a VF whose altname is CNI_IFNAME or a pod interface\'s name,
 })
 
 t.test('a refused address or route names itself and the step; everything is rolled back', async (t) => {
-  const node = sriovNode(t, 'tae')
-  const pod = addNetns(t, 'tae')
-  const before = node.snapshot()
-  const base = node.conf() as { ipam: Record<string, unknown> }
-  const conf = { ...base, ipam: { ...base.ipam, routes: [{ dst: '10.80.0.0/16', gw: '192.168.77.1' }] } }
+  const { node, pod, before, conf: base } = scene(t, 'tae')
+  const conf = { ...base, ipam: { ...(base.ipam as object), routes: [{ dst: '10.80.0.0/16', gw: '192.168.77.1' }] } }
   const add = await node.run('ADD', conf, { netns: pod.path })
   t.equal(add.json.code, 999, add.stdout)
   t.match(add.json.msg, /\(step addresses\): cannot add route to 10\.80\.0\.0\/16 via 192\.168\.77\.1 on net1 in pod .*ENETUNREACH/)
@@ -181,11 +157,7 @@ t.test('a refused address or route names itself and the step; everything is roll
 })
 
 t.test('a link the pod made with the VF\'s name and MAC stays in the pod: DEL brings home the VF, found by its index', async (t) => {
-  const node = sriovNode(t, 'tap')
-  const pod = addNetns(t, 'tap')
-  const vf = node.vfs[0]
-  const before = node.snapshot()
-  const conf = node.conf()
+  const { node, pod, vf, before, conf } = scene(t, 'tap')
   t.equal((await node.run('ADD', conf, { netns: pod.path })).code, 0)
   const mac = linkJson('net1', pod.name).address
   ip('-n', pod.name, 'link', 'set', 'net1', 'name', 'renamed')
