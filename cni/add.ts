@@ -133,6 +133,7 @@ async function writeAheadRecord(c: AttachmentContext, cfg: SriovConfig, vf: VfDe
     const link = await mustLink(c.host as Place, { name: vf.netdev! }).catch(() => {
       throw new CniError(ErrorCode.InvalidConfig, `VF netdev ${vf.netdev} of ${vf.pci} is not on the host: is it in use by another pod?`)
     })
+    c.hostLink = link
     rec.hostIfName = link.name
     rec.origNetdev = { mac: link.mac, mtu: link.mtu, index: link.index, up: link.up, altnames: link.altnames, ...(link.parentDev ? { parentDev: link.parentDev } : {}) }
     await altnamesFitPod(c.pod!, link, env.ifname, env.netns)

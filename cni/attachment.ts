@@ -28,6 +28,7 @@ export interface AttachmentContext {
   // ADD only: where the netdev is going and what it is called there
   host?: Place
   pod?: Place
+  hostLink?: LinkInfo // the VF netdev as ADD read it for the record, just before the move
   podIndex?: number
   result?: Result
   /** set by an undo that could not find the VF netdev: the record stays, marked lost, instead of going */
@@ -57,9 +58,7 @@ export function attachmentSteps(rec: AttachmentRecord): Step<AttachmentContext>[
 
 async function writeAhead(c: AttachmentContext): Promise<void> {
   // the mark first: a record never exists without it, so an ADD that finds no mark needs no scan
-  await c.store.markAllocated(c.rec.deviceID, c.rec.netns)
-  faultPoint('record-mark')
-  await c.store.saveAttachment(c.rec)
+  await c.store.markAndSave(c.rec, () => faultPoint('record-mark'))
 }
 
 async function forget(c: AttachmentContext): Promise<void> {
@@ -86,17 +85,18 @@ async function complete(c: AttachmentContext): Promise<void> {
 // ---- the netdev
 
 async function moveIntoPod(c: AttachmentContext): Promise<void> {
-  const link = await mustLink(c.host!, { index: c.rec.origNetdev!.index, name: c.rec.hostIfName })
+  const link = c.hostLink ?? (await mustLink(c.host!, { index: c.rec.origNetdev!.index, name: c.rec.hostIfName }))
   if (link.up) await setLinkUp(c.host!.sock, link.index, false)
-  c.podIndex = await relocate(c.host!, link.index, c.pod!, c.rec.ifname)
+  // ADD has just seen that the pod holds no interface of that name (writeAheadRecord)
+  const moved = await relocate(c.host!, link, c.pod!, c.rec.ifname, { nameFree: true })
+  c.podIndex = moved.index
   if (c.rec.podMtu !== undefined) await setLinkMtu(c.pod!.sock, c.podIndex, c.rec.podMtu)
-  const moved = await mustLink(c.pod!, { index: c.podIndex })
-  c.result!.interfaces!.push({ name: c.rec.ifname, mac: c.rec.podMac ?? moved.mac, mtu: moved.mtu, sandbox: c.rec.netns, pciID: c.rec.deviceID })
+  c.result!.interfaces!.push({ name: c.rec.ifname, mac: c.rec.podMac ?? moved.mac, mtu: c.rec.podMtu ?? moved.mtu, sandbox: c.rec.netns, pciID: c.rec.deviceID })
 }
 
 interface Located {
   place: Place
-  index: number
+  link: LinkInfo // as it was found
   inPod: boolean
 }
 
@@ -116,17 +116,17 @@ async function locateNetdev(rec: AttachmentRecord): Promise<Located | undefined>
     const pod = openPlace(Netns.open(rec.netns), `pod ${rec.netns}`)
     // renamed (and given another MAC) by an application in the pod: the index ADD saw stays its own
     const atIndex = rec.podIndex !== undefined ? await linkByIndex(pod.sock, rec.podIndex) : undefined
-    if (atIndex && (!parent || atIndex.parentDev === parent)) return { place: pod, index: atIndex.index, inPod: true }
+    if (atIndex && (!parent || atIndex.parentDev === parent)) return { place: pod, link: atIndex, inPod: true }
     for (const name of names(rec.ifname, rec.hostIfName)) {
       const link = await linkByName(pod.sock, name)
-      if (link && ours(link)) return { place: pod, index: link.index, inPod: true }
+      if (link && ours(link)) return { place: pod, link, inPod: true }
     }
     closePlace(pod)
   }
   const host = openPlace(Netns.current(), 'the host')
   for (const name of names(vfNetdev(rec.deviceID), rec.hostIfName, rec.ifname)) {
     const link = await linkByName(host.sock, name)
-    if (link && (pciOfNetdev(name) === rec.deviceID || ours(link))) return { place: host, index: link.index, inPod: false }
+    if (link && (pciOfNetdev(name) === rec.deviceID || ours(link))) return { place: host, link, inPod: false }
   }
   closePlace(host)
   return undefined
@@ -157,19 +157,20 @@ async function returnNetdev(c: AttachmentContext): Promise<void> {
   const rec = c.rec
   const orig = rec.origNetdev!
   await withNetdev(c, async (at) => {
-    const link = await mustLink(at.place, { index: at.index })
-    if (link.up) await setLinkUp(at.place.sock, at.index, false)
+    const link = at.link
+    const index = link.index
+    if (link.up) await setLinkUp(at.place.sock, index, false)
     if (link.mac !== orig.mac) await restoreNetdevMac(rec, at)
-    await dropAltnames(rec, at, link)
-    const restoreMtu = async (p: Place, index: number) => {
-      if (orig.mtu && (await mustLink(p, { index })).mtu !== orig.mtu) await setLinkMtu(p.sock, index, orig.mtu)
+    await dropAltnames(rec, at)
+    const restoreMtu = async (p: Place, l: LinkInfo) => {
+      if (orig.mtu && l.mtu !== orig.mtu) await setLinkMtu(p.sock, l.index, orig.mtu)
     }
     if (at.inPod) {
       const host = openPlace(Netns.current(), 'the host')
       try {
-        const index = await relocate(at.place, at.index, host, rec.hostIfName!, restoreMtu)
-        await restoreAltnames(rec, host, index)
-        if (orig.up) await setLinkUp(host.sock, index, true)
+        const home = await relocate(at.place, link, host, rec.hostIfName!, { prepare: restoreMtu })
+        await restoreAltnames(rec, host, home.index, home)
+        if (orig.up) await setLinkUp(host.sock, home.index, true)
       } finally {
         closePlace(host)
       }
@@ -177,12 +178,12 @@ async function returnNetdev(c: AttachmentContext): Promise<void> {
     }
     if (link.name !== rec.hostIfName) {
       const taken = await linkByName(at.place.sock, rec.hostIfName!)
-      if (taken && taken.index !== at.index) throw new Error(`cannot rename ${link.name} back to ${rec.hostIfName}: an interface with that name exists on the host`)
-      await renameLink(at.place.sock, at.index, rec.hostIfName!)
+      if (taken && taken.index !== index) throw new Error(`cannot rename ${link.name} back to ${rec.hostIfName}: an interface with that name exists on the host`)
+      await renameLink(at.place.sock, index, rec.hostIfName!)
     }
-    await restoreAltnames(rec, at.place, at.index)
-    await restoreMtu(at.place, at.index)
-    if (orig.up) await setLinkUp(at.place.sock, at.index, true)
+    await restoreAltnames(rec, at.place, index)
+    await restoreMtu(at.place, link)
+    if (orig.up) await setLinkUp(at.place.sock, index, true)
   })
   await restoreListedMac(c)
 }
@@ -193,7 +194,8 @@ async function returnNetdev(c: AttachmentContext): Promise<void> {
  * link took meanwhile; restoreAltnames gives its own back where it can. A name that will not go is left to the
  * move, which fails only if it really collides: DEL must not fail forever on a name nothing else wants.
  */
-async function dropAltnames(rec: AttachmentRecord, at: Located, link: LinkInfo): Promise<void> {
+async function dropAltnames(rec: AttachmentRecord, at: Located): Promise<void> {
+  const link = at.link
   if (!link.altnames.length) return
   const before = rec.origNetdev?.altnames
   const hostName = byteString(rec.hostIfName!)
@@ -207,7 +209,7 @@ async function dropAltnames(rec: AttachmentRecord, at: Located, link: LinkInfo):
   } finally {
     if (host) closePlace(host)
   }
-  await deleteEach(rec, at.place, at.index, drop)
+  await deleteEach(rec, at.place, link.index, drop)
 }
 
 async function deleteEach(rec: AttachmentRecord, place: Place, index: number, names: string[]): Promise<void> {
@@ -223,9 +225,10 @@ async function deleteEach(rec: AttachmentRecord, place: Place, index: number, na
  * Once home, out of the pod's reach: the altnames it added while the netdev was on its way go (when the record
  * says which were its own), and those it had before ADD come back; a name taken since is left out, with a warning.
  */
-async function restoreAltnames(rec: AttachmentRecord, place: Place, index: number): Promise<void> {
+async function restoreAltnames(rec: AttachmentRecord, place: Place, index: number, landed?: LinkInfo): Promise<void> {
   const before = rec.origNetdev?.altnames
-  const now = (await mustLink(place, { index })).altnames
+  // `landed`: the link as it was read right after it landed on the host
+  const now = (landed ?? (await mustLink(place, { index }))).altnames
   if (before) await deleteEach(rec, place, index, now.filter((n) => !before.includes(n)))
   for (const n of (before ?? []).filter((x) => !now.includes(x))) {
     await addAltnames(place.sock, index, [n]).catch((e: Error) => log('warning', 'could not give the VF netdev back an alternative name it had', { deviceID: rec.deviceID, altname: n, err: e.message }))
@@ -246,7 +249,7 @@ async function restoreListedMac(c: AttachmentContext): Promise<void> {
 
 async function restoreNetdevMac(rec: AttachmentRecord, at: Located): Promise<void> {
   try {
-    await setMacVerified(at.place, at.index, rec.origNetdev!.mac)
+    await setMacVerified(at.place, at.link.index, rec.origNetdev!.mac, at.link)
   } catch (e) {
     // a PF that still enforces an admin MAC refuses it: DEL must not fail forever on that
     if (!/EADDRNOTAVAIL|EBUSY|EAGAIN|did not become/.test((e as Error).message)) throw e

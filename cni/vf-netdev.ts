@@ -1,6 +1,5 @@
-// Moving a VF netdev between the host and a pod, by index. A link is renamed where it lands, where udev does
-// not look; only when its current name is taken there does it land first in a private scratch namespace.
-import { closeRtnl, type Rtnl, linkByIndex, linkByName, moveLink, openRtnl, renameLink, setLinkMac, setLinkUp, type LinkInfo } from '../host/link'
+// Moving a VF netdev between the host and a pod, by index, renamed where it lands (where udev does not look).
+import { closeRtnl, type Rtnl, linkByIndex, linkByName, moveLink, openRtnl, setLinkMac, setLinkUp, type LinkInfo } from '../host/link'
 import { Netns } from '../host/netns'
 
 /** A namespace with a rtnetlink socket in it; `label` names it in errors ("the host", "pod /var/run/netns/x"). */
@@ -34,55 +33,17 @@ async function findMoved(place: Place, index: number, name: string): Promise<Lin
 }
 
 /**
- * Moves link `index` from `from` into `to` as `name` and runs `prepare` on it there; returns its index in `to`.
- * A link already called `name` in `to` is never touched: that is an error. The link lands in `to` directly when
- * its current name is free there, else (also when a concurrent move takes that name first) in a scratch
- * namespace where it is renamed before it moves on.
+ * Moves `link` from `from` into `to` as `name` and runs `prepare` on it there; returns it as it is in `to`. A
+ * link already called `name` in `to` is never touched: that is an error (`nameFree`: the caller has just made
+ * sure it is not there). One request moves and renames: the kernel renames the link as it lands, where udev
+ * does not look, and gives it `name` at once when its current name is taken there.
  */
-export async function relocate(from: Place, index: number, to: Place, name: string, prepare?: (p: Place, index: number) => Promise<void>): Promise<number> {
-  const link = await mustLink(from, { index })
-  if (name !== link.name && (await linkByName(to.sock, name))) throw new Error(`an interface named ${name} already exists in ${to.label}`)
-  if (!(await linkByName(to.sock, link.name))) {
-    try {
-      await moveLink(from.sock, index, to.ns)
-    } catch (e) {
-      if (!/EEXIST/.test((e as Error).message)) throw e
-      return viaScratch(from, index, link.name, to, name, prepare)
-    }
-    const here = await findMoved(to, index, link.name)
-    if (link.name !== name) await renameLink(to.sock, here.index, name)
-    await prepare?.(to, here.index)
-    return here.index
-  }
-  return viaScratch(from, index, link.name, to, name, prepare)
-}
-
-async function viaScratch(from: Place, index: number, current: string, to: Place, name: string, prepare?: (p: Place, index: number) => Promise<void>): Promise<number> {
-  const scratch = openPlace(Netns.createAnonymous(), 'a scratch namespace')
-  try {
-    await moveLink(from.sock, index, scratch.ns)
-    let here = await findMoved(scratch, index, current)
-    try {
-      if (current !== name) await renameLink(scratch.sock, here.index, name)
-      await prepare?.(scratch, here.index)
-      await moveLink(scratch.sock, here.index, to.ns)
-      here = await findMoved(to, here.index, name)
-    } catch (e) {
-      // a scratch namespace dies with this process: hand the link back before it is lost with it
-      await handBack(scratch, here.index, current, from).catch(() => {})
-      throw e
-    }
-    return here.index
-  } finally {
-    closePlace(scratch)
-  }
-}
-
-async function handBack(place: Place, index: number, name: string, home: Place): Promise<void> {
-  const link = await linkByIndex(place.sock, index)
-  if (!link) return
-  if (link.name !== name) await renameLink(place.sock, index, name)
-  await moveLink(place.sock, index, home.ns)
+export async function relocate(from: Place, link: LinkInfo, to: Place, name: string, o: { nameFree?: boolean; prepare?: (p: Place, link: LinkInfo) => Promise<void> } = {}): Promise<LinkInfo> {
+  if (!o.nameFree && (await linkByName(to.sock, name))) throw new Error(`an interface named ${name} already exists in ${to.label}`)
+  await moveLink(from.sock, link.index, to.ns, name === link.name ? undefined : name)
+  const here = await findMoved(to, link.index, name)
+  await o.prepare?.(to, here)
+  return here
 }
 
 const MAC_RETRIES = 20
@@ -104,10 +65,11 @@ export async function trySetMac(place: Place, index: number, mac: string): Promi
  * igbvf takes a MAC the PF set only after the VF resets, which taking the (down) link up and down again
  * makes it do.
  */
-export async function setMacVerified(place: Place, index: number, mac: string): Promise<void> {
+export async function setMacVerified(place: Place, index: number, mac: string, current?: LinkInfo): Promise<void> {
   let lastError = ''
   for (let i = 0; i < MAC_RETRIES; i++) {
-    const link = await mustLink(place, { index })
+    // `current`: the link as the caller has just read it
+    const link = i === 0 && current ? current : await mustLink(place, { index })
     if (link.mac === mac) return
     if (i > 0) await new Promise((r) => setTimeout(r, 10 * i)) // only a driver that did not take it yet waits
     if (i === 2 && !link.up) {

@@ -1,6 +1,7 @@
 // Whole-or-nothing file writes: a reader (or a process killed half-way) never sees a partial file.
 import fs = require('node:fs')
 import path = require('node:path')
+import { removeFile } from './remove-file'
 
 export interface AtomicWriteOptions {
   fsync?: boolean // also flush the data and the directory entry, for state that must survive a crash
@@ -8,27 +9,40 @@ export interface AtomicWriteOptions {
 }
 
 export function writeFileAtomic(file: string, data: string | Buffer, opts: AtomicWriteOptions = {}): void {
-  const dir = path.dirname(file)
-  const tmp = tempNameFor(file)
-  const mode = opts.mode ?? 0o600
-  const fd = fs.openSync(tmp, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL, mode)
+  writeFilesAtomic([{ file, data, mode: opts.mode }], { fsync: opts.fsync })
+}
+
+/**
+ * Several files, each whole-or-nothing, put in place in the order given: all are written (and flushed) first,
+ * then renamed one after the other (`afterEach` runs after each rename), then their directories flushed, so one
+ * journal commit makes all the renames durable where writing the files one by one took one commit each.
+ */
+export function writeFilesAtomic(files: { file: string; data: string | Buffer; mode?: number }[], opts: { fsync?: boolean; afterEach?: (file: string) => void } = {}): void {
+  const tmps: string[] = []
   try {
-    fs.fchmodSync(fd, mode) // exactly this mode, whatever the umask
-    fs.writeSync(fd, typeof data === 'string' ? Buffer.from(data) : data)
-    if (opts.fsync) fs.fsyncSync(fd)
+    for (const f of files) {
+      const tmp = tempNameFor(f.file)
+      const mode = f.mode ?? 0o600
+      const fd = fs.openSync(tmp, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL, mode)
+      tmps.push(tmp)
+      try {
+        fs.fchmodSync(fd, mode) // exactly this mode, whatever the umask
+        fs.writeSync(fd, typeof f.data === 'string' ? Buffer.from(f.data) : f.data)
+        if (opts.fsync) fs.fsyncSync(fd)
+      } finally {
+        fs.closeSync(fd)
+      }
+    }
+    files.forEach((f, i) => {
+      fs.renameSync(tmps[i], f.file)
+      tmps[i] = ''
+      opts.afterEach?.(f.file)
+    })
   } catch (e) {
-    fs.closeSync(fd)
-    fs.rmSync(tmp, { force: true })
+    for (const tmp of tmps) if (tmp) removeFile(tmp)
     throw e
   }
-  fs.closeSync(fd)
-  try {
-    fs.renameSync(tmp, file)
-  } catch (e) {
-    fs.rmSync(tmp, { force: true })
-    throw e
-  }
-  if (opts.fsync) fsyncDir(dir)
+  if (opts.fsync) for (const dir of new Set(files.map((f) => path.dirname(f.file)))) fsyncDir(dir)
 }
 
 /** `.tmp-<name>.<pid>.<random>` beside `file`: the pid tells a sweeper whether its writer is still alive. */
@@ -68,7 +82,7 @@ export function createExclusive(file: string, data: string, opts: AtomicWriteOpt
     if ((e as NodeJS.ErrnoException).code === 'EEXIST') return false
     throw e
   } finally {
-    fs.rmSync(tmp, { force: true })
+    removeFile(tmp)
   }
   if (opts.fsync) fsyncDir(dir)
   return true
@@ -97,7 +111,7 @@ export function readFileNoFollow(file: string): string | undefined {
 export function removeTempFilesOf(file: string): void {
   const dir = path.dirname(file)
   const prefix = `${TEMP_PREFIX}${path.basename(file)}.`
-  for (const name of safeReaddir(dir)) if (name.startsWith(prefix)) fs.rmSync(path.join(dir, name), { force: true })
+  for (const name of safeReaddir(dir)) if (name.startsWith(prefix)) removeFile(path.join(dir, name))
 }
 
 /** Removes temp files in `dir` whose writer process is gone (their name carries its pid). */
@@ -106,7 +120,7 @@ export function removeOrphanTempFiles(dir: string): void {
     if (!name.startsWith(TEMP_PREFIX)) continue
     const pid = Number(/\.(\d+)\.[a-z0-9]*$/.exec(name)?.[1])
     if (pid && processAlive(pid)) continue
-    fs.rmSync(path.join(dir, name), { force: true })
+    removeFile(path.join(dir, name))
   }
 }
 

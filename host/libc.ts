@@ -1,4 +1,4 @@
-// libc entry points that Node does not expose (flock, setns, unshare, ioctl, netlink and packet sockets, malloc_trim), bound once through koffi.
+// libc entry points that Node does not expose (flock, setns, ioctl, netlink and packet sockets, malloc_trim), bound once through koffi.
 import { getSystemErrorName } from 'node:util'
 import { loadKoffi } from './native'
 
@@ -8,7 +8,6 @@ type KoffiFunc = ReturnType<ReturnType<Koffi['load']>['func']>
 export interface Libc {
   flock: KoffiFunc
   setns: KoffiFunc
-  unshare: KoffiFunc
   ioctl: KoffiFunc
   socket: KoffiFunc
   sendto: KoffiFunc
@@ -29,7 +28,6 @@ export function libc(): Libc {
   bound = {
     flock: lib.func('int flock(int fd, int op)'),
     setns: lib.func('int setns(int fd, int nstype)'),
-    unshare: lib.func('int unshare(int flags)'),
     ioctl: lib.func('int ioctl(int fd, unsigned long request)'),
     socket: lib.func('int socket(int domain, int type, int protocol)'),
     sendto: lib.func('long sendto(int fd, const void *buf, unsigned long len, int flags, const void *addr, uint32_t addrlen)'),

@@ -171,9 +171,14 @@ export async function deleteAltnames(sock: Rtnl, index: number, names: string[])
 
 const altnameList = (names: string[]): Attr => ({ type: IFLA.PROP_LIST | NLA_F_NESTED, value: names.map((n) => ({ type: IFLA.ALT_IFNAME, value: cString(n, 'latin1') })) })
 
-/** Moves the link into `target`; it gets a new index there. */
-export async function moveLink(sock: Rtnl, index: number, target: Netns): Promise<void> {
-  await setLink(sock, index, [{ type: IFLA.NET_NS_FD, value: u32(target.descriptor()) }])
+/**
+ * Moves the link into `target` (keeping its index when that is free there), renamed `name` there if given. With
+ * a name the kernel renames the link once it has landed, or, when its current name is taken there, lands it
+ * under `name` at once; a `name` taken there fails the rename after the move (EEXIST, the link moved).
+ */
+export async function moveLink(sock: Rtnl, index: number, target: Netns, name?: string): Promise<void> {
+  const ns = { type: IFLA.NET_NS_FD, value: u32(target.descriptor()) }
+  await setLink(sock, index, name === undefined ? [ns] : [ns, { type: IFLA.IFNAME, value: cString(name) }])
 }
 
 /** The kernel's address family of a valid address or CIDR, and the address's bytes. */

@@ -6,6 +6,7 @@ import fs = require('node:fs')
 import path = require('node:path')
 import { seams } from './seams'
 import { makeDirs } from './make-dirs'
+import { removeFile } from './remove-file'
 
 export interface NetlinkApi {
   RawNetlinkSocket: typeof import('netlink').RawNetlinkSocket
@@ -82,7 +83,7 @@ export function loadSeaAddon(asset: string): unknown {
 /** Writes `file` whole (mode 0500, never through a link) by renaming a private temporary file into place. */
 function writeCopy(file: string, bytes: Buffer): void {
   const tmp = `${file}.${process.pid}.tmp`
-  fs.rmSync(tmp, { force: true })
+  removeFile(tmp)
   const fd = fs.openSync(tmp, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW, 0o500)
   try {
     fs.fchmodSync(fd, 0o500)
@@ -137,7 +138,7 @@ function sameCopy(file: string, content: Buffer, ours: boolean): boolean {
   }
   const me = process.geteuid?.() ?? 0
   if (!st.isFile() || (st.uid !== me && (ours || st.uid !== 0)) || st.mode & 0o022) {
-    if (ours) fs.rmSync(file, { force: true })
+    if (ours) removeFile(file)
     return false
   }
   if (st.size !== content.length) return false

@@ -38,19 +38,6 @@ export class Netns {
     return Netns.open(`/proc/self/task/${process.pid}/ns/net`)
   }
 
-  /** A new, unnamed namespace that lives as long as this object is open: used as a rename scratch space. */
-  static createAnonymous(): Netns {
-    const host = Netns.current()
-    try {
-      if (libc().unshare(CLONE_NEWNET) !== 0) throw new Error(`unshare(CLONE_NEWNET) failed: ${errnoName(libc().errno())}`)
-      const ns = Netns.open(`/proc/self/task/${process.pid}/ns/net`)
-      enter(host)
-      return ns
-    } finally {
-      host.close()
-    }
-  }
-
   /** Runs `fn` synchronously inside this namespace and returns to the caller's namespace. */
   run<T>(fn: () => T): T {
     // a closed descriptor number may already name another namespace: never setns through it

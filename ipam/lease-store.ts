@@ -8,6 +8,7 @@ import { CniError, ErrorCode } from '../protocol/errors'
 import { fileNameFor, validateContainerId, validateIfname, validateNetworkName } from '../protocol/names'
 import { formatIP, parseIP, type IP } from '../protocol/ip'
 import { makeDirs } from '../host/make-dirs'
+import { removeFile } from '../host/remove-file'
 
 export const LINE_BREAK = '\r\n'
 const LAST_RESERVED = 'last_reserved_ip.'
@@ -65,14 +66,16 @@ export class LeaseStore {
     const stamp = path.join(this.indexDir, STAMP)
     try {
       if (!this.indexCurrent) return
-      if (safeReaddir(this.indexDir).every((n) => n === STAMP || n.startsWith(TEMP_PREFIX))) {
-        fs.rmSync(this.indexDir, { recursive: true, force: true })
+      const names = safeReaddir(this.indexDir)
+      if (names.every((n) => n === STAMP || n.startsWith(TEMP_PREFIX))) {
+        for (const n of names) removeFile(path.join(this.indexDir, n))
+        if (names.length || fs.existsSync(this.indexDir)) fs.rmdirSync(this.indexDir)
         return
       }
       writeFileAtomic(stamp, this.dirStamp(), { mode: 0o644 })
     } catch {
       try {
-        fs.rmSync(stamp, { force: true }) // a stale stamp would make the next call trust the index
+        removeFile(stamp) // a stale stamp would make the next call trust the index
       } catch {
         /* read-only: the stamp no longer matches the directory's mtime, so the next call rescans anyway */
       }
@@ -151,9 +154,9 @@ export class LeaseStore {
   /** Removes every lease of (id, ifname) and what killed writers left (only call while holding the lock). */
   releaseByID(containerId: string, ifname: string): string[] {
     const released = this.findByID(containerId, ifname)
-    for (const ip of released) fs.rmSync(path.join(this.dir, ip), { force: true })
-    fs.rmSync(this.indexFile(containerId, ifname), { force: true })
-    fs.rmSync(this.indexFile(containerId, undefined), { force: true })
+    for (const ip of released) removeFile(path.join(this.dir, ip))
+    removeFile(this.indexFile(containerId, ifname))
+    removeFile(this.indexFile(containerId, undefined))
     this.removeTempFiles()
     return released
   }
@@ -163,7 +166,7 @@ export class LeaseStore {
     this.release(ip)
     const file = this.indexFile(containerId, ifname)
     const rest = readOrUndefined(file)?.split('\n').filter((n) => n && n !== ip) ?? []
-    this.tryIndex(() => (rest.length ? writeFileAtomic(file, rest.join('\n') + '\n', { mode: 0o644 }) : fs.rmSync(file, { force: true })))
+    this.tryIndex(() => (rest.length ? writeFileAtomic(file, rest.join('\n') + '\n', { mode: 0o644 }) : removeFile(file)))
   }
 
   private verifiedEntries(containerId: string, ifname: string | undefined, want: string): string[] {
@@ -180,13 +183,13 @@ export class LeaseStore {
   }
 
   release(ip: string): void {
-    fs.rmSync(path.join(this.dir, ip), { force: true })
+    removeFile(path.join(this.dir, ip))
   }
 
   /** Leftovers of a process killed mid-write; only call while holding the lock. */
   removeTempFiles(): void {
     for (const dir of [this.dir, this.indexDir]) {
-      for (const name of safeReaddir(dir)) if (name.startsWith(TEMP_PREFIX)) fs.rmSync(path.join(dir, name), { force: true })
+      for (const name of safeReaddir(dir)) if (name.startsWith(TEMP_PREFIX)) removeFile(path.join(dir, name))
     }
   }
 
@@ -195,7 +198,7 @@ export class LeaseStore {
     const kept = new Set(keep.flatMap((a) => [this.indexName(a.containerID, a.ifname), this.indexName(a.containerID, undefined)]))
     for (const name of safeReaddir(this.indexDir)) {
       if (name === STAMP || name.startsWith(TEMP_PREFIX)) continue
-      if (!kept.has(name)) fs.rmSync(path.join(this.indexDir, name), { force: true })
+      if (!kept.has(name)) removeFile(path.join(this.indexDir, name))
     }
   }
 

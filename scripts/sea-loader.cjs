@@ -16,7 +16,8 @@ function asset(key) {
 
 // Only the build's training executable carries the asset `training`: it starts from the cache in
 // SRIOV_CODE_CACHE_IN (if any) and writes the cache, extended by what this call compiled, to SRIOV_CODE_CACHE_OUT.
-const training = asset('training') !== undefined
+// (asked only when the build's variable is set: a missing asset costs every call an exception)
+const training = process.env.SRIOV_CODE_CACHE_OUT !== undefined && asset('training') !== undefined
 const input = training ? process.env.SRIOV_CODE_CACHE_IN : undefined
 // ADD and DEL have a cache of their own (scripts/train-code-cache.mjs): V8 reads all of a cache up front
 const verbCache = /^(ADD|DEL)$/.test(process.env.CNI_COMMAND ?? '') ? asset(`main.cache.${process.env.CNI_COMMAND}`) : undefined

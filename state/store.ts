@@ -4,13 +4,14 @@
 // the VF's lock.
 import fs = require('node:fs')
 import path = require('node:path')
-import { readFileNoFollow, removeOrphanTempFiles, removeTempFilesOf, writeFileAtomic } from '../host/atomic-file'
+import { readFileNoFollow, removeOrphanTempFiles, removeTempFilesOf, writeFileAtomic, writeFilesAtomic } from '../host/atomic-file'
 import { removeUnheldLock, withRemovableFlock } from '../host/flock'
 import { seams } from '../host/seams'
 import { CniError, ErrorCode } from '../protocol/errors'
 import { fileNameFor, validateContainerId, validateIfname } from '../protocol/names'
 import { ATTACHMENT_FORMAT, type AttachmentRecord } from './attachment'
 import { makeDirs } from '../host/make-dirs'
+import { removeFile } from '../host/remove-file'
 
 const PCI_PATTERN = /^[0-9a-fA-F]{4}:[0-9a-fA-F]{2}:[0-9a-fA-F]{2}\.[0-7]$/
 const VF_LOCKS = path.join('pci', 'vf_lock')
@@ -103,7 +104,7 @@ export class StateStore {
   /** Removes the record and any temp file a killed writer left for it. */
   async removeAttachment(containerId: string, ifname: string): Promise<void> {
     const file = this.recordPath(containerId, ifname)
-    fs.rmSync(file, { force: true })
+    removeFile(file)
     removeTempFilesOf(file)
   }
 
@@ -134,10 +135,18 @@ export class StateStore {
     return (await this.listAttachments()).filter((a) => deviceOf(a) === pci)
   }
 
-  async markAllocated(pci: string, netns: string): Promise<void> {
-    const file = this.pciPath(pci)
-    this.ensureDir(path.dirname(file))
-    writeFileAtomic(file, netns, { fsync: true, mode: 0o600 })
+  /**
+   * ADD's write-ahead: the VF's allocation mark, then the attachment's record (never a record without its mark),
+   * both durable; `afterMark` runs between the two.
+   */
+  async markAndSave(rec: AttachmentRecord, afterMark?: () => void): Promise<void> {
+    const mark = this.pciPath(rec.deviceID)
+    this.ensureDir(path.dirname(mark))
+    const files = [
+      { file: mark, data: rec.netns },
+      { file: this.recordPath(rec.containerId, rec.ifname), data: JSON.stringify(rec) },
+    ]
+    writeFilesAtomic(files, { fsync: true, afterEach: (f) => f === mark && afterMark?.() })
   }
 
   async allocatedTo(pci: string): Promise<string | undefined> {
@@ -162,7 +171,7 @@ export class StateStore {
 
   async clearAllocated(pci: string): Promise<void> {
     const file = this.pciPath(pci)
-    fs.rmSync(file, { force: true })
+    removeFile(file)
     removeTempFilesOf(file)
   }
 

@@ -149,12 +149,12 @@ t.test('name clashes: host already has the pod name, pod already has the host na
   const pod = addNetns(t, 'tcn')
   const vf = node.vfs[0]
   const conf = node.conf()
-  // the pod holds an interface named like the VF on the host: the move goes through a scratch namespace
+  // the pod holds an interface named like the VF on the host: the kernel lands the VF under net1 at once
   ip('-n', pod.name, 'link', 'add', vf.netdev!, 'type', 'veth', 'peer', 'name', 'tcnpeer')
   const add = await node.run('ADD', conf, { netns: pod.path })
   t.equal(add.code, 0, add.stdout)
   t.ok(linkJson('net1', pod.name))
-  // the host holds an interface named like the VF in the pod: the return also goes through scratch
+  // the host holds an interface named like the VF in the pod: the return lands it under its own name too
   ip('link', 'add', 'net1', 'type', 'veth', 'peer', 'name', 'tcnhostp')
   t.teardown(() => { try { ip('link', 'del', 'net1') } catch {} })
   const del = await node.run('DEL', conf, { netns: pod.path })

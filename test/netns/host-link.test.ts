@@ -6,14 +6,37 @@ import t from 'tap'
 import { addAddress, addRoute, closeRtnl, getLinks, IFLA, linkByIndex, linkByName, listAddresses, listRoutes, moveLink, openRtnl, renameLink, setLinkMac, setLinkMtu, setLinkUp } from '../../host/link'
 import { Netns } from '../../host/netns'
 import { readString } from '../../host/rtnetlink'
-import { addNetns, addrs, addVeth, linkJson } from '../helpers/netns'
+import { addNetns, addrs, addVeth, ip, linkJson } from '../helpers/netns'
+
+t.test('a move with a name renames the link where it lands, in one request; a name taken there is refused', async (t) => {
+  const pod = addNetns(t, 'thm')
+  const a = addVeth(t, 'thma')
+  const b = addVeth(t, 'thmb')
+  const c = addVeth(t, 'thmc')
+  const host = openRtnl()
+  const podNs = Netns.open(pod.path)
+  const inPod = openRtnl(podNs)
+  t.teardown(() => { closeRtnl(host); closeRtnl(inPod); podNs.close() })
+  const la = (await linkByName(host, a.name))!
+  await moveLink(host, la.index, podNs, 'net1')
+  t.match(await linkByName(inPod, 'net1'), { index: la.index, mac: la.mac }, 'landed as net1, index kept')
+  // its current name is taken in the pod: the kernel gives it the new name as it lands
+  ip('-n', pod.name, 'link', 'add', b.name, 'type', 'veth', 'peer', 'name', 'thmbp')
+  const lb = (await linkByName(host, b.name))!
+  await moveLink(host, lb.index, podNs, 'net2')
+  t.match(await linkByName(inPod, 'net2'), { mac: lb.mac }, 'landed as net2 beside the pod\'s own ' + b.name)
+  // the new name is taken: the kernel moves the link, then refuses the rename (callers look for it under its old name)
+  const lc = (await linkByName(host, c.name))!
+  await t.rejects(moveLink(host, lc.index, podNs, 'net1'), /EEXIST/)
+  t.match(await linkByName(inPod, c.name), { mac: lc.mac }, 'moved under its own name')
+})
 
 t.test('move, rename, MAC, MTU, up, address and route through sockets bound to each namespace', async (t) => {
   const pod = addNetns(t, 'thl')
   const veth = addVeth(t, 'thl')
   const host = openRtnl()
   const podNs = Netns.open(pod.path)
-  const scratch = Netns.createAnonymous()
+  const scratch = Netns.open(addNetns(t, 'thls').path)
   t.teardown(() => { closeRtnl(host); podNs.close(); scratch.close() })
 
   const link = await linkByName(host, veth.name)

@@ -49,14 +49,29 @@ t.test("a Go sriov-cni record is returned raw, with ids taken from the file name
 
 t.test('allocation marks hold the netns path; bad PCI addresses and ids touch nothing', async (t) => {
   const s = store(t)
-  await s.markAllocated('0000:01:10.1', '/var/run/netns/pod1')
+  await s.markAndSave({ ...record('abc-123', 'net1'), netns: '/var/run/netns/pod1' })
   t.equal(fs.readFileSync(path.join(s.root, 'pci', '0000:01:10.1'), 'utf8'), '/var/run/netns/pod1')
   t.equal(await s.allocatedTo('0000:01:10.1'), '/var/run/netns/pod1')
+  t.match(await s.loadAttachment('abc-123', 'net1'), { kind: 'ours', record: { netns: '/var/run/netns/pod1' } })
+  await s.removeAttachment('abc-123', 'net1')
   await s.clearAllocated('0000:01:10.1')
   t.equal(await s.allocatedTo('0000:01:10.1'), undefined)
-  await t.rejects(s.markAllocated('../../etc/x', 'n'), { code: 7, message: /PCI address/ })
+  await t.rejects(s.markAndSave({ ...record('abc-124', 'net1'), deviceID: '../../etc/x' }), { code: 7, message: /PCI address/ })
   await t.rejects(s.saveAttachment(record('a/b', 'net1')), { code: 4 })
   t.same(fs.readdirSync(s.root), ['pci'])
+})
+
+t.test('the write-ahead puts the mark in place before the record, and a failure between leaves no record', async (t) => {
+  const s = store(t)
+  const rec = record('abc-125', 'net1')
+  const seen: string[] = []
+  await t.rejects(s.markAndSave(rec, () => {
+    seen.push(`mark ${fs.existsSync(path.join(s.root, 'pci', rec.deviceID))}, record ${fs.existsSync(path.join(s.root, 'abc-125-net1'))}`)
+    throw new Error('injected')
+  }), /injected/)
+  t.same(seen, ['mark true, record false'])
+  t.notOk(fs.existsSync(path.join(s.root, 'abc-125-net1')), 'no record')
+  t.same(fs.readdirSync(s.root).filter((n) => n.startsWith('.tmp-')), [], 'and no temp file of it')
 })
 
 t.test('the per-VF lock excludes another process and its file is removed afterwards', async (t) => {
