@@ -13,8 +13,14 @@ export function ipamType(netConf: Record<string, unknown>): string | undefined {
   return typeof ipam?.type === 'string' && ipam.type ? ipam.type : undefined
 }
 
-function hostLocalConfig(netConf: Record<string, unknown>, env: CniEnv) {
-  return hostLocal.parseHostLocal(parseNetConf(JSON.stringify(netConf)), env)
+// ADD reads the host-local config when it checks it and again in its IPAM step: parsed once (~0.3 ms a call)
+let parsed: { key: string; cfg: hostLocal.HostLocalConfig } | undefined
+
+function hostLocalConfig(netConf: Record<string, unknown>, env: CniEnv): hostLocal.HostLocalConfig {
+  // what parseHostLocal reads: the same key, the same config
+  const key = JSON.stringify([netConf.name, netConf.cniVersion, netConf.ipam, netConf.args, netConf.runtimeConfig, env.args.IP])
+  if (parsed?.key !== key) parsed = { key, cfg: hostLocal.parseHostLocal(parseNetConf(JSON.stringify(netConf)), env) }
+  return parsed.cfg
 }
 
 export async function ipamAdd(netConf: Record<string, unknown>, env: CniEnv): Promise<Result | undefined> {

@@ -68,8 +68,8 @@ export class LeaseStore {
       if (!this.indexCurrent) return
       const names = safeReaddir(this.indexDir)
       if (names.every((n) => n === STAMP || n.startsWith(TEMP_PREFIX))) {
+        // the empty directory stays: removing it cost a DEL ~1 ms, and the next ADD would create it again
         for (const n of names) removeFile(path.join(this.indexDir, n))
-        if (names.length || fs.existsSync(this.indexDir)) fs.rmdirSync(this.indexDir)
         return
       }
       writeFileAtomic(stamp, this.dirStamp(), { mode: 0o644 })
