@@ -79,7 +79,7 @@ async function complete(c: AttachmentContext): Promise<void> {
   if (c.podIndex !== undefined) c.rec.podIndex = c.podIndex
   c.rec.result = c.result!
   c.rec.ips = (c.result!.ips ?? []).map((i) => i.address)
-  await c.store.saveAttachment(c.rec)
+  await c.store.saveAttachment(c.rec, { replacing: true })
 }
 
 // ---- the netdev

@@ -4,7 +4,9 @@ import path = require('node:path')
 import { removeFile } from './remove-file'
 
 export interface AtomicWriteOptions {
-  fsync?: boolean // also flush the data and the directory entry, for state that must survive a crash
+  // also flush the data and the directory entry, for state that must survive a crash; 'content': the data only,
+  // for a file replaced whose earlier version is good enough after a power loss (never empty or partial either way)
+  fsync?: boolean | 'content'
   mode?: number
 }
 
@@ -17,7 +19,7 @@ export function writeFileAtomic(file: string, data: string | Buffer, opts: Atomi
  * then renamed one after the other (`afterEach` runs after each rename), then their directories flushed, so one
  * journal commit makes all the renames durable where writing the files one by one took one commit each.
  */
-export function writeFilesAtomic(files: { file: string; data: string | Buffer; mode?: number }[], opts: { fsync?: boolean; afterEach?: (file: string) => void } = {}): void {
+export function writeFilesAtomic(files: { file: string; data: string | Buffer; mode?: number }[], opts: { fsync?: boolean | 'content'; afterEach?: (file: string) => void } = {}): void {
   const tmps: string[] = []
   try {
     for (const f of files) {
@@ -42,7 +44,7 @@ export function writeFilesAtomic(files: { file: string; data: string | Buffer; m
     for (const tmp of tmps) if (tmp) removeFile(tmp)
     throw e
   }
-  if (opts.fsync) for (const dir of new Set(files.map((f) => path.dirname(f.file)))) fsyncDir(dir)
+  if (opts.fsync === true) for (const dir of new Set(files.map((f) => path.dirname(f.file)))) fsyncDir(dir)
 }
 
 /** `.tmp-<name>.<pid>.<random>` beside `file`: the pid tells a sweeper whether its writer is still alive. */

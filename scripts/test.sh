@@ -19,7 +19,7 @@ echo "== npm ci"
 npm ci --no-audit --no-fund --loglevel=error >/dev/null || { echo "npm ci failed" >&2; exit 1; }
 for t in "${tiers[@]}"; do
   case $t in
-    netns) need_root netns; install_debs iproute2 tcpdump gcc ;;
+    netns) need_root netns; install_debs iproute2 tcpdump gcc strace ;;
     e2e) need_root e2e; install_debs iproute2 containernetworking-plugins golang-go golang-github-appc-cni-dev python3-jsonschema ;;
     # unshare and mount (util-linux), overlayfs and chroot: the operator's containers without a container engine
     operator) need_root operator; install_debs iproute2 util-linux mount coreutils python3-jsonschema ;;
