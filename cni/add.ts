@@ -34,19 +34,20 @@ export async function cmdAdd({ env, conf }: PluginContext): Promise<Result> {
   const podNs = openPodNetns(env.netns)
   mark('checked')
   try {
-    const vf = lookUpVf(cfg.deviceID)
     const store = new StateStore()
     return await store.withAttachmentLock(env.containerId, env.ifname, () =>
-      store.withVfLock(vf.pci, async () => {
+      store.withVfLock(cfg.deviceID, async () => {
         mark('locked')
+        // under the VF's lock: a DEL of the pod before may be giving the netdev its name back until then
+        const vf = lookUpVf(cfg.deviceID)
         const pod = openPlace(podNs, `pod ${env.netns}`)
         const host = vf.dpdk ? undefined : openPlace(Netns.current(), 'the host')
         mark('sockets')
         try {
           const c: AttachmentContext = { rec: undefined as never, store, vfc: vfConfigurator(), env, pod, host }
-          await claimVf(store, vf.pci, env, c.vfc)
-          // read again: a reclaimed netdev came back from the kernel under another name, and got its own back
-          c.rec = await writeAheadRecord(c, cfg, lookUpVf(vf.pci), conf.raw)
+          const reclaimed = await claimVf(store, vf.pci, env, c.vfc)
+          // read again after a reclaim: its netdev came back from the kernel under another name, and got its own back
+          c.rec = await writeAheadRecord(c, cfg, reclaimed ? lookUpVf(vf.pci) : vf, conf.raw)
           c.result = { cniVersion: conf.cniVersion, interfaces: [], ips: [], routes: [] }
           if (vf.dpdk) c.result.interfaces!.push({ name: env.ifname, ...(cfg.mac ? { mac: cfg.mac } : {}), sandbox: env.netns, pciID: vf.pci })
           mark('original-state')

@@ -112,8 +112,9 @@ async function locateNetdev(rec: AttachmentRecord): Promise<Located | undefined>
   const parent = rec.origNetdev?.parentDev
   const ours = (l: LinkInfo) => (parent ? l.parentDev === parent : macs.has(l.mac) || (rec.origNetdev?.index !== undefined && l.index === rec.origNetdev.index))
   const names = (...n: (string | undefined)[]) => [...new Set(n.filter((x): x is string => !!x))]
-  if (netnsExists(rec.netns)) {
-    const pod = openPlace(Netns.open(rec.netns), `pod ${rec.netns}`)
+  const podNs = openIfThere(rec.netns)
+  if (podNs) {
+    const pod = openPlace(podNs, `pod ${rec.netns}`)
     // renamed (and given another MAC) by an application in the pod: the index ADD saw stays its own
     const atIndex = rec.podIndex !== undefined ? await linkByIndex(pod.sock, rec.podIndex) : undefined
     if (atIndex && (!parent || atIndex.parentDev === parent)) return { place: pod, link: atIndex, inPod: true }
@@ -130,6 +131,16 @@ async function locateNetdev(rec: AttachmentRecord): Promise<Located | undefined>
   }
   closePlace(host)
   return undefined
+}
+
+/** The namespace at `path`, undefined when there is none (the pod is gone). */
+function openIfThere(path: string | undefined): Netns | undefined {
+  if (!path) return undefined
+  try {
+    return Netns.open(path)
+  } catch {
+    return undefined
+  }
 }
 
 async function withNetdev(c: AttachmentContext, fn: (at: Located) => Promise<void>): Promise<void> {
@@ -299,7 +310,9 @@ async function applyAdminMac(c: AttachmentContext, mac: string): Promise<void> {
 // ---- IPAM and addresses
 
 function ipamEnv(c: AttachmentContext): CniEnv {
-  return { ...c.env, containerId: c.rec.containerId, ifname: c.rec.ifname, netns: netnsExists(c.rec.netns) ? c.rec.netns : '' }
+  // host-local, in-process, never looks at CNI_NETNS: only a delegated plugin is told whether the pod is still there
+  const inProcess = ipamType(c.rec.netConf) === 'host-local'
+  return { ...c.env, containerId: c.rec.containerId, ifname: c.rec.ifname, netns: inProcess || netnsExists(c.rec.netns) ? c.rec.netns : '' }
 }
 
 async function allocateIps(c: AttachmentContext): Promise<void> {

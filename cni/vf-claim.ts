@@ -10,9 +10,10 @@ import type { StateStore } from '../state/store'
 import { detach, toRecord } from './detach'
 import { log } from './log'
 
-export async function claimVf(store: StateStore, pci: string, env: CniEnv, vfc: VfConfigurator): Promise<void> {
+/** Returns whether an earlier attachment was undone (its netdev may have come back under another name). */
+export async function claimVf(store: StateStore, pci: string, env: CniEnv, vfc: VfConfigurator): Promise<boolean> {
   const holder = await store.allocatedTo(pci)
-  if (holder === undefined) return // a record is never written without its mark: nothing to look for
+  if (holder === undefined) return false // a record is never written without its mark: nothing to look for
   const stored = await store.attachmentsOf(pci)
   for (const s of stored) {
     const rec = await toRecord(s, store, { netns: '' })
@@ -28,4 +29,5 @@ export async function claimVf(store: StateStore, pci: string, env: CniEnv, vfc: 
     await detach(rec, store, env, vfc)
   }
   if (!stored.length) await store.clearOrphanMark(pci)
+  return stored.length > 0
 }

@@ -6,6 +6,8 @@ import path = require('node:path')
 /** Creates `dir` and its missing parents with `mode`; throws the kernel's error for a path that cannot be made. */
 export function makeDirs(dir: string, mode: number): void {
   const abs = path.resolve(dir)
+  // mostly there already: a stat is cheaper than the EEXIST a mkdir would throw
+  if (fs.statSync(abs, { throwIfNoEntry: false })?.isDirectory()) return
   try {
     fs.mkdirSync(abs, { mode })
     return

@@ -14,10 +14,11 @@ export class NetnsError extends Error {
 export class Netns {
   private closed = false
 
-  private constructor(readonly path: string, readonly fd: number) {}
+  /** `caller`: opened as the calling thread's own namespace (Netns.current), which `run` need not enter. */
+  private constructor(readonly path: string, readonly fd: number, private readonly caller = false) {}
 
   /** Opens `path` and checks that it is a network namespace (not a file, a directory or another namespace type). */
-  static open(path: string): Netns {
+  static open(path: string, caller = false): Netns {
     let fd: number
     try {
       fd = fs.openSync(path, fs.constants.O_RDONLY)
@@ -30,25 +31,25 @@ export class Netns {
       fs.closeSync(fd)
       throw new NetnsError(path, false, type === -1 ? 'it is not a namespace file' : `it is a namespace of another type (0x${type.toString(16)})`)
     }
-    return new Netns(path, fd)
+    return new Netns(path, fd, caller)
   }
 
   /** The namespace of the calling thread (the host namespace for a CNI plugin). */
   static current(): Netns {
-    return Netns.open(`/proc/self/task/${process.pid}/ns/net`)
+    return Netns.open(`/proc/self/task/${process.pid}/ns/net`, true)
   }
 
   /** Runs `fn` synchronously inside this namespace and returns to the caller's namespace. */
   run<T>(fn: () => T): T {
     // a closed descriptor number may already name another namespace: never setns through it
     if (this.closed) throw new Error(`network namespace ${this.path} was already closed`)
+    // every run comes back: the namespace the caller had is still its own
+    if (this.caller) return synchronous(fn())
     const back = Netns.current()
     try {
       enter(this)
       try {
-        const out = fn()
-        if (out instanceof Promise) throw new Error('Netns.run takes a synchronous function')
-        return out
+        return synchronous(fn())
       } finally {
         enter(back)
       }
@@ -79,6 +80,11 @@ export class Netns {
       /* already closed */
     }
   }
+}
+
+function synchronous<T>(out: T): T {
+  if (out instanceof Promise) throw new Error('Netns.run takes a synchronous function')
+  return out
 }
 
 function enter(ns: Netns): void {
