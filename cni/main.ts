@@ -1,5 +1,6 @@
 // Entry of the `sriov` executable. Invoked under the name `host-local` it is the host-local IPAM plugin.
 import path = require('node:path')
+import { exitNow } from '../host/exit'
 import { runHostLocal } from '../ipam/standalone'
 import { runSriov } from './sriov'
 
@@ -11,4 +12,4 @@ function invokedAs(): string {
 
 // exit as soon as the answer is written: a natural exit first tears the whole heap down (~1-2 ms a call);
 // everything a call starts is awaited, and its output and logs are written synchronously
-void (invokedAs() === 'host-local' ? runHostLocal() : runSriov()).then(() => process.exit())
+void (invokedAs() === 'host-local' ? runHostLocal() : runSriov()).then(() => exitNow(Number(process.exitCode ?? 0)))

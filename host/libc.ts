@@ -1,4 +1,4 @@
-// libc entry points that Node does not expose (flock, setns, ioctl, netlink and packet sockets, malloc_trim), bound once through koffi.
+// libc entry points that Node does not expose (flock, setns, ioctl, netlink and packet sockets, malloc_trim, _exit), bound once through koffi.
 import { getSystemErrorName } from 'node:util'
 import { loadKoffi } from './native'
 
@@ -16,10 +16,16 @@ export interface Libc {
   bind: KoffiFunc
   close: KoffiFunc
   malloc_trim: KoffiFunc
+  _exit: KoffiFunc
   errno: () => number
 }
 
 let bound: Libc | undefined
+
+/** Whether libc has been bound already (koffi loaded): a caller that can do without need not load it. */
+export function libcBound(): boolean {
+  return bound !== undefined
+}
 
 export function libc(): Libc {
   if (bound) return bound
@@ -36,6 +42,7 @@ export function libc(): Libc {
     bind: lib.func('int bind(int fd, const void *addr, uint32_t addrlen)'),
     close: lib.func('int close(int fd)'),
     malloc_trim: lib.func('int malloc_trim(size_t pad)'),
+    _exit: lib.func('void _exit(int status)'),
     errno: () => koffi.errno(),
   }
   return bound
