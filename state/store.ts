@@ -66,6 +66,8 @@ export class StateStore {
     let d = this.root
     for (const part of path.relative(this.root, dir).split(path.sep).filter(Boolean)) {
       d = path.join(d, part)
+      // mostly there already: an lstat is cheaper than the EEXIST a mkdir would throw
+      if (fs.lstatSync(d, { throwIfNoEntry: false })?.isDirectory()) continue
       try {
         fs.mkdirSync(d, { mode: 0o700 })
       } catch (e) {
