@@ -30,6 +30,8 @@ export async function cmdAdd({ env, conf }: PluginContext): Promise<Result> {
   const cfg = parseSriovConfig(conf, env)
   // the kernel reads a "%d" in a new name as "the first free number": the result would name no interface
   if (env.ifname.includes('%')) throw new CniError(ErrorCode.InvalidEnv, `invalid interface name ${JSON.stringify(env.ifname)} (CNI_IFNAME): "%" is not allowed`)
+  // /proc/sys/net/*/conf/all and default: the kernel (6.x) refuses these names (EINVAL) once the netdev has moved
+  if (env.ifname === 'all' || env.ifname === 'default') throw new CniError(ErrorCode.InvalidEnv, `invalid interface name ${JSON.stringify(env.ifname)} (CNI_IFNAME): "all" and "default" name the /proc/sys/net defaults, not an interface`)
   ipamPrecheck(conf.raw, env)
   const podNs = openPodNetns(env.netns)
   mark('checked')
@@ -136,7 +138,7 @@ async function writeAheadRecord(c: AttachmentContext, cfg: SriovConfig, vf: VfDe
     })
     c.hostLink = link
     rec.hostIfName = link.name
-    rec.origNetdev = { mac: link.mac, mtu: link.mtu, index: link.index, up: link.up, altnames: link.altnames, ...(link.parentDev ? { parentDev: link.parentDev } : {}) }
+    rec.origNetdev = { mac: link.mac, mtu: link.mtu, index: link.index, up: link.up, altnames: link.altnames, kind: link.kind ?? '', ...(link.parentDev ? { parentDev: link.parentDev } : {}) }
     await altnamesFitPod(c.pod!, link, env.ifname, env.netns)
     if (cfg.mtu !== undefined) rec.podMtu = await mtuWithinPf(c.host!, cfg.mtu, vf.pfName, ipamHasIpv6(raw, env))
   }

@@ -104,20 +104,24 @@ interface Located {
  * Finds the VF netdev wherever a DEL, a crash or the kernel may have left it: in the pod under the pod or the
  * host name, or on the host (where the kernel returns it when the pod dies). Only a link that is provably
  * ours is returned: its parent device where the kernel reports one (the VF's PCI address), else the VF's
- * PCI address in sysfs, its index or one of its MACs. In the pod the index ADD saw comes first: a pod can give
- * a link of its own the VF's name and MAC, and DEL would have moved that one to the host instead.
+ * PCI address in sysfs, or its link type (none for a VF: every link a pod can make has one) with its index or
+ * one of its MACs. In the pod the index ADD saw comes first: a pod can give a link of its own the VF's name and
+ * MAC, and DEL would have moved that one to the host instead.
  */
 async function locateNetdev(rec: AttachmentRecord): Promise<Located | undefined> {
   const macs = new Set([rec.origNetdev?.mac, rec.podMac].filter((m): m is string => !!m))
   const parent = rec.origNetdev?.parentDev
-  const ours = (l: LinkInfo) => (parent ? l.parentDev === parent : macs.has(l.mac) || (rec.origNetdev?.index !== undefined && l.index === rec.origNetdev.index))
+  const kind = rec.origNetdev?.kind
+  // without a parent device to prove it, a link of another type is not the VF (a record of an older version noted none)
+  const sameDevice = (l: LinkInfo) => (parent ? l.parentDev === parent : kind === undefined || (l.kind ?? '') === kind)
+  const ours = (l: LinkInfo) => sameDevice(l) && (!!parent || macs.has(l.mac) || (rec.origNetdev?.index !== undefined && l.index === rec.origNetdev.index))
   const names = (...n: (string | undefined)[]) => [...new Set(n.filter((x): x is string => !!x))]
   const podNs = openIfThere(rec.netns)
   if (podNs) {
     const pod = openPlace(podNs, `pod ${rec.netns}`)
     // renamed (and given another MAC) by an application in the pod: the index ADD saw stays its own
     const atIndex = rec.podIndex !== undefined ? await linkByIndex(pod.sock, rec.podIndex) : undefined
-    if (atIndex && (!parent || atIndex.parentDev === parent)) return { place: pod, link: atIndex, inPod: true }
+    if (atIndex && sameDevice(atIndex)) return { place: pod, link: atIndex, inPod: true }
     for (const name of names(rec.ifname, rec.hostIfName)) {
       const link = await linkByName(pod.sock, name)
       if (link && ours(link)) return { place: pod, link, inPod: true }

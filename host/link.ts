@@ -14,6 +14,7 @@ export interface LinkInfo {
   running: boolean // up with carrier (IFF_RUNNING)
   parentDev?: string // the device under the link (a VF's PCI address; none for a veth), kernels 5.15+
   altnames: string[] // alternative names (`ip link property add ... altname`), as byte strings (see byteString): taken like names, they move with the link
+  kind?: string // the link type a link created through rtnetlink has ("veth", "bridge"...); none for a NIC's own netdev, a VF's included
 }
 
 const AF_INET = 2
@@ -37,7 +38,8 @@ const RTM_GETROUTE = 26
 const RTM_NEWLINKPROP = 108
 const RTM_DELLINKPROP = 109
 
-export const IFLA = { ADDRESS: 1, IFNAME: 3, MTU: 4, VFINFO_LIST: 22, NET_NS_FD: 28, EXT_MASK: 29, CARRIER: 33, PROP_LIST: 52, ALT_IFNAME: 53, PARENT_DEV_NAME: 56 } as const
+export const IFLA = { ADDRESS: 1, IFNAME: 3, MTU: 4, LINKINFO: 18, VFINFO_LIST: 22, NET_NS_FD: 28, EXT_MASK: 29, CARRIER: 33, PROP_LIST: 52, ALT_IFNAME: 53, PARENT_DEV_NAME: 56 } as const
+const IFLA_INFO_KIND = 1
 const IFA = { ADDRESS: 1, LOCAL: 2 } as const
 const RTA = { DST: 1, OIF: 4, GATEWAY: 5, TABLE: 15 } as const
 
@@ -89,7 +91,12 @@ function toInfo(m: LinkMessage): LinkInfo {
     running: !!(m.flags & IFF_RUNNING),
     parentDev: readString(m.attrs.get(IFLA.PARENT_DEV_NAME)),
     altnames: altnamesOf(m.attrs.get(IFLA.PROP_LIST)),
+    kind: kindOf(m.attrs.get(IFLA.LINKINFO)),
   }
+}
+
+function kindOf(linkInfo: Buffer | undefined): string | undefined {
+  return linkInfo ? readString(attrList(linkInfo).find(([type]) => type === IFLA_INFO_KIND)?.[1]) : undefined
 }
 
 function altnamesOf(propList: Buffer | undefined): string[] {

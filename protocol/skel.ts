@@ -93,7 +93,16 @@ export async function pluginMain(funcs: PluginFuncs, about: string, io: Io = pro
     }
     return setExit(io, 0)
   } catch (err) {
-    io.write(JSON.stringify(errorJson(err, (err as { cniVersion?: string }).cniVersion ?? version)) + '\n')
+    try {
+      io.write(JSON.stringify(errorJson(err, (err as { cniVersion?: string }).cniVersion ?? version)) + '\n')
+    } catch (e) {
+      // stdout gone (the runtime stopped reading) or full: the answer is lost, the exit code still tells
+      try {
+        io.writeErr(`cannot write the answer to stdout: ${(e as Error).message}\n`)
+      } catch {
+        /* stderr gone too */
+      }
+    }
     return setExit(io, 1)
   }
 }

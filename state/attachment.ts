@@ -21,6 +21,7 @@ export interface OriginalNetdev {
   up?: boolean // admin state on the host before ADD
   parentDev?: string // the netdev's parent device (the VF's PCI address) where the kernel reports one: proves a link is the VF
   altnames?: string[] // alternative names before ADD (udev gives VFs some); absent in records of older versions
+  kind?: string // its rtnetlink link type, "" for none (a VF's own netdev): a link a pod makes always has one; absent in records of older versions
 }
 
 export interface AttachmentRecord {

@@ -186,15 +186,19 @@ t.test('the executable runs from the code cache its build recorded (ADD\'s debug
   t.equal((await node.run('DEL', conf, { netns: pod.path })).code, 0)
 })
 
-t.test('CNI_IFNAME the kernel would not keep as given: a "%d" pattern, more than 15 bytes in fewer characters (red team)', async (t) => {
+t.test('CNI_IFNAME the kernel would not keep as given: a "%d" pattern, more than 15 bytes in fewer characters, "all" and "default" (red team)', async (t) => {
   const node = sriovNode(t, 'tci')
   const pod = addNetns(t, 'tci')
   const vf = node.vfs[0]
-  for (const [ifname, why] of [['net%d', /"%" is not allowed/], ['ééééééééé', /longer than 15 bytes/]] as const) {
+  // an up VF: a refusal half-way would have taken it down and moved it
+  ip('link', 'set', vf.netdev!, 'up')
+  const cases = [['net%d', /"%" is not allowed/], ['ééééééééé', /longer than 15 bytes/], ['all', /"all" and "default"/], ['default', /"all" and "default"/]] as const
+  for (const [ifname, why] of cases) {
     const add = await node.run('ADD', node.conf(), { netns: pod.path, ifname })
     t.equal(add.json.code, 4, `${ifname}: ${add.stdout}`)
     t.match(add.json.msg, why)
-    t.ok(linkJson(vf.netdev!), 'the VF stays on the host')
+    t.ok((linkJson(vf.netdev!)?.flags as string[]).includes('UP'), 'the VF stays on the host, up')
+    t.same(node.leftovers(), [], 'nothing written')
   }
 })
 

@@ -171,3 +171,27 @@ t.test('a link the pod made with the VF\'s name and MAC stays in the pod: DEL br
   t.same(node.snapshot(), before)
   t.same(node.leftovers(), [])
 })
+
+t.test('a link of another type the pod puts at the VF\'s index, name and MAC is never taken for it: the VF stays lost (red team)', async (t) => {
+  // on kernels without parent devices (before 5.15) only the link type tells the VF from a link the pod made
+  const { node, pod, vf, conf } = scene(t, 'tak')
+  t.equal((await node.run('ADD', conf, { netns: pod.path })).code, 0)
+  const moved = linkJson('net1', pod.name)
+  const away = addNetns(t, 'taka')
+  ip('-n', pod.name, 'link', 'set', 'net1', 'netns', away.name)
+  ip('-n', pod.name, 'link', 'add', 'net1', 'index', String(moved.ifindex), 'type', 'bridge')
+  ip('-n', pod.name, 'link', 'set', 'net1', 'address', moved.address)
+  const del = await node.run('DEL', conf, { netns: pod.path })
+  t.equal(del.code, 0, del.stdout + del.stderr)
+  t.equal(linkJson('net1', pod.name)?.ifindex, moved.ifindex, 'the pod\'s bridge stays in the pod')
+  t.equal(linkJson(vf.netdev!), undefined, 'nothing was brought to the host in the VF\'s name')
+  const rec = JSON.parse(fs.readFileSync(path.join(node.stateDir, 'ctr1-net1'), 'utf8'))
+  t.equal(rec.state, 'lost', 'the record stays, marked lost')
+  // the VF comes back to the host (as the kernel returns a VF when the namespace it went to dies; a veth would die
+  // with it): the next DEL finishes
+  ip('-n', away.name, 'link', 'set', 'net1', 'netns', '1')
+  const again = await node.run('DEL', conf, { netns: pod.path })
+  t.equal(again.code, 0, again.stdout + again.stderr)
+  t.ok(linkJson(vf.netdev!), 'the VF is home')
+  t.same(node.leftovers(), [])
+})

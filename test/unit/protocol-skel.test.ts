@@ -62,3 +62,12 @@ t.test('env validation names the variable', async (t) => {
   t.throws(() => parseEnv({ ...base, CNI_COMMAND: 'ADD', CNI_ARGS: 'IP' }), { code: 4, message: /CNI_ARGS/ })
   t.same(parseEnv({ ...base, CNI_COMMAND: 'DEL', CNI_NETNS: '', CNI_ARGS: 'IgnoreUnknown=1;IP=10.0.0.5' }).args, { IgnoreUnknown: '1', IP: '10.0.0.5' })
 })
+
+t.test('an answer stdout will not take (EPIPE, a full disk) ends the call with exit code 1 and says so on stderr (red team)', async (t) => {
+  const err: string[] = []
+  const epipe = () => { throw Object.assign(new Error('EPIPE: broken pipe, write'), { code: 'EPIPE' }) }
+  const io: Io = { env: { ...base, CNI_COMMAND: 'ADD' }, readStdin: async () => Buffer.from(conf('1.1.0')), write: epipe, writeErr: (s) => err.push(s) }
+  const funcs: PluginFuncs = { add: async () => ({ cniVersion: '1.1.0' }), del: async () => {}, check: async () => {}, status: async () => {}, gc: async () => {} }
+  t.equal(await pluginMain(funcs, 'test plugin', io), 1, 'not a rejection: the runtime sees a failed ADD and sends DEL')
+  t.match(err.join(''), /cannot write the answer to stdout: EPIPE/)
+})
