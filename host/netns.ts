@@ -18,7 +18,11 @@ export class Netns {
   private constructor(readonly path: string, readonly fd: number, private readonly caller = false) {}
 
   /** Opens `path` and checks that it is a network namespace (not a file, a directory or another namespace type). */
-  static open(path: string, caller = false): Netns {
+  static open(path: string): Netns {
+    return Netns.openAt(path, false)
+  }
+
+  private static openAt(path: string, caller: boolean): Netns {
     let fd: number
     try {
       fd = fs.openSync(path, fs.constants.O_RDONLY)
@@ -36,7 +40,7 @@ export class Netns {
 
   /** The namespace of the calling thread (the host namespace for a CNI plugin). */
   static current(): Netns {
-    return Netns.open(`/proc/self/task/${process.pid}/ns/net`, true)
+    return Netns.openAt(`/proc/self/task/${process.pid}/ns/net`, true)
   }
 
   /** Runs `fn` synchronously inside this namespace and returns to the caller's namespace. */
