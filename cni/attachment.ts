@@ -4,7 +4,7 @@
 import { sendGratuitousArps } from '../host/announce'
 import { addAddress, addAltnames, addRoute, byteString, deleteAltnames, linkByAnyName, linkByIndex, linkByName, parseMac, renameLink, setLinkMtu, setLinkUp, type LinkInfo } from '../host/link'
 import { setLinkSysctls } from '../host/link-sysctl'
-import { Netns, netnsExists } from '../host/netns'
+import { Netns, netnsExists, openNetnsIfThere } from '../host/netns'
 import type { VfConfigurator } from '../host/vf-config'
 import { pciOfNetdev, vfHasNetdevDriver, vfNetdev } from '../host/vf-device'
 import type { VfState } from '../host/vf-state'
@@ -116,7 +116,7 @@ async function locateNetdev(rec: AttachmentRecord): Promise<Located | undefined>
   const sameDevice = (l: LinkInfo) => (parent ? l.parentDev === parent : kind === undefined || (l.kind ?? '') === kind)
   const ours = (l: LinkInfo) => sameDevice(l) && (!!parent || macs.has(l.mac) || (rec.origNetdev?.index !== undefined && l.index === rec.origNetdev.index))
   const names = (...n: (string | undefined)[]) => [...new Set(n.filter((x): x is string => !!x))]
-  const podNs = openIfThere(rec.netns)
+  const podNs = openNetnsIfThere(rec.netns)
   if (podNs) {
     const pod = openPlace(podNs, `pod ${rec.netns}`)
     // renamed (and given another MAC) by an application in the pod: the index ADD saw stays its own
@@ -135,16 +135,6 @@ async function locateNetdev(rec: AttachmentRecord): Promise<Located | undefined>
   }
   closePlace(host)
   return undefined
-}
-
-/** The namespace at `path`, undefined when there is none (the pod is gone). */
-function openIfThere(path: string | undefined): Netns | undefined {
-  if (!path) return undefined
-  try {
-    return Netns.open(path)
-  } catch {
-    return undefined
-  }
 }
 
 async function withNetdev(c: AttachmentContext, fn: (at: Located) => Promise<void>): Promise<void> {

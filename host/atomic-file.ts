@@ -19,7 +19,7 @@ export function writeFileAtomic(file: string, data: string | Buffer, opts: Atomi
  * then renamed one after the other (`afterEach` runs after each rename), then their directories flushed, so one
  * journal commit makes all the renames durable where writing the files one by one took one commit each.
  */
-export function writeFilesAtomic(files: { file: string; data: string | Buffer; mode?: number }[], opts: { fsync?: boolean | 'content'; afterEach?: (file: string) => void } = {}): void {
+export function writeFilesAtomic(files: { file: string; data: string | Buffer; mode?: number }[], opts: Pick<AtomicWriteOptions, 'fsync'> & { afterEach?: (file: string) => void } = {}): void {
   const tmps: string[] = []
   try {
     for (const f of files) {

@@ -95,14 +95,19 @@ function enter(ns: Netns): void {
   if (libc().setns(ns.fd, CLONE_NEWNET) !== 0) throw new Error(`setns(${ns.path}) failed: ${errnoName(libc().errno())}`)
 }
 
+/** The network namespace at `path`, undefined when there is none there (a pod already gone) or no path at all. */
+export function openNetnsIfThere(path: string | undefined): Netns | undefined {
+  if (!path) return undefined
+  try {
+    return Netns.open(path)
+  } catch {
+    return undefined
+  }
+}
+
 /** True when `path` names a live network namespace (a runtime's bind mount or a /proc/<pid>/ns/net). */
 export function netnsExists(path: string | undefined): path is string {
-  if (!path) return false
-  try {
-    const ns = Netns.open(path)
-    ns.close()
-    return true
-  } catch {
-    return false
-  }
+  const ns = openNetnsIfThere(path)
+  ns?.close()
+  return ns !== undefined
 }
