@@ -2,7 +2,8 @@
 // "<containerID>\r\n<ifname>", last_reserved_ip.<rangeSet>, and a `lock` file both implementations flock.
 import fs = require('node:fs')
 import path = require('node:path')
-import { createExclusive, TEMP_PREFIX, writeFileAtomic } from '../host/atomic-file'
+import { createExclusive, TEMP_PREFIX } from '../host/atomic-file'
+import { writeHintFile } from '../host/hint-file'
 import { lockFile, type FileLock } from '../host/flock'
 import { CniError, ErrorCode } from '../protocol/errors'
 import { fileNameFor, validateContainerId, validateIfname, validateNetworkName } from '../protocol/names'
@@ -16,6 +17,8 @@ const LAST_RESERVED = 'last_reserved_ip.'
 // names cannot start with "."). It spares ADD a scan of every lease. Entries are verified against the lease
 // files before they are believed, and a stamp (the network directory's mtime after our last change) tells
 // whether someone else, such as the reference plugin, changed the directory since: then it is resynced.
+// Both are rewritten in place (host/hint-file.ts): we change the index only after the directory, in one locked
+// session that writes the stamp last, so a call killed half-way leaves a stale stamp and the next one resyncs.
 const INDEX_DIR = '.sriov-index'
 const STAMP = '.stamp'
 
@@ -72,7 +75,7 @@ export class LeaseStore {
         for (const n of names) removeFile(path.join(this.indexDir, n))
         return
       }
-      writeFileAtomic(stamp, this.dirStamp(), { mode: 0o644 })
+      writeHintFile(stamp, this.dirStamp(), 0o644)
     } catch {
       try {
         removeFile(stamp) // a stale stamp would make the next call trust the index
@@ -98,7 +101,7 @@ export class LeaseStore {
     const name = formatIP(ip)
     if (!createExclusive(path.join(this.dir, name), leaseContent(containerId, ifname), { mode: 0o644 })) return false
     try {
-      writeFileAtomic(path.join(this.dir, LAST_RESERVED + rangeSet), name, { mode: 0o644 })
+      writeHintFile(path.join(this.dir, LAST_RESERVED + rangeSet), name, 0o644)
     } catch (e) {
       this.release(name) // a lease no caller knows about would leak
       throw e
@@ -166,7 +169,7 @@ export class LeaseStore {
     this.release(ip)
     const file = this.indexFile(containerId, ifname)
     const rest = readOrUndefined(file)?.split('\n').filter((n) => n && n !== ip) ?? []
-    this.tryIndex(() => (rest.length ? writeFileAtomic(file, rest.join('\n') + '\n', { mode: 0o644 }) : removeFile(file)))
+    this.tryIndex(() => (rest.length ? writeHintFile(file, rest.join('\n') + '\n', 0o644) : removeFile(file)))
   }
 
   private verifiedEntries(containerId: string, ifname: string | undefined, want: string): string[] {
@@ -217,7 +220,7 @@ export class LeaseStore {
     const file = this.indexFile(containerId, ifname)
     makeDirs(this.indexDir, 0o755)
     const current = readOrUndefined(file)?.split('\n').filter(Boolean) ?? []
-    if (!current.includes(ip)) writeFileAtomic(file, [...current, ip].join('\n') + '\n', { mode: 0o644 })
+    if (!current.includes(ip)) writeHintFile(file, [...current, ip].join('\n') + '\n', 0o644)
   }
 }
 

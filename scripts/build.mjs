@@ -66,11 +66,49 @@ async function executable(name, entry, o = {}) {
     const { trainCodeCache, VERB_CACHES } = await import('./train-code-cache.mjs')
     const trainedOn = trainCodeCache(training, cache)
     fs.rmSync(training) // 100 MB that only the build runs
-    const verbCaches = Object.fromEntries(VERB_CACHES.filter((v) => fs.existsSync(`${cache}.${v}`)).map((v) => [`main.cache.${v}`, `${cache}.${v}`]))
-    inject(loader, { ...addons, ...extra, 'main.js': mainJs, 'main.cache': cache, ...verbCaches }, exe, false)
+    const caches = { '*': cache, ...Object.fromEntries(VERB_CACHES.filter((v) => fs.existsSync(`${cache}.${v}`)).map((v) => [v, `${cache}.${v}`])) }
+    const packed = `${cache}s`
+    const index = packCaches(caches, packed)
+    // the loader's length moves every asset after it: padded until the caches start 8-byte aligned
+    const source = fs.readFileSync(loader, 'utf8').replace('const CACHES = {}', `const CACHES = ${JSON.stringify(index)}`)
+    const finalLoader = path.join(seaDir, `${name}.loader.cjs`)
+    let offset = -1
+    for (let pad = 0, tries = 0; tries < 3 && offset % 8 !== 0; tries++, pad = (pad + 8 - (offset % 8)) % 8) {
+      fs.writeFileSync(finalLoader, source + ' '.repeat(pad))
+      inject(finalLoader, { ...addons, ...extra, 'main.js': mainJs, 'main.caches': packed }, exe, false)
+      offset = offsetIn(exe, packed)
+    }
+    if (offset % 8 !== 0) console.error(`build: warning: dist/bin/${name}'s code caches are not 8-byte aligned (offset ${offset}): V8 copies them on every call`)
     console.error(`build: dist/bin/${name}: code cache from ${trainedOn}`)
   }
   console.error(`build: dist/bin/${name}`)
+}
+
+/** Writes the caches one after the other, each at an 8-byte aligned offset; returns where each is, by verb. */
+function packCaches(caches, out) {
+  const index = {}
+  const parts = []
+  let at = 0
+  for (const [verb, file] of Object.entries(caches)) {
+    const bytes = fs.readFileSync(file)
+    index[verb] = [at, bytes.length]
+    const padded = Buffer.alloc(Math.ceil(bytes.length / 8) * 8)
+    bytes.copy(padded)
+    parts.push(padded)
+    at += padded.length
+  }
+  fs.writeFileSync(out, Buffer.concat(parts))
+  return index
+}
+
+/** Where the bytes of `file` start in `exe` (-1 when they are not there). */
+function offsetIn(exe, file) {
+  const want = fs.readFileSync(file)
+  const all = fs.readFileSync(exe)
+  for (let i = all.indexOf(want.subarray(0, 4096)); i >= 0; i = all.indexOf(want.subarray(0, 4096), i + 1)) {
+    if (all.subarray(i, i + want.length).equals(want)) return i
+  }
+  return -1
 }
 
 /**
