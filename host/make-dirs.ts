@@ -20,5 +20,10 @@ export function makeDirs(dir: string, mode: number): void {
     if (code !== 'ENOENT' || path.dirname(abs) === abs) throw e
   }
   makeDirs(path.dirname(abs), mode)
-  fs.mkdirSync(abs, { mode }) // its parent exists now: ENOENT again (procfs) is thrown, not retried
+  try {
+    fs.mkdirSync(abs, { mode }) // its parent exists now: ENOENT again (procfs) is thrown, not retried
+  } catch (e) {
+    // another call (a concurrent ADD) made it in the meantime
+    if ((e as NodeJS.ErrnoException).code !== 'EEXIST' || !fs.statSync(abs).isDirectory()) throw e
+  }
 }

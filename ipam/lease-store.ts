@@ -16,7 +16,9 @@ const LAST_RESERVED = 'last_reserved_ip.'
 // Our (id, ifname) → IPs index, beside the network directories so the reference never sees it (network
 // names cannot start with "."). It spares ADD a scan of every lease. Entries are verified against the lease
 // files before they are believed, and a stamp (the network directory's mtime after our last change) tells
-// whether someone else, such as the reference plugin, changed the directory since: then it is resynced.
+// whether someone else, such as the reference plugin, changed the directory since: then it is resynced. The
+// stamp also lists the leases by name: an mtime alone misses a change made in the same timestamp tick (coarse,
+// ~4 ms, on kernels before 6.13), and the reference's lease would stay out of the index.
 // Both are rewritten in place (host/hint-file.ts): we change the index only after the directory, in one locked
 // session that writes the stamp last, so a call killed half-way leaves a stale stamp and the next one resyncs.
 const INDEX_DIR = '.sriov-index'
@@ -32,6 +34,9 @@ export class LeaseStore {
   readonly dir: string
   private readonly indexDir: string
   private indexCurrent = false
+  // false when .sriov-index (or its network directory) is not a plain directory of ours, such as a symlink
+  // planted there: the index is then neither read nor written, and every lookup scans the leases
+  private readonly indexUsable: boolean
 
   constructor(dataDir: string, network: string) {
     validateNetworkName(network)
@@ -42,12 +47,14 @@ export class LeaseStore {
     } catch (e) {
       throw new CniError(ErrorCode.IoFailure, `cannot create IPAM data directory ${this.dir}: ${(e as Error).message}`)
     }
+    this.indexUsable = [path.dirname(this.indexDir), this.indexDir].every(absentOrDirectory)
   }
 
   /** Takes the store lock; releasing it records that the index is complete for the directory as it is. */
   async lock(): Promise<FileLock> {
     const lock = await lockFile(path.join(this.dir, 'lock'), 0o644)
-    this.indexCurrent = readOrUndefined(path.join(this.indexDir, STAMP)) === this.dirStamp()
+    const stamp = this.indexUsable ? readOrUndefined(path.join(this.indexDir, STAMP)) : undefined
+    this.indexCurrent = stamp !== undefined && stamp === this.dirStamp()
     return {
       path: lock.path,
       fd: lock.fd,
@@ -68,7 +75,7 @@ export class LeaseStore {
   private stampIndex(): void {
     const stamp = path.join(this.indexDir, STAMP)
     try {
-      if (!this.indexCurrent) return
+      if (!this.indexCurrent || !this.indexUsable) return
       const names = safeReaddir(this.indexDir)
       if (names.every((n) => n === STAMP || n.startsWith(TEMP_PREFIX))) {
         // the empty directory stays: removing it cost a DEL ~1 ms, and the next ADD would create it again
@@ -86,7 +93,8 @@ export class LeaseStore {
   }
 
   private dirStamp(): string {
-    return String(fs.statSync(this.dir, { bigint: true }).mtimeNs)
+    const leases = safeReaddir(this.dir).filter((n) => parseIP(n)).sort()
+    return [String(fs.statSync(this.dir, { bigint: true }).mtimeNs), ...leases].join('\n')
   }
 
   /** Adds leases someone else created to the index (a full scan, only after an outside change). */
@@ -112,6 +120,7 @@ export class LeaseStore {
 
   /** The index is a hint: when it cannot be written (disk full), it is rebuilt by a later scan. */
   private tryIndex(write: () => void): void {
+    if (!this.indexUsable) return
     try {
       write()
     } catch {
@@ -129,15 +138,22 @@ export class LeaseStore {
 
   /** The IPs leased to (id, ifname), from the index (resynced first if someone else changed the store). */
   findByID(containerId: string, ifname: string): string[] {
+    // the lease files themselves decide when the index cannot be brought up to date (disk full, read-only) or
+    // one of its files is damaged
+    const scan = () => this.leases().filter((l) => l.containerId === containerId.trim() && (l.ifname === undefined || l.ifname === ifname)).map((l) => l.ip)
     try {
+      if (!this.indexUsable) return scan()
       this.syncIndex()
     } catch {
-      // the index cannot be brought up to date (disk full, read-only): the lease files themselves decide
-      return this.leases().filter((l) => l.containerId === containerId.trim() && (l.ifname === undefined || l.ifname === ifname)).map((l) => l.ip)
+      return scan()
     }
     const current = this.verifiedEntries(containerId, ifname, leaseContent(containerId, ifname))
     // files of old host-local versions hold only the container ID and count for any ifname
     const legacy = this.verifiedEntries(containerId, undefined, containerId.trim())
+    if (current === undefined || legacy === undefined) {
+      this.indexCurrent = false // not stamped: the next call resyncs
+      return scan()
+    }
     return [...current, ...legacy]
   }
 
@@ -158,8 +174,11 @@ export class LeaseStore {
   releaseByID(containerId: string, ifname: string): string[] {
     const released = this.findByID(containerId, ifname)
     for (const ip of released) removeFile(path.join(this.dir, ip))
-    removeFile(this.indexFile(containerId, ifname))
-    removeFile(this.indexFile(containerId, undefined))
+    // a name there that cannot be removed (a directory) costs a rescan later, never the release
+    this.tryIndex(() => {
+      removeFile(this.indexFile(containerId, ifname))
+      removeFile(this.indexFile(containerId, undefined))
+    })
     this.removeTempFiles()
     return released
   }
@@ -172,13 +191,17 @@ export class LeaseStore {
     this.tryIndex(() => (rest.length ? writeHintFile(file, rest.join('\n') + '\n', 0o644) : removeFile(file)))
   }
 
-  private verifiedEntries(containerId: string, ifname: string | undefined, want: string): string[] {
+  /** The entries that still name a lease of (id, ifname); undefined when the index file is damaged. */
+  private verifiedEntries(containerId: string, ifname: string | undefined, want: string): string[] | undefined {
     let names: string[]
     try {
       names = fs.readFileSync(this.indexFile(containerId, ifname), 'utf8').split('\n').filter(Boolean)
-    } catch {
-      return []
+    } catch (e) {
+      return (e as NodeJS.ErrnoException).code === 'ENOENT' ? [] : undefined
     }
+    // we never leave an empty index file nor a line that is not an address: one that is (torn, planted, ../x
+    // naming a file outside the store) is not believed
+    if (!names.length || names.some((n) => !parseIP(n) || n.includes('/'))) return undefined
     return names.filter((n) => {
       const content = readOrUndefined(path.join(this.dir, n))
       return content !== undefined && (ifname === undefined ? content.trim() : content) === want
@@ -191,17 +214,18 @@ export class LeaseStore {
 
   /** Leftovers of a process killed mid-write; only call while holding the lock. */
   removeTempFiles(): void {
-    for (const dir of [this.dir, this.indexDir]) {
-      for (const name of safeReaddir(dir)) if (name.startsWith(TEMP_PREFIX)) removeFile(path.join(dir, name))
+    for (const dir of this.indexUsable ? [this.dir, this.indexDir] : [this.dir]) {
+      for (const name of safeReaddir(dir)) if (name.startsWith(TEMP_PREFIX)) removeQuietly(path.join(dir, name))
     }
   }
 
   /** Drops index entries of attachments that are not in `keep` (GC); legacy ID-only entries follow their ID. */
   pruneIndex(keep: { containerID: string; ifname: string }[]): void {
+    if (!this.indexUsable) return
     const kept = new Set(keep.flatMap((a) => [this.indexName(a.containerID, a.ifname), this.indexName(a.containerID, undefined)]))
     for (const name of safeReaddir(this.indexDir)) {
       if (name === STAMP || name.startsWith(TEMP_PREFIX)) continue
-      if (!kept.has(name)) removeFile(path.join(this.indexDir, name))
+      if (!kept.has(name)) removeQuietly(path.join(this.indexDir, name))
     }
   }
 
@@ -242,5 +266,20 @@ function safeReaddir(dir: string): string[] {
     return fs.readdirSync(dir)
   } catch {
     return []
+  }
+}
+
+/** True when nothing is at `p` or a real directory is (not a symlink to one). */
+function absentOrDirectory(p: string): boolean {
+  const st = fs.lstatSync(p, { throwIfNoEntry: false })
+  return st === undefined || st.isDirectory()
+}
+
+/** Leftovers and stale index entries: one that cannot be removed (a directory put there) is left, never fatal. */
+function removeQuietly(file: string): void {
+  try {
+    removeFile(file)
+  } catch {
+    /* the index is a hint; a lease file is never removed through here */
   }
 }
