@@ -138,23 +138,26 @@ export class LeaseStore {
 
   /** The IPs leased to (id, ifname), from the index (resynced first if someone else changed the store). */
   findByID(containerId: string, ifname: string): string[] {
-    // the lease files themselves decide when the index cannot be brought up to date (disk full, read-only) or
-    // one of its files is damaged
-    const scan = () => this.leases().filter((l) => l.containerId === containerId.trim() && (l.ifname === undefined || l.ifname === ifname)).map((l) => l.ip)
+    // the lease files themselves decide when the index cannot be brought up to date (disk full, read-only)
+    const scan = () => this.leases().filter((l) => l.containerId === containerId.trim() && (l.ifname === undefined || l.ifname === ifname))
     try {
-      if (!this.indexUsable) return scan()
+      if (!this.indexUsable) return scan().map((l) => l.ip)
       this.syncIndex()
     } catch {
-      return scan()
+      return scan().map((l) => l.ip)
     }
     const current = this.verifiedEntries(containerId, ifname, leaseContent(containerId, ifname))
     // files of old host-local versions hold only the container ID and count for any ifname
     const legacy = this.verifiedEntries(containerId, undefined, containerId.trim())
-    if (current === undefined || legacy === undefined) {
-      this.indexCurrent = false // not stamped: the next call resyncs
-      return scan()
+    if (current && legacy) return [...current, ...legacy]
+    // an index file not wholly true (torn, planted, or naming leases since released by someone else): the
+    // leases decide, and the attachment's index files are written again from them
+    const found = scan()
+    for (const [name, ips] of [[ifname, found.filter((l) => l.ifname !== undefined)], [undefined, found.filter((l) => l.ifname === undefined)]] as const) {
+      const file = this.indexFile(containerId, name)
+      this.tryIndex(() => (ips.length ? writeHintFile(file, ips.map((l) => l.ip).join('\n') + '\n', 0o644) : removeFile(file)))
     }
-    return [...current, ...legacy]
+    return found.map((l) => l.ip)
   }
 
   /** Every lease in the directory: a full scan, for GC and for resyncing the index. */
@@ -191,7 +194,7 @@ export class LeaseStore {
     this.tryIndex(() => (rest.length ? writeHintFile(file, rest.join('\n') + '\n', 0o644) : removeFile(file)))
   }
 
-  /** The entries that still name a lease of (id, ifname); undefined when the index file is damaged. */
+  /** The leases the index names for (id, ifname); undefined unless every entry names one of its leases. */
   private verifiedEntries(containerId: string, ifname: string | undefined, want: string): string[] | undefined {
     let names: string[]
     try {
@@ -199,13 +202,14 @@ export class LeaseStore {
     } catch (e) {
       return (e as NodeJS.ErrnoException).code === 'ENOENT' ? [] : undefined
     }
-    // we never leave an empty index file nor a line that is not an address: one that is (torn, planted, ../x
-    // naming a file outside the store) is not believed
-    if (!names.length || names.some((n) => !parseIP(n) || n.includes('/'))) return undefined
-    return names.filter((n) => {
+    // we leave no empty index file and no entry but an address of a lease of the attachment: an entry that is
+    // not (torn, planted, ../x naming a file outside the store, another attachment's lease) is not believed
+    const leased = (n: string) => {
+      if (!parseIP(n) || n.includes('/')) return false
       const content = readOrUndefined(path.join(this.dir, n))
       return content !== undefined && (ifname === undefined ? content.trim() : content) === want
-    })
+    }
+    return names.length && names.every(leased) ? names : undefined
   }
 
   release(ip: string): void {

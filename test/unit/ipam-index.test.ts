@@ -76,3 +76,15 @@ t.test('a symlink in place of .sriov-index is never followed: nothing written or
   t.same(fs.readdirSync(path.join(elsewhere, 'net1')), ['c'])
   t.same(fs.readdirSync(dir).filter((n) => n.startsWith('10.')), [b.ips![0].address.split('/')[0]])
 })
+
+t.test('an index file naming another attachment\'s lease does not hide the attachment\'s own; it is written again from the leases', async (t) => {
+  const { dir, index, cfg } = setup(t)
+  const c1 = (await allocate(cfg, 'c1', 'eth0')).ips![0].address.split('/')[0]
+  const r1 = (await allocate(cfg, 'r1', 'eth0')).ips![0].address.split('/')[0]
+  fs.writeFileSync(path.join(index, 'c1@eth0'), `${r1}\n`) // in place: the stamp still matches
+  await t.rejects(allocate(cfg, 'c1', 'eth0'), /duplicate allocation/, 'c1 still holds its address')
+  t.equal(fs.readFileSync(path.join(index, 'c1@eth0'), 'utf8'), `${c1}\n`, 'healed from the lease files')
+  await release(cfg, 'c1', 'eth0')
+  t.notOk(fs.existsSync(path.join(dir, c1)), 'released')
+  t.ok(fs.existsSync(path.join(dir, r1)), 'r1\'s lease untouched')
+})
