@@ -9,21 +9,21 @@ export function makeDirs(dir: string, mode: number): void {
   // mostly there already: a stat is cheaper than the EEXIST a mkdir would throw
   if (fs.statSync(abs, { throwIfNoEntry: false })?.isDirectory()) return
   try {
-    fs.mkdirSync(abs, { mode })
+    makeDir(abs, mode)
     return
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code
-    if (code === 'EEXIST') {
-      if (fs.statSync(abs).isDirectory()) return
-      throw new Error(`cannot create directory ${abs}: it exists and is not a directory`)
-    }
-    if (code !== 'ENOENT' || path.dirname(abs) === abs) throw e
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT' || path.dirname(abs) === abs) throw e
   }
   makeDirs(path.dirname(abs), mode)
+  makeDir(abs, mode) // its parent exists now: ENOENT again (procfs) is thrown, not retried
+}
+
+/** One mkdir; a directory already there (made by a concurrent call in the meantime) is fine. */
+function makeDir(abs: string, mode: number): void {
   try {
-    fs.mkdirSync(abs, { mode }) // its parent exists now: ENOENT again (procfs) is thrown, not retried
+    fs.mkdirSync(abs, { mode })
   } catch (e) {
-    // another call (a concurrent ADD) made it in the meantime
-    if ((e as NodeJS.ErrnoException).code !== 'EEXIST' || !fs.statSync(abs).isDirectory()) throw e
+    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e
+    if (!fs.statSync(abs).isDirectory()) throw new Error(`cannot create directory ${abs}: it exists and is not a directory`)
   }
 }

@@ -75,7 +75,7 @@ export class LeaseStore {
   private stampIndex(): void {
     const stamp = path.join(this.indexDir, STAMP)
     try {
-      if (!this.indexCurrent || !this.indexUsable) return
+      if (!this.indexCurrent) return // never set while the index is unusable
       const names = safeReaddir(this.indexDir)
       if (names.every((n) => n === STAMP || n.startsWith(TEMP_PREFIX))) {
         // the empty directory stays: removing it cost a DEL ~1 ms, and the next ADD would create it again
@@ -205,7 +205,7 @@ export class LeaseStore {
     // we leave no empty index file and no entry but an address of a lease of the attachment: an entry that is
     // not (torn, planted, ../x naming a file outside the store, another attachment's lease) is not believed
     const leased = (n: string) => {
-      if (!parseIP(n) || n.includes('/')) return false
+      if (!parseIP(n)) return false
       const content = readOrUndefined(path.join(this.dir, n))
       return content !== undefined && (ifname === undefined ? content.trim() : content) === want
     }

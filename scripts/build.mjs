@@ -72,12 +72,13 @@ async function executable(name, entry, o = {}) {
     // the loader's length moves every asset after it: padded until the caches start 8-byte aligned
     const source = fs.readFileSync(loader, 'utf8').replace('const CACHES = {}', `const CACHES = ${JSON.stringify(index)}`)
     const finalLoader = path.join(seaDir, `${name}.loader.cjs`)
-    let offset = -1
-    for (let pad = 0, tries = 0; tries < 3 && offset % 8 !== 0; tries++, pad = (pad + 8 - (offset % 8)) % 8) {
+    const injectPadded = (pad) => {
       fs.writeFileSync(finalLoader, source + ' '.repeat(pad))
       inject(finalLoader, { ...addons, ...extra, 'main.js': mainJs, 'main.caches': packed }, exe, false)
-      offset = offsetIn(exe, packed)
+      return offsetIn(exe, packed)
     }
+    let offset = injectPadded(0)
+    if (offset > 0 && offset % 8 !== 0) offset = injectPadded(8 - (offset % 8))
     if (offset % 8 !== 0) console.error(`build: warning: dist/bin/${name}'s code caches are not 8-byte aligned (offset ${offset}): V8 copies them on every call`)
     console.error(`build: dist/bin/${name}: code cache from ${trainedOn}`)
   }
