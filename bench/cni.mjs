@@ -15,6 +15,33 @@ const ours = path.join(root, 'dist/bin/sriov')
 for (const f of [ours, '/usr/lib/cni/host-device', '/usr/lib/cni/host-local']) if (!fs.existsSync(f)) throw new Error(`${f} missing (npm run build; apt-get install containernetworking-plugins)`)
 
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-cni-'))
+process.on('exit', () => fs.rmSync(work, { recursive: true, force: true }))
+// Every contender runs from a copy made here, read back from disk once: how a file's pages came into the page
+// cache changes how fast it starts (a just-written executable, as a build or an install leaves it, takes ~300
+// more page faults a call on this kernel than one read back from disk), so each is measured in the same state.
+function settled(src, dir) {
+  const dst = path.join(work, dir, path.basename(src))
+  fs.mkdirSync(path.dirname(dst), { recursive: true })
+  fs.copyFileSync(src, dst)
+  fs.chmodSync(dst, fs.statSync(src).mode & 0o755)
+  const fd = fs.openSync(dst, 'r')
+  try {
+    fs.fsyncSync(fd)
+    // drops the written pages (GNU dd: count=0 with iflag=nocache covers the whole file), then reads them back
+    execFileSync('dd', [`if=${dst}`, 'iflag=nocache', 'count=0', 'status=none'])
+    const buf = Buffer.allocUnsafe(128 * 1024)
+    while (fs.readSync(fd, buf, 0, buf.length, null) > 0);
+  } finally {
+    fs.closeSync(fd)
+  }
+  return dst
+}
+const nodeBin = settled(process.execPath, 'bin')
+const oursBin = settled(ours, 'bin')
+for (const f of fs.readdirSync(path.join(root, 'dist/lib/sriov-ts'))) settled(path.join(root, 'dist/lib/sriov-ts', f), 'lib/sriov-ts')
+const refPath = path.dirname(settled('/usr/lib/cni/host-device', 'cni'))
+settled('/usr/lib/cni/host-local', 'cni')
+const ipBin = settled(execFileSync('sh', ['-c', 'command -v ip']).toString().trim(), 'bin')
 execFileSync(process.execPath, [path.join(root, 'scripts/build.mjs'), 'bench'], { stdio: 'inherit' })
 const helper = path.join(root, 'dist/bench/fake-sysfs.cjs')
 const { buildFakeSysfs } = createRequire(import.meta.url)(helper)
@@ -28,7 +55,7 @@ ipcmd('link', 'set', `${veth}p`, 'up')
 buildFakeSysfs(path.join(work, 'sys'), [{ pci: '0000:01:00.0', name: 'benchpf', vfs: [{ pci: '0000:01:10.0', netdev: veth }] }])
 
 const env = (command, id) => ({
-  PATH: process.env.PATH, CNI_COMMAND: command, CNI_CONTAINERID: id, CNI_NETNS: `/var/run/netns/${ns}`, CNI_IFNAME: 'net1', CNI_PATH: '/usr/lib/cni',
+  PATH: process.env.PATH, CNI_COMMAND: command, CNI_CONTAINERID: id, CNI_NETNS: `/var/run/netns/${ns}`, CNI_IFNAME: 'net1', CNI_PATH: refPath,
   SRIOV_SYSFS_ROOT: path.join(work, 'sys'), SRIOV_VF_CONFIG: `record:${path.join(work, 'vf')}`, SRIOV_STATE_DIR: path.join(work, 'state'),
 })
 const ipam = (dir) => ({ type: 'host-local', dataDir: path.join(work, dir), ranges: [[{ subnet: '10.60.0.0/16' }]] })
@@ -49,20 +76,19 @@ try {
   for (let i = 0; i <= N; i++) {
     // interleaved so that machine noise hits every contender alike; the first round only warms up
     const keep = i > 0
-    const n = timed(process.execPath, ['-e', '0'], undefined, { PATH: process.env.PATH })
-    const oa = timed(ours, [], sriovConf, env('ADD', `o${i}`))
-    const od = timed(ours, [], sriovConf, env('DEL', `o${i}`))
-    const ra = timed('/usr/lib/cni/host-device', [], refConf, env('ADD', `r${i}`))
-    const rd = timed('/usr/lib/cni/host-device', [], refConf, env('DEL', `r${i}`))
+    const n = timed(nodeBin, ['-e', '0'], undefined, { PATH: process.env.PATH })
+    const oa = timed(oursBin, [], sriovConf, env('ADD', `o${i}`))
+    const od = timed(oursBin, [], sriovConf, env('DEL', `o${i}`))
+    const ra = timed(path.join(refPath, 'host-device'), [], refConf, env('ADD', `r${i}`))
+    const rd = timed(path.join(refPath, 'host-device'), [], refConf, env('DEL', `r${i}`))
     // the kernel's part of every ADD: moving the same veth into the pod namespace, with iproute2's start-up
-    const mv = timed('ip', ['link', 'set', veth, 'netns', ns], undefined, { PATH: process.env.PATH })
+    const mv = timed(ipBin, ['link', 'set', veth, 'netns', ns], undefined, { PATH: process.env.PATH })
     ipcmd('-n', ns, 'link', 'set', veth, 'netns', '1')
     if (keep) { res.node.push(n); res.move.push(mv); res.oursAdd.push(oa); res.oursDel.push(od); res.refAdd.push(ra); res.refDel.push(rd) }
   }
 } finally {
   try { ipcmd('netns', 'del', ns) } catch {}
   try { ipcmd('link', 'del', veth) } catch {}
-  fs.rmSync(work, { recursive: true, force: true })
 }
 const row = (name, xs) => `${name.padEnd(34)} p50 ${pct(xs, 0.5).toFixed(1).padStart(6)} ms   p95 ${pct(xs, 0.95).toFixed(1).padStart(6)} ms`
 console.log(`${N} rounds, interleaved`)
@@ -112,14 +138,14 @@ async function concurrent(n) {
   const rounds = { oursAdd: [], oursDel: [], refAdd: [], refDel: [] }
   try {
     for (let r = 0; r < 3; r++) {
-      rounds.oursAdd.push(await wall(() => Promise.all(names.map((x, i) => run(ours, oursConf(x), cenv('ADD', `c${r}x${i}`, x.ns))))))
-      rounds.oursDel.push(await wall(() => Promise.all(names.map((x, i) => run(ours, oursConf(x), cenv('DEL', `c${r}x${i}`, x.ns))))))
-      rounds.refAdd.push(await wall(() => Promise.all(names.map((x, i) => run('/usr/lib/cni/host-device', refConfOf(x), cenv('ADD', `q${r}x${i}`, x.ns))))))
-      rounds.refDel.push(await wall(() => Promise.all(names.map((x, i) => run('/usr/lib/cni/host-device', refConfOf(x), cenv('DEL', `q${r}x${i}`, x.ns))))))
+      rounds.oursAdd.push(await wall(() => Promise.all(names.map((x, i) => run(oursBin, oursConf(x), cenv('ADD', `c${r}x${i}`, x.ns))))))
+      rounds.oursDel.push(await wall(() => Promise.all(names.map((x, i) => run(oursBin, oursConf(x), cenv('DEL', `c${r}x${i}`, x.ns))))))
+      rounds.refAdd.push(await wall(() => Promise.all(names.map((x, i) => run(path.join(refPath, 'host-device'), refConfOf(x), cenv('ADD', `q${r}x${i}`, x.ns))))))
+      rounds.refDel.push(await wall(() => Promise.all(names.map((x, i) => run(path.join(refPath, 'host-device'), refConfOf(x), cenv('DEL', `q${r}x${i}`, x.ns))))))
     }
     // where ours waits: the debug log's time since start at each point of every ADD
-    const logs = await Promise.all(names.map((x, i) => run(ours, oursConf(x, { logLevel: 'debug' }), cenv('ADD', `dbg${i}`, x.ns))))
-    await Promise.all(names.map((x, i) => run(ours, oursConf(x), cenv('DEL', `dbg${i}`, x.ns))))
+    const logs = await Promise.all(names.map((x, i) => run(oursBin, oursConf(x, { logLevel: 'debug' }), cenv('ADD', `dbg${i}`, x.ns))))
+    await Promise.all(names.map((x, i) => run(oursBin, oursConf(x), cenv('DEL', `dbg${i}`, x.ns))))
     const marks = logs.map((l) => JSON.parse(l.split('\n').find((x) => x.includes('msSinceStart'))).msSinceStart)
     const span = (a, b) => pct(marks.map((m) => m[b] - m[a]), 0.5).toFixed(1)
     console.log(`${n} concurrent ADDs on ${n} VFs of one PF (median of 3 rounds): sriov ${pct(rounds.oursAdd, 0.5).toFixed(0)} ms, reference ${pct(rounds.refAdd, 0.5).toFixed(0)} ms (${(pct(rounds.oursAdd, 0.5) / pct(rounds.refAdd, 0.5)).toFixed(2)}x); ${n} DELs: sriov ${pct(rounds.oursDel, 0.5).toFixed(0)} ms, reference ${pct(rounds.refDel, 0.5).toFixed(0)} ms`)

@@ -169,6 +169,27 @@ t.test('a copy whose checksum differs from the source is not installed', async (
   t.equal(sha(path.join(dir, 'sriov')), sha(v2))
 })
 
+// fincore (util-linux) counts a file's pages in the page cache; tmpfs keeps its pages whatever is asked
+const fincore = spawnSync('fincore', ['--version']).status === 0
+const onTmpfs = spawnSync('stat', ['-f', '-c', '%T', os.tmpdir()], { encoding: 'utf8' }).stdout.trim() === 'tmpfs'
+t.test('the copy is on disk and the pages it wrote are dropped before its checks read it back', { skip: !fincore ? 'no fincore' : onTmpfs ? `${os.tmpdir()} is a tmpfs` : false }, async (t) => {
+  const src = tmpdir(t)
+  const dir = tmpdir(t)
+  const v1 = fakePlugin(path.join(src, 'v1'), 'v1', 4)
+  // the hook runs between the copy and its checks: it records how much of the copy is in the page cache then
+  const seen = path.join(src, 'resident')
+  const hook = path.join(src, 'resident.sh')
+  fs.writeFileSync(hook, `#!/bin/sh\nfincore --bytes --noheadings --output RES "$1" > ${seen}\n`, { mode: 0o755 })
+  const r = install(dir, v1, { INSTALL_CNI_AFTER_COPY: hook })
+  t.equal(r.status, 0, r.stderr)
+  t.equal(fs.readFileSync(seen, 'utf8').trim(), '0', 'no page of the 4 MiB copy left in the page cache after the copy')
+  t.equal(sha(path.join(dir, 'sriov')), sha(v1))
+  // the check can fail: a plain copy keeps the pages it wrote
+  const plain = path.join(src, 'plain')
+  fs.copyFileSync(v1, plain)
+  t.not(spawnSync('fincore', ['--bytes', '--noheadings', '--output', 'RES', plain], { encoding: 'utf8' }).stdout.trim(), '0')
+})
+
 t.test('a plugin that does not answer VERSION is not installed; a missing source fails', async (t) => {
   const src = tmpdir(t)
   const dir = tmpdir(t)
