@@ -58,7 +58,10 @@ async function executable(name, entry, o = {}) {
     inject(seaMain, { ...addons, ...extra }, exe)
   } else {
     const mainJs = path.join(seaDir, `${name}.main.js`)
-    fs.writeFileSync(mainJs, `(function (require, module, exports, __filename, __dirname) {\n${fs.readFileSync(seaMain, 'utf8')}\n})`)
+    const bundle = `(function (require, module, exports, __filename, __dirname) {\n${fs.readFileSync(seaMain, 'utf8')}\n})`
+    // the loader decodes it as latin1, a plain copy: esbuild escapes every non-ASCII character (charset ascii)
+    if (/[^\x00-\x7f]/.test(bundle)) throw new Error(`${seaMain} has a non-ASCII character; scripts/sea-loader.cjs reads main.js as latin1`)
+    fs.writeFileSync(mainJs, bundle)
     const loader = path.join(root, 'scripts/sea-loader.cjs')
     const training = path.join(seaDir, `${name}-training`)
     inject(loader, { ...addons, ...extra, 'main.js': mainJs, training: loader }, training, false)

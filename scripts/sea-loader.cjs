@@ -29,7 +29,8 @@ const verb = Object.hasOwn(CACHES, process.env.CNI_COMMAND ?? '') ? process.env.
 const at = CACHES[verb]
 const packed = !training && at ? asset('main.caches') : undefined
 const cachedData = training ? (input && fs.existsSync(input) ? fs.readFileSync(input) : undefined) : packed?.subarray(at[0], at[0] + at[1])
-const script = new vm.Script(asset('main.js').toString(), { filename: 'sriov.cjs', cachedData })
+// latin1: the build keeps main.js ASCII, and a latin1 decode is a plain copy where utf8 is checked byte by byte
+const script = new vm.Script(asset('main.js').toString('latin1'), { filename: 'sriov.cjs', cachedData })
 // ADD's debug log reports it (cni/add.ts): a cache V8 refused would go unnoticed otherwise
 globalThis[Symbol.for('sriov-ts.codeCache')] = !cachedData ? 'none' : script.cachedDataRejected ? 'rejected' : verb !== '*' ? `used (${verb}'s)` : 'used'
 if (training) {

@@ -29,6 +29,16 @@ t.test('attributes by type: flags masked, the last of a repeated type, undefined
   t.equal(attrs.get(8), undefined)
 })
 
+t.test('attributes by type: every type of a link-sized message found from one view, in any order, byte-order flag masked', async (t) => {
+  const types = [...Array(60).keys()].map((i) => i + 1)
+  const buf = encodeAttrs(types.map((type) => ({ type: type === 33 ? type | 0x4000 : type, value: u32(type * 1000 + 7) })))
+  const attrs = parseAttrs(buf)
+  for (const type of [...types].reverse()) t.equal(attrs.get(type)?.readUInt32LE(0), type * 1000 + 7, `type ${type}`)
+  t.equal(attrs.get(0), undefined)
+  t.equal(attrs.get(61), undefined)
+  t.equal(attrs.get(33 | 0x4000), undefined, 'looked up by its type, not its flags')
+})
+
 t.test('a truncated or zero-length attribute ends the list instead of looping or reading past it', async (t) => {
   const good = encodeAttrs([{ type: 1, value: u32(1) }])
   const bad = Buffer.from([0, 0, 2, 0, 1, 2, 3, 4])
