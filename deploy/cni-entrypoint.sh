@@ -62,10 +62,10 @@ install_cni() {
   trap 'rm -f "$TMP"' EXIT
   cat "$SRIOV_BIN_FILE" > "$TMP" || die "copying $SRIOV_BIN_FILE to $dir failed"
   chmod 0755 "$TMP"
-  # On disk before it can replace the plugin, and the pages the copy wrote dropped (GNU dd: count=0 with
-  # iflag=nocache drops the whole file): the checksum below then reads back what the disk holds, and the
-  # runtime executes pages read back with readahead, which map with ~300 fewer page faults a call than written
-  # ones on kernels whose page cache uses large folios for the file system (ext4 from Linux 6.16, xfs).
+  # On disk before it can replace the plugin (a power cut after the rename cannot leave an empty one), and the
+  # pages the copy wrote dropped (GNU dd: count=0 with iflag=nocache covers the whole file): the checksum below
+  # reads back what the disk holds. On kernels whose page cache fills large folios on readahead (ext4 from Linux
+  # 6.16, xfs) the plugin's first calls then also take ~300 fewer page faults (~5 ms) than from written pages.
   sync "$TMP" || die "writing the copy in $dir to disk failed; $target left unchanged"
   dd if="$TMP" iflag=nocache count=0 status=none 2>/dev/null || true
   if [ -n "${INSTALL_CNI_AFTER_COPY:-}" ]; then "$INSTALL_CNI_AFTER_COPY" "$TMP"; fi

@@ -11,7 +11,7 @@ mkdir -p "$dir"
 place() {
   local tmp; tmp=$(mktemp "$dir/.$1.XXXXXX")
   cp "$src" "$tmp"; chmod 0755 "$tmp"; sync "$tmp"
-  # the written pages dropped and read back: as deploy/cni-entrypoint.sh does, for fewer page faults a call
+  # on disk, its written pages dropped and read back from disk, as deploy/cni-entrypoint.sh does
   dd if="$tmp" iflag=nocache count=0 status=none 2>/dev/null && cat "$tmp" > /dev/null || true
   mv -f "$tmp" "$dir/$1"
 }
