@@ -38,7 +38,13 @@ done
 log() { echo "install-cni: $*"; }
 die() { echo "install-cni: $*" >&2; exit 1; }
 
-sha256() { sha256sum "$1" | cut -d' ' -f1; }
+# the file's sha256; fails rather than print nothing (two empty checksums would compare equal)
+sha256() {
+  h=$(sha256sum "$1") || return 1
+  h=${h%% *}
+  [ ${#h} -eq 64 ] || return 1
+  echo "$h"
+}
 
 # prints the plugin's VERSION answer; fails unless it lists supportedVersions
 cni_version() {
@@ -54,10 +60,17 @@ install_cni() {
   target=$dir/$(basename "$SRIOV_BIN_FILE")
   [ -f "$SRIOV_BIN_FILE" ] || die "source plugin $SRIOV_BIN_FILE does not exist"
   mkdir -p "$dir"
-  # temp files left by an installer that was killed (SIGKILL, node crash) more than 10 minutes ago
-  find "$dir" -maxdepth 1 -name '.sriov.tmp.*' -mmin +10 -exec rm -f {} + 2>/dev/null || true
+  # One installer at a time in DIR: flock on the directory itself (no lock file left in it), held until exit.
+  # Holding it, every temp file in DIR is one a killed installer left (SIGKILL, node crash), whatever its age:
+  # on a nearly full disk it would fail every retry. Without flock(1), only those older than 10 minutes go.
+  if command -v flock > /dev/null 2>&1 && exec 9< "$dir" && flock -w 300 9; then
+    find "$dir" -maxdepth 1 -name '.sriov.tmp.*' -exec rm -f {} + 2>/dev/null || true
+  else
+    log "installing without the directory lock (no flock, or another installer held it for 5 minutes)"
+    find "$dir" -maxdepth 1 -name '.sriov.tmp.*' -mmin +10 -exec rm -f {} + 2>/dev/null || true
+  fi
 
-  want=$(sha256 "$SRIOV_BIN_FILE")
+  want=$(sha256 "$SRIOV_BIN_FILE") || die "cannot compute the sha256 of $SRIOV_BIN_FILE (is sha256sum there?)"
   TMP=$(mktemp "$dir/.sriov.tmp.XXXXXX")
   trap 'rm -f "$TMP"' EXIT
   cat "$SRIOV_BIN_FILE" > "$TMP" || die "copying $SRIOV_BIN_FILE to $dir failed"
@@ -70,7 +83,7 @@ install_cni() {
   dd if="$TMP" iflag=nocache count=0 status=none 2>/dev/null || true
   if [ -n "${INSTALL_CNI_AFTER_COPY:-}" ]; then "$INSTALL_CNI_AFTER_COPY" "$TMP"; fi
 
-  got=$(sha256 "$TMP")
+  got=$(sha256 "$TMP") || die "cannot compute the sha256 of the copy in $dir; $target left unchanged"
   [ "$got" = "$want" ] || die "checksum mismatch for the copy in $dir: $got, expected $want; $target left unchanged"
   cni_version "$TMP" > /dev/null || die "the copy does not work; $target left unchanged"
 
@@ -79,11 +92,12 @@ install_cni() {
   TMP=
 
   # the file a runtime executes from now on
-  got=$(sha256 "$target")
+  got=$(sha256 "$target") || die "cannot compute the sha256 of the installed $target"
   [ "$got" = "$want" ] || die "checksum of the installed $target is $got, expected $want (replaced by someone else?)"
   version=$(cni_version "$target") || die "the installed $target does not answer CNI_COMMAND=VERSION"
   log "installed $target (sha256 $want)"
   log "VERSION: $version"
+  exec 9<&- # the directory lock: not held while this container idles
 }
 
 idle() {

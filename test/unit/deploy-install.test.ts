@@ -210,20 +210,70 @@ t.test('a plugin that does not answer VERSION is not installed; a missing source
   t.same(fs.readdirSync(dir), ['sriov'])
 })
 
-t.test('creates the directory; removes stale temporary files, keeps recent ones', async (t) => {
+t.test('creates the directory; one installer at a time: a temp file is a killed one\'s and goes, a live one\'s is left', async (t) => {
   const src = tmpdir(t)
   const base = tmpdir(t)
   const v1 = fakePlugin(path.join(src, 'v1'), 'v1', 1)
   const dir = path.join(base, 'opt', 'cni', 'bin')
   t.equal(install(dir, v1).status, 0, 'installs into a directory that did not exist')
-  const stale = path.join(dir, '.sriov.tmp.AAAAAA')
-  const recent = path.join(dir, '.sriov.tmp.BBBBBB')
-  fs.writeFileSync(stale, 'partial')
-  fs.writeFileSync(recent, 'another installer at work')
+  // left by installers killed a moment ago and long ago: on a nearly full disk either would fail every retry
+  fs.writeFileSync(path.join(dir, '.sriov.tmp.AAAAAA'), 'partial')
+  fs.writeFileSync(path.join(dir, '.sriov.tmp.BBBBBB'), 'partial, recent')
   const old = new Date(Date.now() - 20 * 60 * 1000)
-  fs.utimesSync(stale, old, old)
+  fs.utimesSync(path.join(dir, '.sriov.tmp.AAAAAA'), old, old)
   t.equal(install(dir, v1).status, 0)
-  t.same(fs.readdirSync(dir).sort(), ['.sriov.tmp.BBBBBB', 'sriov'])
+  t.same(fs.readdirSync(dir).sort(), ['sriov'])
+
+  // an installer at work holds the directory's lock: the next one waits and leaves its temp file alone
+  const report = path.join(src, 'report')
+  const holder = spawn('flock', [dir, 'sh', '-c', `touch ${dir}/.sriov.tmp.LIVE; echo held > ${report}; sleep 1; [ -e ${dir}/.sriov.tmp.LIVE ] && echo kept >> ${report}; rm -f ${dir}/.sriov.tmp.LIVE`], { stdio: 'ignore' })
+  const held = new Promise((r) => holder.on('close', r))
+  while (!fs.existsSync(report)) await sleep(20)
+  t.equal(install(dir, v1).status, 0, 'installs once the lock is free')
+  await held
+  t.same(fs.readFileSync(report, 'utf8').trim().split('\n'), ['held', 'kept'], 'the live installer\'s temp file was not removed')
+  t.same(fs.readdirSync(dir).sort(), ['sriov'])
+})
+
+t.test('without a working sha256sum nothing is installed (two empty checksums must not match)', async (t) => {
+  const src = tmpdir(t)
+  const dir = tmpdir(t)
+  const v1 = fakePlugin(path.join(src, 'v1'), 'v1', 1)
+  const v2 = fakePlugin(path.join(src, 'v2'), 'v2', 1)
+  t.equal(install(dir, v1).status, 0)
+  const bin = path.join(src, 'bin')
+  fs.mkdirSync(bin)
+  fs.writeFileSync(path.join(bin, 'sha256sum'), '#!/bin/sh\nexit 127\n', { mode: 0o755 })
+  const r = install(dir, v2, { PATH: `${bin}:${process.env.PATH}` })
+  t.equal(r.status, 1)
+  t.match(r.stderr, /cannot compute the sha256 of .*v2\/sriov/)
+  t.equal(sha(path.join(dir, 'sriov')), sha(v1), 'the installed plugin is untouched')
+  t.same(fs.readdirSync(dir), ['sriov'])
+})
+
+t.test('scripts/install.sh goes through the same checks: an empty or broken build is never installed', async (t) => {
+  const tree = tmpdir(t)
+  const dir = tmpdir(t)
+  fs.mkdirSync(path.join(tree, 'scripts'))
+  fs.mkdirSync(path.join(tree, 'deploy'))
+  fs.mkdirSync(path.join(tree, 'dist', 'bin'), { recursive: true })
+  fs.copyFileSync(path.join(ROOT, 'scripts', 'install.sh'), path.join(tree, 'scripts', 'install.sh'))
+  fs.copyFileSync(ENTRY, path.join(tree, 'deploy', 'cni-entrypoint.sh'))
+  const built = path.join(tree, 'dist', 'bin', 'sriov')
+  const run = () => spawnSync('bash', [path.join(tree, 'scripts', 'install.sh'), dir, '--host-local'], { encoding: 'utf8', timeout: 60000 })
+  fs.copyFileSync(fakePlugin(path.join(tree, 'v1'), 'v1', 1), built)
+  fs.chmodSync(built, 0o755)
+  const first = run()
+  t.equal(first.status, 0, first.stderr)
+  t.same(fs.readdirSync(dir).sort(), ['host-local', 'sriov'])
+  const installed = sha(path.join(dir, 'sriov'))
+  // a build being rewritten: an empty executable runs as an empty shell script and exits 0
+  fs.writeFileSync(built, '', { mode: 0o755 })
+  const r = run()
+  t.equal(r.status, 1)
+  t.match(r.stderr, /does not answer CNI_COMMAND=VERSION/)
+  t.equal(sha(path.join(dir, 'sriov')), installed, 'the working plugin stays')
+  t.same(fs.readdirSync(dir).sort(), ['host-local', 'sriov'], 'no temp file left')
 })
 
 const noBuild = fs.existsSync(SRIOV) ? false : 'dist/bin/sriov is absent: run `npm run build` to test the installer with the real plugin'
