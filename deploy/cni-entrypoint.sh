@@ -63,7 +63,8 @@ install_cni() {
   # One installer at a time in DIR: flock on the directory itself (no lock file left in it), held until exit.
   # Holding it, every temp file in DIR is one a killed installer left (SIGKILL, node crash), whatever its age:
   # on a nearly full disk it would fail every retry. Without flock(1), only those older than 10 minutes go.
-  if command -v flock > /dev/null 2>&1 && exec 9< "$dir" && flock -w 300 9; then
+  # (a redirection that fails on exec ends a POSIX shell: a subshell tries it first)
+  if command -v flock > /dev/null 2>&1 && (exec 9< "$dir") 2> /dev/null && exec 9< "$dir" && flock -w 300 9; then
     find "$dir" -maxdepth 1 -name '.sriov.tmp.*' -exec rm -f {} + 2>/dev/null || true
   else
     log "installing without the directory lock (no flock, or another installer held it for 5 minutes)"

@@ -235,6 +235,23 @@ t.test('creates the directory; one installer at a time: a temp file is a killed 
   t.same(fs.readdirSync(dir).sort(), ['sriov'])
 })
 
+const setpriv = spawnSync('setpriv', ['--version']).status === 0
+t.test('a directory the installer can write but not read (no lock): it installs without the lock', { skip: !setpriv && 'no setpriv' }, async (t) => {
+  const src = tmpdir(t)
+  const base = tmpdir(t)
+  fs.chmodSync(src, 0o755)
+  fs.chmodSync(base, 0o755)
+  const v1 = fakePlugin(path.join(src, 'v1'), 'v1', 1)
+  const dir = path.join(base, 'bin')
+  fs.mkdirSync(dir, { mode: 0o333 })
+  fs.chownSync(dir, 65534, 65534)
+  fs.chmodSync(dir, 0o333)
+  const r = spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', 'sh', ENTRY, `--cni-bin-dir=${dir}`, `--sriov-bin-file=${path.join(src, 'v1', 'sriov')}`, '--no-sleep'], { encoding: 'utf8', timeout: 60000 })
+  t.equal(r.status, 0, r.stderr)
+  t.match(r.stdout, /installing without the directory lock/)
+  t.equal(sha(path.join(dir, 'sriov')), sha(v1))
+})
+
 t.test('without a working sha256sum nothing is installed (two empty checksums must not match)', async (t) => {
   const src = tmpdir(t)
   const dir = tmpdir(t)
