@@ -39,7 +39,8 @@ function settled(src, dir) {
 const nodeBin = settled(process.execPath, 'bin')
 const oursBin = settled(ours, 'bin')
 for (const f of fs.readdirSync(path.join(root, 'dist/lib/sriov-ts'))) settled(path.join(root, 'dist/lib/sriov-ts', f), 'lib/sriov-ts')
-const refPath = path.dirname(settled('/usr/lib/cni/host-device', 'cni'))
+const refBin = settled('/usr/lib/cni/host-device', 'cni')
+const refPath = path.dirname(refBin) // host-device runs host-local from CNI_PATH
 settled('/usr/lib/cni/host-local', 'cni')
 const ipBin = settled(execFileSync('sh', ['-c', 'command -v ip']).toString().trim(), 'bin')
 execFileSync(process.execPath, [path.join(root, 'scripts/build.mjs'), 'bench'], { stdio: 'inherit' })
@@ -79,8 +80,8 @@ try {
     const n = timed(nodeBin, ['-e', '0'], undefined, { PATH: process.env.PATH })
     const oa = timed(oursBin, [], sriovConf, env('ADD', `o${i}`))
     const od = timed(oursBin, [], sriovConf, env('DEL', `o${i}`))
-    const ra = timed(path.join(refPath, 'host-device'), [], refConf, env('ADD', `r${i}`))
-    const rd = timed(path.join(refPath, 'host-device'), [], refConf, env('DEL', `r${i}`))
+    const ra = timed(refBin, [], refConf, env('ADD', `r${i}`))
+    const rd = timed(refBin, [], refConf, env('DEL', `r${i}`))
     // the kernel's part of every ADD: moving the same veth into the pod namespace, with iproute2's start-up
     const mv = timed(ipBin, ['link', 'set', veth, 'netns', ns], undefined, { PATH: process.env.PATH })
     ipcmd('-n', ns, 'link', 'set', veth, 'netns', '1')
@@ -140,8 +141,8 @@ async function concurrent(n) {
     for (let r = 0; r < 3; r++) {
       rounds.oursAdd.push(await wall(() => Promise.all(names.map((x, i) => run(oursBin, oursConf(x), cenv('ADD', `c${r}x${i}`, x.ns))))))
       rounds.oursDel.push(await wall(() => Promise.all(names.map((x, i) => run(oursBin, oursConf(x), cenv('DEL', `c${r}x${i}`, x.ns))))))
-      rounds.refAdd.push(await wall(() => Promise.all(names.map((x, i) => run(path.join(refPath, 'host-device'), refConfOf(x), cenv('ADD', `q${r}x${i}`, x.ns))))))
-      rounds.refDel.push(await wall(() => Promise.all(names.map((x, i) => run(path.join(refPath, 'host-device'), refConfOf(x), cenv('DEL', `q${r}x${i}`, x.ns))))))
+      rounds.refAdd.push(await wall(() => Promise.all(names.map((x, i) => run(refBin, refConfOf(x), cenv('ADD', `q${r}x${i}`, x.ns))))))
+      rounds.refDel.push(await wall(() => Promise.all(names.map((x, i) => run(refBin, refConfOf(x), cenv('DEL', `q${r}x${i}`, x.ns))))))
     }
     // where ours waits: the debug log's time since start at each point of every ADD
     const logs = await Promise.all(names.map((x, i) => run(oursBin, oursConf(x, { logLevel: 'debug' }), cenv('ADD', `dbg${i}`, x.ns))))

@@ -155,7 +155,7 @@ export class LeaseStore {
     const found = scan()
     for (const [name, ips] of [[ifname, found.filter((l) => l.ifname !== undefined)], [undefined, found.filter((l) => l.ifname === undefined)]] as const) {
       const file = this.indexFile(containerId, name)
-      this.tryIndex(() => (ips.length ? writeHintFile(file, ips.map((l) => l.ip).join('\n') + '\n', 0o644) : removeFile(file)))
+      this.tryIndex(() => writeIndexFile(file, ips.map((l) => l.ip)))
     }
     return found.map((l) => l.ip)
   }
@@ -191,7 +191,7 @@ export class LeaseStore {
     this.release(ip)
     const file = this.indexFile(containerId, ifname)
     const rest = readOrUndefined(file)?.split('\n').filter((n) => n && n !== ip) ?? []
-    this.tryIndex(() => (rest.length ? writeHintFile(file, rest.join('\n') + '\n', 0o644) : removeFile(file)))
+    this.tryIndex(() => writeIndexFile(file, rest))
   }
 
   /** The leases the index names for (id, ifname); undefined unless every entry names one of its leases. */
@@ -248,7 +248,7 @@ export class LeaseStore {
     const file = this.indexFile(containerId, ifname)
     makeDirs(this.indexDir, 0o755)
     const current = readOrUndefined(file)?.split('\n').filter(Boolean) ?? []
-    if (!current.includes(ip)) writeHintFile(file, [...current, ip].join('\n') + '\n', 0o644)
+    if (!current.includes(ip)) writeIndexFile(file, [...current, ip])
   }
 }
 
@@ -271,6 +271,12 @@ function safeReaddir(dir: string): string[] {
   } catch {
     return []
   }
+}
+
+/** An index file: one address a line; none left when there is no address. */
+function writeIndexFile(file: string, ips: string[]): void {
+  if (ips.length) writeHintFile(file, ips.join('\n') + '\n', 0o644)
+  else removeFile(file)
 }
 
 /** True when nothing is at `p` or a real directory is (not a symlink to one). */

@@ -148,12 +148,18 @@ t.test('the caller loop does notice a non-atomic install (the check above can fa
   t.ok(res.bad > 0, `${res.bad} calls failed on the partial file`)
 })
 
-t.test('a copy whose checksum differs from the source is not installed', async (t) => {
+/** Two stand-in plugins in a source directory, the first installed in a target directory. */
+function v1InstalledV2Ready(t: Test): { src: string; dir: string; v1: string; v2: string } {
   const src = tmpdir(t)
   const dir = tmpdir(t)
   const v1 = fakePlugin(path.join(src, 'v1'), 'v1', 1)
   const v2 = fakePlugin(path.join(src, 'v2'), 'v2', 1)
   t.equal(install(dir, v1).status, 0)
+  return { src, dir, v1, v2 }
+}
+
+t.test('a copy whose checksum differs from the source is not installed', async (t) => {
+  const { src, dir, v1, v2 } = v1InstalledV2Ready(t)
   // the hook corrupts the temporary copy between the copy and its checks (a bad disk, a truncated write)
   const hook = path.join(src, 'corrupt')
   fs.writeFileSync(hook, '#!/bin/sh\nprintf X >> "$1"\n', { mode: 0o755 })
@@ -253,11 +259,7 @@ t.test('a directory the installer can write but not read (no lock): it installs 
 })
 
 t.test('without a working sha256sum nothing is installed (two empty checksums must not match)', async (t) => {
-  const src = tmpdir(t)
-  const dir = tmpdir(t)
-  const v1 = fakePlugin(path.join(src, 'v1'), 'v1', 1)
-  const v2 = fakePlugin(path.join(src, 'v2'), 'v2', 1)
-  t.equal(install(dir, v1).status, 0)
+  const { src, dir, v1, v2 } = v1InstalledV2Ready(t)
   const bin = path.join(src, 'bin')
   fs.mkdirSync(bin)
   fs.writeFileSync(path.join(bin, 'sha256sum'), '#!/bin/sh\nexit 127\n', { mode: 0o755 })
