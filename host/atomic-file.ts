@@ -95,6 +95,7 @@ export const TEMP_PREFIX = '.tmp-'
 
 /** Reads `file` without following a symbolic link in its place (ELOOP); undefined when it does not exist. */
 export function readFileNoFollow(file: string): string | undefined {
+  if (!pathExists(file)) return undefined
   let fd: number
   try {
     fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW)
@@ -107,6 +108,14 @@ export function readFileNoFollow(file: string): string | undefined {
   } finally {
     fs.closeSync(fd)
   }
+}
+
+/**
+ * Whether anything (a link included) is at `p`, asked without an exception: a missing file is the common case of
+ * several reads on a CNI call's path, and every ENOENT thrown costs it an Error with a stack (~0.05-0.3 ms).
+ */
+export function pathExists(p: string): boolean {
+  return fs.lstatSync(p, { throwIfNoEntry: false }) !== undefined
 }
 
 /** Removes the temp files left for `file` by writers that were killed (the caller holds the lock writers take). */

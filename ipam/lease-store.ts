@@ -2,7 +2,7 @@
 // "<containerID>\r\n<ifname>", last_reserved_ip.<rangeSet>, and a `lock` file both implementations flock.
 import fs = require('node:fs')
 import path = require('node:path')
-import { createExclusive, TEMP_PREFIX } from '../host/atomic-file'
+import { createExclusive, pathExists, TEMP_PREFIX } from '../host/atomic-file'
 import { writeHintFile } from '../host/hint-file'
 import { lockFile, type FileLock } from '../host/flock'
 import { CniError, ErrorCode } from '../protocol/errors'
@@ -180,7 +180,9 @@ export class LeaseStore {
     // a name there that cannot be removed (a directory) costs a rescan later, never the release
     this.tryIndex(() => {
       removeFile(this.indexFile(containerId, ifname))
-      removeFile(this.indexFile(containerId, undefined))
+      // the legacy ID-only entry is rarely there: asked first, as an ENOENT thrown costs more than the lstat
+      const legacy = this.indexFile(containerId, undefined)
+      if (pathExists(legacy)) removeFile(legacy)
     })
     this.removeTempFiles()
     return released
@@ -197,8 +199,10 @@ export class LeaseStore {
   /** The leases the index names for (id, ifname); undefined unless every entry names one of its leases. */
   private verifiedEntries(containerId: string, ifname: string | undefined, want: string): string[] | undefined {
     let names: string[]
+    const file = this.indexFile(containerId, ifname)
+    if (!pathExists(file)) return []
     try {
-      names = fs.readFileSync(this.indexFile(containerId, ifname), 'utf8').split('\n').filter(Boolean)
+      names = fs.readFileSync(file, 'utf8').split('\n').filter(Boolean)
     } catch (e) {
       return (e as NodeJS.ErrnoException).code === 'ENOENT' ? [] : undefined
     }
@@ -258,6 +262,7 @@ export function leaseContent(containerId: string, ifname: string): string {
 
 
 function readOrUndefined(file: string): string | undefined {
+  if (!pathExists(file)) return undefined
   try {
     return fs.readFileSync(file, 'utf8')
   } catch {

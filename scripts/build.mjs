@@ -38,6 +38,24 @@ const seaAddons = {
   },
 }
 
+// In the CNI, pino is loaded only when a line is logged: it rides as an asset of its own (cni/sea-pino.ts) instead
+// of in the bundle, whose source every call copies before it runs.
+const seaPino = {
+  name: 'sea-pino',
+  setup(build) {
+    build.onResolve({ filter: /^pino$/ }, (a) => (a.importer.endsWith(path.join('cni', 'sea-pino.ts')) ? undefined : { path: path.join(root, 'cni/sea-pino.ts') }))
+  },
+}
+
+/** `pkg` bundled on its own as a function of (require, module, exports), as the SEA loader runs main.js. */
+async function wrappedBundle(pkg, out) {
+  const code = (await esbuild.build({ ...common, stdin: { contents: `module.exports = require(${JSON.stringify(pkg)})`, resolveDir: root }, minify: true, write: false })).outputFiles[0].text
+  const wrapped = `(function (require, module, exports) {\n${code}\n})`
+  if (/[^\x00-\x7f]/.test(wrapped)) throw new Error(`build: the ${pkg} bundle has a non-ASCII character; it is read as latin1`)
+  fs.writeFileSync(out, wrapped)
+  return out
+}
+
 /**
  * A single executable: the bundle with the addon shims, its SEA blob, node with the blob injected. With
  * `trained`, the bundle is an asset run by scripts/sea-loader.cjs with a V8 code cache recorded while a
@@ -48,10 +66,11 @@ async function executable(name, entry, o = {}) {
   fs.mkdirSync(seaDir, { recursive: true })
   fs.mkdirSync(path.join(dist, 'bin'), { recursive: true })
   const seaMain = path.join(seaDir, `${name}.cjs`)
-  const meta = await esbuild.build({ ...common, entryPoints: [path.join(root, entry)], outfile: seaMain, plugins: [seaAddons], minify: true, metafile: true, define: { ...o.define, SEA_ADDON_HASHES: JSON.stringify(addonHashes) } })
+  const meta = await esbuild.build({ ...common, entryPoints: [path.join(root, entry)], outfile: seaMain, plugins: [seaAddons, ...(o.pinoAsset ? [seaPino] : [])], minify: true, metafile: true, define: { ...o.define, SEA_ADDON_HASHES: JSON.stringify(addonHashes) } })
   const bad = o.forbid && Object.keys(meta.metafile.inputs).find((f) => o.forbid.test(f))
   if (bad) throw new Error(`build: ${name} must not include ${bad} (start-up cost); check its imports`)
   const extra = Object.fromEntries(Object.entries(o.assets ?? {}).map(([k, f]) => [k, path.join(root, f)]))
+  if (o.pinoAsset) extra['pino.js'] = await wrappedBundle('pino', path.join(seaDir, `${name}.pino.js`))
   shipAddons() // the training copy loads them from dist/lib/sriov-ts
   const exe = path.join(dist, 'bin', name)
   if (!o.trained) {
@@ -157,7 +176,7 @@ async function bundle(entry, outfile) {
 const targets = {
   // a V8 start-up snapshot would save the CNI ~12 ms per call, but V8 refuses a snapshot on a CPU whose
   // features differ from the build machine's ("Invalid snapshot data"): the image runs on any node, so no
-  sriov: () => executable('sriov', 'cni/main.ts', { forbid: /@grpc|prom-client/, trained: true }),
+  sriov: () => executable('sriov', 'cni/main.ts', { forbid: /@grpc|prom-client|node_modules\/pino\//, trained: true, pinoAsset: true }),
   sriovdp: async () => {
     // the first discovery runs on a worker thread; the worker's code rides in the bundle as a string
     const worker = (await esbuild.build({ ...common, entryPoints: [path.join(root, 'host/discovery-worker.ts')], minify: true, write: false })).outputFiles[0].text

@@ -27,3 +27,17 @@ t.test('writeHintFile never writes through a symbolic link planted in its place'
   t.throws(() => writeHintFile(path.join(dir, '.stamp'), '123', 0o644), { code: 'ELOOP' })
   t.equal(fs.readFileSync(path.join(dir, 'target'), 'utf8'), 'untouched')
 })
+
+t.test('writeHintFile: a hint someone else wrote keeps its mode; a dangling link in its place is refused too', async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hint-'))
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }))
+  // the reference host-local writes last_reserved_ip with the mode its umask leaves
+  const file = path.join(dir, 'last_reserved_ip.0')
+  fs.writeFileSync(file, '10.1.2.3', { mode: 0o600 })
+  writeHintFile(file, '10.1.2.4', 0o644)
+  t.equal(fs.readFileSync(file, 'utf8'), '10.1.2.4')
+  t.equal(fs.statSync(file).mode & 0o777, 0o600, 'its mode is left as it was')
+  fs.symlinkSync(path.join(dir, 'nowhere'), path.join(dir, '.stamp'))
+  t.throws(() => writeHintFile(path.join(dir, '.stamp'), '123', 0o644), { code: 'ELOOP' })
+  t.notOk(fs.existsSync(path.join(dir, 'nowhere')), 'nothing created through the link')
+})
