@@ -65,7 +65,7 @@ async function forget(c: AttachmentContext): Promise<void> {
   if (c.lost) {
     c.rec.state = 'lost'
     await c.store.saveAttachment(c.rec)
-    log('warning', 'the VF netdev is in neither the pod nor the host (moved to another namespace?): the attachment is kept as lost and restored when the netdev comes back', { deviceID: c.rec.deviceID, containerId: c.rec.containerId, ifname: c.rec.ifname })
+    log('warning', 'the VF netdev is in neither the pod nor the host (moved to another namespace?): the attachment is kept as lost and restored when the netdev comes back', { deviceID: c.rec.deviceID, attachment: { containerId: c.rec.containerId, ifname: c.rec.ifname } })
     return
   }
   await c.store.removeAttachment(c.rec.containerId, c.rec.ifname)
@@ -367,7 +367,7 @@ async function announce(c: AttachmentContext): Promise<void> {
   }
   // a packet socket costs its close a few ms (synchronize_net): only on this path
   const failures = link.running ? sendGratuitousArps(c.pod!.ns, link.index, parseMac(link.mac), v4) : ['no carrier']
-  if (failures.length) log('warning', 'could not announce every IPv4 address', { ifname: c.rec.ifname, failures })
+  if (failures.length) log('warning', 'could not announce every IPv4 address', { failures })
 }
 
 /** Routes without a gateway go via the gateway of the same family, as host-local's users expect. */

@@ -25,7 +25,7 @@ export async function cmdDel({ env, conf }: PluginContext): Promise<void> {
         // and a mark an ADD killed between its two writes left goes
         await ipamDel({ ...conf.raw }, env)
         if (pci) await store.clearOrphanMark(pci)
-        log('debug', 'DEL: no attachment record, nothing else to undo', { containerId: env.containerId, ifname: env.ifname })
+        log('debug', 'DEL: no attachment record, nothing else to undo')
         return
       }
       await detach(await toRecord(stored, store, env), store, env, vfConfigurator())
@@ -48,7 +48,7 @@ async function loadOrSetAside(store: StateStore, containerId: string, ifname: st
   } catch (e) {
     if (!(e instanceof UnreadableRecord)) throw e
     const aside = await store.setAsideAttachment(containerId, ifname)
-    log('error', 'the attachment record cannot be read (a damaged disk?): set aside, and DEL goes on without it; the VF may need a look', { containerId, ifname, setAside: aside, err: e.message })
+    log('error', 'the attachment record cannot be read (a damaged disk?): set aside, and DEL goes on without it; the VF may need a look', { setAside: aside, err: e.message })
     return undefined
   }
 }

@@ -26,7 +26,7 @@ export async function cmdGc({ env, conf }: PluginContext): Promise<void> {
           await detach(await toRecord(stored, store, { netns: '' }), store, env, vfc)
         }),
       )
-      log('info', 'GC released a stale attachment', { containerId: first.containerId, ifname: first.ifname, deviceID: first.deviceID })
+      log('info', 'GC released a stale attachment', { deviceID: first.deviceID, attachment: { containerId: first.containerId, ifname: first.ifname } })
     } catch (e) {
       errors.push(`${first.containerId}/${first.ifname}: ${(e as Error).message}`)
     }

@@ -3,6 +3,7 @@
 import type { Logger } from 'pino'
 import type { LogLevel } from './log-settings'
 import { makeDirs } from '../host/make-dirs'
+import { openRegular } from '../host/open-regular'
 
 const LEVELS: Record<LogLevel, number> = { panic: 60, error: 50, warning: 40, info: 30, debug: 20 }
 const PINO_LEVEL: Record<LogLevel, string> = { panic: 'fatal', error: 'error', warning: 'warn', info: 'info', debug: 'debug' }
@@ -58,6 +59,7 @@ function openLogFile(file: string): number {
     return fd
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e
-    return fs.openSync(file, flags)
+    // a FIFO there would block the call until a reader came: refused, the log goes to stderr
+    return openRegular(file, flags).fd
   }
 }

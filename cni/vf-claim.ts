@@ -25,7 +25,7 @@ export async function claimVf(store: StateStore, pci: string, env: CniEnv, vfc: 
     if (!why) {
       throw new CniError(ErrorCode.InvalidConfig, `VF ${pci} is already allocated to network namespace ${rec.netns} (container ${rec.containerId}, interface ${rec.ifname})`)
     }
-    log('info', `reclaiming VF ${pci} from ${why}`, { deviceID: pci, containerId: rec.containerId, ifname: rec.ifname, netns: rec.netns })
+    log('info', `reclaiming VF ${pci} from ${why}`, { deviceID: pci, reclaimed: { containerId: rec.containerId, ifname: rec.ifname, netns: rec.netns } })
     await detach(rec, store, env, vfc)
   }
   if (!stored.length) await store.clearOrphanMark(pci)

@@ -1,6 +1,7 @@
 // Whole-or-nothing file writes: a reader (or a process killed half-way) never sees a partial file.
 import fs = require('node:fs')
 import path = require('node:path')
+import { openRegular } from './open-regular'
 import { removeFile } from './remove-file'
 
 export interface AtomicWriteOptions {
@@ -98,7 +99,7 @@ export function readFileNoFollow(file: string): string | undefined {
   if (!pathExists(file)) return undefined
   let fd: number
   try {
-    fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW)
+    fd = openRegular(file, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW).fd
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined
     throw e

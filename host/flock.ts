@@ -1,6 +1,7 @@
 // Exclusive advisory locks with flock(2): the same lock the reference host-local and sriov-cni take, so
 // our processes and theirs exclude each other on one file.
 import fs = require('node:fs')
+import { openRegular } from './open-regular'
 import { EINTR, errnoName, EWOULDBLOCK, libc, LOCK_EX, LOCK_NB, LOCK_UN } from './libc'
 
 export interface FileLock {
@@ -67,17 +68,18 @@ export async function lockFile(path: string, mode = 0o600, opts: { wait?: boolea
 }
 
 function openLockFile(path: string, mode: number): number {
-  let fd: number
+  let opened: { fd: number; stats: fs.Stats }
   try {
-    fd = fs.openSync(path, OPEN_FLAGS, mode)
+    opened = openRegular(path, OPEN_FLAGS, mode)
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code
     if (code === 'ELOOP') throw new Error(`cannot lock ${path}: it is a symbolic link; remove it (lock files are never followed)`)
+    if (code === 'ENOTREG') throw new Error(`cannot lock ${(e as Error).message}`)
     throw e
   }
   // the umask must not widen or narrow a lock file's mode: set it explicitly
-  if ((fs.fstatSync(fd).mode & 0o777) !== mode) fs.fchmodSync(fd, mode)
-  return fd
+  if ((opened.stats.mode & 0o777) !== mode) fs.fchmodSync(opened.fd, mode)
+  return opened.fd
 }
 
 /**

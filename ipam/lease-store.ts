@@ -2,7 +2,7 @@
 // "<containerID>\r\n<ifname>", last_reserved_ip.<rangeSet>, and a `lock` file both implementations flock.
 import fs = require('node:fs')
 import path = require('node:path')
-import { createExclusive, pathExists, TEMP_PREFIX } from '../host/atomic-file'
+import { createExclusive, pathExists, readFileNoFollow, TEMP_PREFIX } from '../host/atomic-file'
 import { writeHintFile } from '../host/hint-file'
 import { lockFile, type FileLock } from '../host/flock'
 import { CniError, ErrorCode } from '../protocol/errors'
@@ -129,11 +129,8 @@ export class LeaseStore {
   }
 
   lastReserved(rangeSet: number): IP | undefined {
-    try {
-      return parseIP(fs.readFileSync(path.join(this.dir, LAST_RESERVED + rangeSet), 'utf8').trim())
-    } catch {
-      return undefined
-    }
+    const text = readOrUndefined(path.join(this.dir, LAST_RESERVED + rangeSet))
+    return text === undefined ? undefined : parseIP(text.trim())
   }
 
   /** The IPs leased to (id, ifname), from the index (resynced first if someone else changed the store). */
@@ -199,12 +196,10 @@ export class LeaseStore {
   /** The leases the index names for (id, ifname); undefined unless every entry names one of its leases. */
   private verifiedEntries(containerId: string, ifname: string | undefined, want: string): string[] | undefined {
     let names: string[]
-    const file = this.indexFile(containerId, ifname)
-    if (!pathExists(file)) return []
     try {
-      names = fs.readFileSync(file, 'utf8').split('\n').filter(Boolean)
-    } catch (e) {
-      return (e as NodeJS.ErrnoException).code === 'ENOENT' ? [] : undefined
+      names = readFileNoFollow(this.indexFile(containerId, ifname))?.split('\n').filter(Boolean) ?? []
+    } catch {
+      return undefined
     }
     // we leave no empty index file and no entry but an address of a lease of the attachment: an entry that is
     // not (torn, planted, ../x naming a file outside the store, another attachment's lease) is not believed
@@ -261,10 +256,10 @@ export function leaseContent(containerId: string, ifname: string): string {
 }
 
 
+/** The file's content; undefined when it is missing or is not a regular file of the store (a link, a FIFO). */
 function readOrUndefined(file: string): string | undefined {
-  if (!pathExists(file)) return undefined
   try {
-    return fs.readFileSync(file, 'utf8')
+    return readFileNoFollow(file)
   } catch {
     return undefined
   }

@@ -91,7 +91,14 @@ export class StateStore {
   /** The record, undefined when there is none; an UnreadableRecord when its file does not parse. */
   async loadAttachment(containerId: string, ifname: string): Promise<StoredAttachment | undefined> {
     const file = this.recordPath(containerId, ifname)
-    const text = readFileNoFollow(file)
+    let text: string | undefined
+    try {
+      text = readFileNoFollow(file)
+    } catch (e) {
+      // a link, a directory or a FIFO in a record's place is no record: set aside like a damaged one, so DEL can go on
+      if (['ELOOP', 'ENOTREG'].includes((e as NodeJS.ErrnoException).code ?? '')) throw new UnreadableRecord(file, (e as Error).message)
+      throw e
+    }
     if (text === undefined) return undefined
     try {
       return parseStored(text, containerId, ifname)

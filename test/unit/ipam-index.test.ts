@@ -1,5 +1,6 @@
 // The lease index (.sriov-index) is a hint: whatever is found there, or changed beside it, a lease is never
 // lost, never handed out twice, and nothing outside the store is written or removed.
+import { execFileSync } from 'node:child_process'
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
@@ -87,4 +88,27 @@ t.test('an index file naming another attachment\'s lease does not hide the attac
   await release(cfg, 'c1', 'eth0')
   t.notOk(fs.existsSync(path.join(dir, c1)), 'released')
   t.ok(fs.existsSync(path.join(dir, r1)), 'r1\'s lease untouched')
+})
+
+t.test('a FIFO or a link in place of a lease, a hint or the index is never read: no wait, no entry from outside the store', async (t) => {
+  const { dataDir, dir, index, cfg } = setup(t)
+  await allocate(cfg, 'c1', 'eth0')
+  const outside = path.join(dataDir, 'outside')
+  fs.writeFileSync(outside, 'VICTIM')
+  // the next address the allocator would try, the range's hint, the index's stamp and the attachment's index file
+  fs.symlinkSync(outside, path.join(dir, '10.1.2.3'))
+  execFileSync('mkfifo', [path.join(dir, '10.1.2.4')])
+  fs.rmSync(path.join(dir, 'last_reserved_ip.0'))
+  execFileSync('mkfifo', [path.join(dir, 'last_reserved_ip.0')])
+  fs.rmSync(path.join(index, '.stamp'), { force: true })
+  execFileSync('mkfifo', [path.join(index, '.stamp')])
+  const got = await allocate(cfg, 'c2', 'eth0').catch((e: Error) => e)
+  t.match(String(got instanceof Error ? got.message : ''), /last_reserved_ip\.0 is a FIFO/, 'the hint that cannot be written is named')
+  t.notOk(fs.readdirSync(index).some((n) => n.startsWith('VICTIM')), 'no index entry made from a link\'s target')
+  t.same(fs.readFileSync(outside, 'utf8'), 'VICTIM', 'and nothing written through it')
+  fs.rmSync(path.join(dir, 'last_reserved_ip.0'))
+  const ok = await allocate(cfg, 'c2', 'eth0')
+  t.notMatch(ok.ips![0].address, /^10\.1\.2\.[34]\//, 'the link and the FIFO are passed over as taken')
+  await t.resolves(release(cfg, 'c2', 'eth0'))
+  await t.resolves(release(cfg, 'c1', 'eth0'))
 })
