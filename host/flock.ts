@@ -1,7 +1,7 @@
 // Exclusive advisory locks with flock(2): the same lock the reference host-local and sriov-cni take, so
 // our processes and theirs exclude each other on one file.
 import fs = require('node:fs')
-import { openRegular } from './open-regular'
+import { openRegular, type NotRegularFile } from './open-regular'
 import { EINTR, errnoName, EWOULDBLOCK, libc, LOCK_EX, LOCK_NB, LOCK_UN } from './libc'
 
 export interface FileLock {
@@ -74,7 +74,7 @@ function openLockFile(path: string, mode: number): number {
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code
     if (code === 'ELOOP') throw new Error(`cannot lock ${path}: it is a symbolic link; remove it (lock files are never followed)`)
-    if (code === 'ENOTREG') throw new Error(`cannot lock ${(e as Error).message}`)
+    if (code === 'ENOTREG') throw new Error(`cannot lock ${path}: it is ${(e as NotRegularFile).what}, not a regular file; remove it`)
     throw e
   }
   // the umask must not widen or narrow a lock file's mode: set it explicitly

@@ -5,8 +5,8 @@ import fs = require('node:fs')
 /** The error for something other than a regular file where one belongs; `code` is the errno-like name callers test. */
 export class NotRegularFile extends Error {
   readonly code = 'ENOTREG'
-  constructor(readonly file: string, what: string) {
-    super(`${file} is ${what}, not a regular file: remove it`)
+  constructor(readonly file: string, readonly what: string) {
+    super(`${file} is ${what}, not a regular file; remove it`)
   }
 }
 

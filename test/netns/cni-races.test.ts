@@ -302,6 +302,24 @@ t.test('a full or read-only IPAM store fails ADD cleanly: nothing is left, DEL s
   t.equal((await node.run('DEL', conf, { netns: pod.path })).code, 0)
 })
 
+t.test('a FIFO in place of an IPAM store file fails ADD at once with an I/O failure naming it, rolled back; DEL succeeds', async (t) => {
+  const node = sriovNode(t, 'trp')
+  const pod = addNetns(t, 'trp')
+  const before = node.snapshot()
+  const dataDir = path.join(node.dir, 'fifo-ipam')
+  const conf = node.conf({ ipam: { type: 'host-local', dataDir, ranges: [[{ subnet: '10.9.0.0/24' }]] } })
+  fs.mkdirSync(path.join(dataDir, conf.name as string), { recursive: true })
+  const hint = path.join(dataDir, conf.name as string, 'last_reserved_ip.0')
+  // open(2) of a FIFO waits for a peer: before, ADD hung here until the runtime killed it
+  execFileSync('mkfifo', [hint])
+  const add = await node.run('ADD', conf, { netns: pod.path })
+  t.equal(add.json?.code, 5, add.stdout.trim())
+  t.match(add.json?.msg, /last_reserved_ip\.0 is a FIFO.*not a regular file; remove it.*everything was rolled back/)
+  t.same(node.snapshot(), before, 'VF untouched')
+  t.same(node.leftovers(), [], 'no record or mark')
+  t.equal((await node.run('DEL', conf, { netns: pod.path })).code, 0)
+})
+
 t.test('a relative logFile is never written (logging goes to stderr, as in sriov-cni)', async (t) => {
   const node = sriovNode(t, 'trw')
   const pod = addNetns(t, 'trw')

@@ -22,7 +22,7 @@ const fifo = (p: string) => execFileSync('mkfifo', [p])
 t.test('openRegular: a FIFO (read or write), a directory or a socket is refused; a regular file opens', async (t) => {
   const dir = scratch(t)
   fifo(path.join(dir, 'f'))
-  t.throws(() => openRegular(path.join(dir, 'f'), fs.constants.O_RDONLY), { code: 'ENOTREG', message: /f is a FIFO, not a regular file: remove it/ })
+  t.throws(() => openRegular(path.join(dir, 'f'), fs.constants.O_RDONLY), { code: 'ENOTREG', message: /f is a FIFO, not a regular file; remove it/ })
   t.throws(() => openRegular(path.join(dir, 'f'), fs.constants.O_WRONLY), { code: 'ENOTREG' }, 'no reader: refused, not waited for')
   t.throws(() => openRegular(dir, fs.constants.O_RDONLY), { code: 'ENOTREG', message: /is a directory/ })
   t.throws(() => openRegular('/dev/null', fs.constants.O_RDONLY), { code: 'ENOTREG', message: /device/ })
@@ -39,7 +39,7 @@ t.test('reads, hints and locks refuse a FIFO in their file\'s place instead of w
   fifo(f)
   t.throws(() => readFileNoFollow(f), { code: 'ENOTREG' })
   t.throws(() => writeHintFile(f, '10.1.2.3', 0o644), { code: 'ENOTREG' })
-  await t.rejects(lockFile(f), /cannot lock .*planted is a FIFO, not a regular file/)
+  await t.rejects(lockFile(f), /cannot lock .*planted: it is a FIFO, not a regular file; remove it/)
   t.ok(fs.statSync(f).isFIFO(), 'and it is left as it was')
 })
 
