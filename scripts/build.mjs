@@ -47,13 +47,22 @@ const seaPino = {
   },
 }
 
+/**
+ * Writes `code` to `out` as a function of `params`, as the executable compiles its script assets (main.js,
+ * pino.js): they are decoded as latin1, a plain copy, so a non-ASCII one is refused (esbuild escapes every
+ * non-ASCII character by default, charset ascii: only a change of its settings would trip this).
+ */
+function writeScriptAsset(out, params, code) {
+  const wrapped = `(function (${params.join(', ')}) {\n${code}\n})`
+  if (/[^\x00-\x7f]/.test(wrapped)) throw new Error(`build: ${out} has a non-ASCII character; the executable reads it as latin1`)
+  fs.writeFileSync(out, wrapped)
+  return out
+}
+
 /** `pkg` bundled on its own as a function of (require, module, exports), as the SEA loader runs main.js. */
 async function wrappedBundle(pkg, out) {
   const code = (await esbuild.build({ ...common, stdin: { contents: `module.exports = require(${JSON.stringify(pkg)})`, resolveDir: root }, minify: true, write: false })).outputFiles[0].text
-  const wrapped = `(function (require, module, exports) {\n${code}\n})`
-  if (/[^\x00-\x7f]/.test(wrapped)) throw new Error(`build: the ${pkg} bundle has a non-ASCII character; it is read as latin1`)
-  fs.writeFileSync(out, wrapped)
-  return out
+  return writeScriptAsset(out, ['require', 'module', 'exports'], code)
 }
 
 /**
@@ -77,10 +86,7 @@ async function executable(name, entry, o = {}) {
     inject(seaMain, { ...addons, ...extra }, exe)
   } else {
     const mainJs = path.join(seaDir, `${name}.main.js`)
-    const bundle = `(function (require, module, exports, __filename, __dirname) {\n${fs.readFileSync(seaMain, 'utf8')}\n})`
-    // the loader decodes it as latin1, a plain copy: esbuild escapes every non-ASCII character (charset ascii)
-    if (/[^\x00-\x7f]/.test(bundle)) throw new Error(`${seaMain} has a non-ASCII character; scripts/sea-loader.cjs reads main.js as latin1`)
-    fs.writeFileSync(mainJs, bundle)
+    writeScriptAsset(mainJs, ['require', 'module', 'exports', '__filename', '__dirname'], fs.readFileSync(seaMain, 'utf8'))
     const loader = path.join(root, 'scripts/sea-loader.cjs')
     const training = path.join(seaDir, `${name}-training`)
     inject(loader, { ...addons, ...extra, 'main.js': mainJs, training: loader }, training, false)
