@@ -320,6 +320,24 @@ t.test('a FIFO in place of an IPAM store file fails ADD at once with an I/O fail
   t.equal((await node.run('DEL', conf, { netns: pod.path })).code, 0)
 })
 
+t.test('a log line about another attachment nests its IDs: no key of the line repeats the call\'s own', async (t) => {
+  const node = sriovNode(t, 'trk')
+  const pod = addNetns(t, 'trk')
+  const other = addNetns(t, 'trk2')
+  // an ADD killed after its record: the next ADD on the VF, from another pod, reclaims it and logs that (info)
+  const killed = await node.run('ADD', node.conf(), { netns: other.path, containerId: 'dead', env: { SRIOV_TEST_FAULTS: '1', SRIOV_FAULT: 'after-record:kill' } })
+  t.not(killed.code, 0, 'the first ADD was killed')
+  const add = await node.run('ADD', node.conf(), { netns: pod.path, containerId: 'next' })
+  t.equal(add.code, 0, add.stdout)
+  const line = add.stderr.split('\n').find((l) => l.includes('reclaiming VF'))
+  t.ok(line, `the reclaim is logged: ${add.stderr}`)
+  for (const key of ['containerId', 'ifname', 'netns']) t.equal(line!.split(`"${key}":`).length - 1, 2, `${key}: once for the call, once nested under reclaimed`)
+  t.match(JSON.parse(line!), { containerId: 'next', reclaimed: { containerId: 'dead', netns: other.path } })
+  t.equal((await node.run('DEL', node.conf(), { netns: pod.path, containerId: 'next' })).code, 0)
+  t.equal((await node.run('DEL', node.conf(), { netns: other.path, containerId: 'dead' })).code, 0)
+  t.same(node.leftovers(), [])
+})
+
 t.test('a relative logFile is never written (logging goes to stderr, as in sriov-cni)', async (t) => {
   const node = sriovNode(t, 'trw')
   const pod = addNetns(t, 'trw')
