@@ -1,6 +1,7 @@
 // ADD: everything is checked before anything changes (config, CNI_NETNS, the VF, the pod's interface name);
 // then, under the attachment's and the VF's locks, the write-ahead record is saved and the attachment's steps
 // run. A failure undoes what was started; a kill -9 leaves the record for DEL, GC or the next ADD on the VF.
+import { bootId } from '../host/boot-id'
 import { byteString, linkByAnyName, linkByName, type LinkInfo } from '../host/link'
 import { Netns, NetnsError } from '../host/netns'
 import { vfConfigurator } from '../host/vf-config'
@@ -111,6 +112,7 @@ async function writeAheadRecord(c: AttachmentContext, cfg: SriovConfig, vf: VfDe
     format: ATTACHMENT_FORMAT,
     state: 'adding',
     pid: process.pid,
+    bootId: bootId(),
     containerId: env.containerId,
     ifname: env.ifname,
     netns: env.netns,

@@ -40,13 +40,13 @@ export function attachmentSteps(rec: AttachmentRecord): Step<AttachmentContext>[
   const netdev = !rec.dpdkMode && !!rec.hostIfName
   const mac = netdev && !!rec.podMac && rec.podMac !== rec.origNetdev?.mac
   const steps: (Step<AttachmentContext> | false)[] = [
-    { name: 'record', run: writeAhead, undo: forget, cleanOnly: true },
+    { name: 'record', run: writeAhead, undo: forget, cleanOnly: true, onDisk: true },
     netdev && { name: 'move', run: moveIntoPod, undo: returnNetdev },
     // igbvf takes a MAC only before the PF has set one (unless trusted): the netdev first, then the PF
     mac && { name: 'mac', run: (c) => trySetMac(c.pod!, c.podIndex!, c.rec.podMac!).then(() => {}) },
     { name: 'apply-vf', run: applyVf, undo: restoreVf },
     mac && { name: 'mac-verify', run: (c) => setMacVerified(c.pod!, c.podIndex!, c.rec.podMac!) },
-    ipamType(rec.netConf) !== undefined && { name: 'ipam', run: allocateIps, undo: releaseIps },
+    ipamType(rec.netConf) !== undefined && { name: 'ipam', run: allocateIps, undo: releaseIps, onDisk: true },
     netdev && { name: 'addresses', run: configureAddresses },
     netdev && { name: 'announce', run: announce },
     { name: 'complete', run: complete },
@@ -79,7 +79,7 @@ async function complete(c: AttachmentContext): Promise<void> {
   if (c.podIndex !== undefined) c.rec.podIndex = c.podIndex
   c.rec.result = c.result!
   c.rec.ips = (c.result!.ips ?? []).map((i) => i.address)
-  await c.store.saveAttachment(c.rec, { replacing: true })
+  await c.store.saveAttachment(c.rec)
 }
 
 // ---- the netdev

@@ -3,7 +3,7 @@ import { closeRtnl, linkByName, listAddresses, listRoutes, openRtnl } from '../h
 import { Netns, netnsExists } from '../host/netns'
 import { vfConfigurator } from '../host/vf-config'
 import type { VfState } from '../host/vf-state'
-import { isUnfinished } from '../state/attachment'
+import { isUnfinished, madeInEarlierBoot } from '../state/attachment'
 import { StateStore } from '../state/store'
 import { CniError, ErrorCode } from '../protocol/errors'
 import { formatNetwork, parseCidr } from '../protocol/ip'
@@ -25,6 +25,7 @@ async function check({ env, conf }: PluginContext, cfg: SriovConfig, store: Stat
   const stored = await store.loadAttachment(env.containerId, env.ifname)
   if (!stored || stored.kind !== 'ours') throw fail(`no attachment record for container ${env.containerId} interface ${env.ifname}`)
   const rec = stored.record
+  if (madeInEarlierBoot(rec)) throw fail(`the attachment of container ${env.containerId} interface ${env.ifname} was made before the node restarted`)
   if (isUnfinished(rec)) throw fail(`the ADD of container ${env.containerId} interface ${env.ifname} did not finish`)
   if (rec.deviceID !== cfg.deviceID) throw fail(`the attachment uses VF ${rec.deviceID}, the config names ${cfg.deviceID}`)
 

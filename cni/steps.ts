@@ -10,6 +10,8 @@ export interface Step<C> {
   undo?: (c: C) => Promise<void>
   /** Undo only when every later undo succeeded (the record: it stays for a retry to finish the job). */
   cleanOnly?: boolean
+  /** What it does is on disk (the record, IPAM leases), not in the kernel: still undone after a reboot. */
+  onDisk?: boolean
 }
 
 /** Runs the steps in order; on a failure undoes every started step in reverse and rethrows, with `rollback` set to the undo failures. */

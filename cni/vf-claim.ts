@@ -5,7 +5,7 @@ import { netnsExists } from '../host/netns'
 import type { VfConfigurator } from '../host/vf-config'
 import type { CniEnv } from '../protocol/env'
 import { CniError, ErrorCode } from '../protocol/errors'
-import { isUnfinished } from '../state/attachment'
+import { isUnfinished, madeInEarlierBoot } from '../state/attachment'
 import type { StateStore } from '../state/store'
 import { detach, toRecord } from './detach'
 import { log } from './log'
@@ -21,7 +21,7 @@ export async function claimVf(store: StateStore, pci: string, env: CniEnv, vfc: 
     const alive = netnsExists(rec.netns)
     // an unfinished record here is a killed ADD's: a running one would hold the VF lock we hold
     // a finished attachment in a live namespace is never taken over, whoever asks (even from the same pod)
-    const why = same ? 'an earlier ADD of this attachment' : isUnfinished(rec) ? 'an ADD that did not finish' : rec.state === 'lost' ? 'an attachment whose netdev left its pod' : !alive ? 'a pod whose network namespace is gone' : undefined
+    const why = madeInEarlierBoot(rec) ? 'an attachment made before the node restarted' : same ? 'an earlier ADD of this attachment' : isUnfinished(rec) ? 'an ADD that did not finish' : rec.state === 'lost' ? 'an attachment whose netdev left its pod' : !alive ? 'a pod whose network namespace is gone' : undefined
     if (!why) {
       throw new CniError(ErrorCode.InvalidConfig, `VF ${pci} is already allocated to network namespace ${rec.netns} (container ${rec.containerId}, interface ${rec.ifname})`)
     }

@@ -4,23 +4,21 @@ import path = require('node:path')
 import { openRegular } from './open-regular'
 import { removeFile } from './remove-file'
 
+// Nothing is flushed to the device (fsync), as the reference host-local never flushes its leases: a process crash
+// loses nothing the page cache holds, and a kernel crash ends the pods and the kernel state these files describe.
 export interface AtomicWriteOptions {
-  // also flush the data and the directory entry, for state that must survive a crash; 'content': the data only,
-  // for a file replaced whose earlier version is good enough after a power loss (never empty or partial either way)
-  fsync?: boolean | 'content'
   mode?: number
 }
 
 export function writeFileAtomic(file: string, data: string | Buffer, opts: AtomicWriteOptions = {}): void {
-  writeFilesAtomic([{ file, data, mode: opts.mode }], { fsync: opts.fsync })
+  writeFilesAtomic([{ file, data, mode: opts.mode }])
 }
 
 /**
- * Several files, each whole-or-nothing, put in place in the order given: all are written (and flushed) first,
- * then renamed one after the other (`afterEach` runs after each rename), then their directories flushed, so one
- * journal commit makes all the renames durable where writing the files one by one took one commit each.
+ * Several files, each whole-or-nothing, put in place in the order given: all are written first, then renamed
+ * one after the other (`afterEach` runs after each rename), so a process killed half-way leaves a prefix of them.
  */
-export function writeFilesAtomic(files: { file: string; data: string | Buffer; mode?: number }[], opts: Pick<AtomicWriteOptions, 'fsync'> & { afterEach?: (file: string) => void } = {}): void {
+export function writeFilesAtomic(files: { file: string; data: string | Buffer; mode?: number }[], opts: { afterEach?: (file: string) => void } = {}): void {
   const tmps: string[] = []
   try {
     for (const f of files) {
@@ -31,7 +29,6 @@ export function writeFilesAtomic(files: { file: string; data: string | Buffer; m
       try {
         fs.fchmodSync(fd, mode) // exactly this mode, whatever the umask
         fs.writeSync(fd, typeof f.data === 'string' ? Buffer.from(f.data) : f.data)
-        if (opts.fsync) fs.fsyncSync(fd)
       } finally {
         fs.closeSync(fd)
       }
@@ -45,21 +42,11 @@ export function writeFilesAtomic(files: { file: string; data: string | Buffer; m
     for (const tmp of tmps) if (tmp) removeFile(tmp)
     throw e
   }
-  if (opts.fsync === true) for (const dir of new Set(files.map((f) => path.dirname(f.file)))) fsyncDir(dir)
 }
 
 /** `.tmp-<name>.<pid>.<random>` beside `file`: the pid tells a sweeper whether its writer is still alive. */
 function tempNameFor(file: string): string {
   return path.join(path.dirname(file), `${TEMP_PREFIX}${path.basename(file)}.${process.pid}.${Math.random().toString(36).slice(2)}`)
-}
-
-export function fsyncDir(dir: string): void {
-  const fd = fs.openSync(dir, fs.constants.O_RDONLY | fs.constants.O_DIRECTORY)
-  try {
-    fs.fsyncSync(fd)
-  } finally {
-    fs.closeSync(fd)
-  }
 }
 
 /**
@@ -68,7 +55,6 @@ export function fsyncDir(dir: string): void {
  * Returns false when `file` already exists.
  */
 export function createExclusive(file: string, data: string, opts: AtomicWriteOptions = {}): boolean {
-  const dir = path.dirname(file)
   const tmp = tempNameFor(file)
   const mode = opts.mode ?? 0o644
   const fd = fs.openSync(tmp, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL, mode)
@@ -76,7 +62,6 @@ export function createExclusive(file: string, data: string, opts: AtomicWriteOpt
     try {
       fs.fchmodSync(fd, mode) // exactly this mode, whatever the umask
       fs.writeSync(fd, data)
-      if (opts.fsync) fs.fsyncSync(fd)
     } finally {
       fs.closeSync(fd)
     }
@@ -87,7 +72,6 @@ export function createExclusive(file: string, data: string, opts: AtomicWriteOpt
   } finally {
     removeFile(tmp)
   }
-  if (opts.fsync) fsyncDir(dir)
   return true
 }
 

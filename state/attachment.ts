@@ -2,6 +2,7 @@
 // the device plugin's reconciler can undo the attachment without the original config or netns. ADD writes it
 // before its first change (state "adding": the VF's original state and what ADD is about to do) and again
 // when it is done (state "added", with the result), so a crash at any point leaves enough to roll back.
+import { bootId } from '../host/boot-id'
 import type { VfState } from '../host/vf-state'
 import type { Result } from '../protocol/result'
 
@@ -27,6 +28,7 @@ export interface OriginalNetdev {
 export interface AttachmentRecord {
   format: typeof ATTACHMENT_FORMAT
   state?: AttachmentState // absent in records of earlier versions, which were written complete
+  bootId?: string // the kernel's boot ID at ADD; absent in records of earlier versions (taken as this boot's)
   pid?: number // the ADD process, while the state is "adding"
   containerId: string
   ifname: string // CNI_IFNAME: the name inside the pod
@@ -57,6 +59,15 @@ export interface AttachmentRecord {
 export function isoTime(d: Date): string {
   const p = (n: number, width = 2) => String(n).padStart(width, '0')
   return `${p(d.getUTCFullYear(), 4)}-${p(d.getUTCMonth() + 1)}-${p(d.getUTCDate())}T${p(d.getUTCHours())}:${p(d.getUTCMinutes())}:${p(d.getUTCSeconds())}.${p(d.getUTCMilliseconds(), 3)}Z`
+}
+
+/**
+ * True for an attachment made before the node last started: the reboot erased all it did in the kernel (the VF
+ * config on the PF, the netdev in the pod), and only what it left on disk (the record, the mark, IPAM leases) is
+ * still to undo. A record without a boot ID (an earlier version's, Go sriov-cni's) counts as this boot's.
+ */
+export function madeInEarlierBoot(rec: AttachmentRecord): boolean {
+  return rec.bootId !== undefined && rec.bootId !== bootId()
 }
 
 /** True while an ADD has not finished (or was killed before it could). */

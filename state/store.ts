@@ -78,14 +78,14 @@ export class StateStore {
   }
 
   /**
-   * Writes the record whole and durably. `replacing`: an update of a record already on disk whose earlier
-   * version is as good after a power loss (ADD's completion: an unfinished record is rolled back by every verb,
-   * and a reboot leaves nothing else to do), so its rename is not waited for (~1 ms); its content still is.
+   * Writes the record whole. Not flushed to the device: only a kernel crash can lose it, and that reboot also
+   * erases the VF config and the netdev move it describes; a record that does survive one carries an earlier
+   * boot's ID, and every verb undoes only what it left on disk (madeInEarlierBoot).
    */
-  async saveAttachment(rec: AttachmentRecord, o: { replacing?: boolean } = {}): Promise<void> {
+  async saveAttachment(rec: AttachmentRecord): Promise<void> {
     const file = this.recordPath(rec.containerId, rec.ifname)
     this.ensureDir(this.root)
-    writeFileAtomic(file, JSON.stringify(rec), { fsync: o.replacing ? 'content' : true, mode: 0o600 })
+    writeFileAtomic(file, JSON.stringify(rec), { mode: 0o600 })
   }
 
   /** The record, undefined when there is none; an UnreadableRecord when its file does not parse. */
@@ -150,8 +150,8 @@ export class StateStore {
   }
 
   /**
-   * ADD's write-ahead: the VF's allocation mark, then the attachment's record (never a record without its mark),
-   * both durable; `afterMark` runs between the two.
+   * ADD's write-ahead: the VF's allocation mark, then the attachment's record (never a record without its mark);
+   * `afterMark` runs between the two. Not flushed to the device, as saveAttachment says why.
    */
   async markAndSave(rec: AttachmentRecord, afterMark?: () => void): Promise<void> {
     const mark = this.pciPath(rec.deviceID)
@@ -160,7 +160,7 @@ export class StateStore {
       { file: mark, data: rec.netns },
       { file: this.recordPath(rec.containerId, rec.ifname), data: JSON.stringify(rec) },
     ]
-    writeFilesAtomic(files, { fsync: true, afterEach: (f) => f === mark && afterMark?.() })
+    writeFilesAtomic(files, { afterEach: (f) => f === mark && afterMark?.() })
   }
 
   async allocatedTo(pci: string): Promise<string | undefined> {

@@ -1,30 +1,29 @@
-// What ADD makes durable, and when, seen as the kernel sees it (strace): the allocation mark and the record are
-// flushed and renamed into place, and their directory flushed, before the VF netdev moves; the completion update
-// flushes its content (a record is never empty or partial) without waiting for its rename, whose earlier
-// version ('adding') every verb rolls back after a power loss.
+// What ADD writes, and when, seen as the kernel sees it (strace): the allocation mark, then the record, renamed
+// into place before the VF netdev moves, and nothing flushed to the device. What survives a kernel crash is an
+// earlier boot's: every verb then undoes only what the attachment left on disk (leases, record, mark), and leaves
+// the VF and its netdev as the reboot (and whoever configured them since) left them.
 import { spawnSync } from 'node:child_process'
 import fs from 'node:fs'
 import path from 'node:path'
-import t from 'tap'
-import { addNetns, linkJson } from '../helpers/netns'
-import { SRIOV_BIN, sriovNode } from '../helpers/sriov-node'
+import t, { type Test } from 'tap'
+import { addNetns, ip, linkJson } from '../helpers/netns'
+import { SRIOV_BIN, sriovNode, type SriovNode } from '../helpers/sriov-node'
 
-t.test('the write-ahead is durable before the move; the completion flushes its content only', async (t) => {
+const BOOT_ID = fs.readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim()
+const EARLIER_BOOT = '00000000-0000-4000-8000-000000000001'
+
+t.test('the write-ahead is in place before the move, the mark before the record; nothing is flushed', async (t) => {
   const node = sriovNode(t, 'tdu')
   const pod = addNetns(t, 'tdu')
   const trace = path.join(node.dir, 'strace.out')
   const env = { PATH: process.env.PATH!, ...node.env, CNI_COMMAND: 'ADD', CNI_CONTAINERID: 'ctr1', CNI_NETNS: pod.path, CNI_IFNAME: 'net1', CNI_PATH: '/usr/lib/cni' }
-  const r = spawnSync('strace', ['-f', '-qq', '-e', 'signal=none', '-e', 'trace=openat,fsync,fdatasync,rename,sendto', '-o', trace, SRIOV_BIN], { input: JSON.stringify(node.conf()), env })
+  const r = spawnSync('strace', ['-f', '-qq', '-e', 'signal=none', '-e', 'trace=fsync,fdatasync,syncfs,sync,sync_file_range,rename,sendto', '-o', trace, SRIOV_BIN], { input: JSON.stringify(node.conf()), env })
   t.equal(r.status, 0, `${r.stdout}${r.stderr}`)
   t.ok(linkJson('net1', pod.name), 'the VF is in the pod')
-  // each line: "<pid> <call>(...) = <ret>"; fds are per process (one process here), named by their openat
-  const fdPath = new Map<string, string>()
+  const lines = fs.readFileSync(trace, 'utf8').split('\n')
+  t.same(lines.filter((l) => /\b(f(data)?sync|syncfs|sync|sync_file_range)\(/.test(l)), [], 'no flush to the device')
   const events: string[] = []
-  for (const line of fs.readFileSync(trace, 'utf8').split('\n')) {
-    const open = /openat\(AT_FDCWD, "([^"]+)", [^)]*\) = (\d+)/.exec(line)
-    if (open) fdPath.set(open[2], open[1])
-    const sync = /f(?:data)?sync\((\d+)\) += 0/.exec(line)
-    if (sync) events.push(`sync ${fdPath.get(sync[1])}`)
+  for (const line of lines) {
     const rename = /rename\("([^"]+)", "([^"]+)"\) = 0/.exec(line)
     if (rename) events.push(`rename ${rename[2]}`)
     if (/sendto\(.*IFLA_NET_NS_FD/.test(line)) events.push('move')
@@ -34,14 +33,68 @@ t.test('the write-ahead is durable before the move; the completion flushes its c
   const at = (e: string, from = 0) => events.indexOf(e, from)
   const move = at('move')
   t.ok(move > 0, `the move is seen (${events.join('; ')})`)
-  const before = events.slice(0, move)
-  const tmpSynced = (f: string) => before.some((e) => e.startsWith(`sync ${path.dirname(f)}/.tmp-${path.basename(f)}.`))
-  t.ok(tmpSynced(mark) && tmpSynced(record), 'mark and record contents flushed before the move')
-  t.ok(at(`rename ${mark}`) < at(`rename ${record}`) && at(`rename ${record}`) < move, 'the mark is in place before the record, both before the move')
-  t.ok(before.slice(at(`rename ${record}`)).includes(`sync ${node.stateDir}`), 'and the renames flushed (the state directory) before the move')
-  const completion = at(`rename ${record}`, move)
-  t.ok(completion > move, 'the record is updated once the steps are done')
-  t.ok(events.slice(move, completion).some((e) => e.startsWith(`sync ${node.stateDir}/.tmp-ctr1-net1.`)), 'its content flushed before its rename')
-  t.notOk(events.slice(completion).some((e) => e === `sync ${node.stateDir}`), 'its rename not waited for')
+  t.ok(at(`rename ${mark}`) >= 0 && at(`rename ${mark}`) < at(`rename ${record}`) && at(`rename ${record}`) < move, 'the mark is in place before the record, both before the move')
+  t.ok(at(`rename ${record}`, move) > move, 'the record is updated once the steps are done')
+  t.equal(JSON.parse(fs.readFileSync(record, 'utf8')).bootId, BOOT_ID, "the record carries this boot's ID")
   t.equal((await node.run('DEL', node.conf(), { netns: pod.path })).code, 0)
+})
+
+/**
+ * What a reboot does to an attachment: the pod's namespace is gone, the VF netdev is back on the host under its
+ * own name with the MAC the driver gave it, the VF carries what was set at boot; only the files stay. The record
+ * is made an earlier boot's by its boot ID (this test cannot reboot the machine).
+ */
+function reboot(t: Test, node: SriovNode, pod: { name: string }, atBoot: { vlan: number; mac: string }): void {
+  const record = path.join(node.stateDir, 'ctr1-net1')
+  const rec = JSON.parse(fs.readFileSync(record, 'utf8'))
+  t.equal(rec.bootId, BOOT_ID)
+  fs.writeFileSync(record, JSON.stringify({ ...rec, bootId: EARLIER_BOOT }))
+  const netdev = node.vfs[0].netdev!
+  ip('-n', pod.name, 'link', 'set', 'net1', 'down')
+  ip('-n', pod.name, 'link', 'set', 'net1', 'netns', '1', 'name', netdev)
+  ip('link', 'set', netdev, 'address', atBoot.mac)
+  ip('netns', 'del', pod.name)
+  fs.writeFileSync(node.vfConfigFile, JSON.stringify({ '0': { vlan: atBoot.vlan } }))
+}
+
+for (const how of ['DEL', 'GC'] as const) {
+  t.test(`${how} of an attachment made before the node restarted releases its lease, record and mark, and leaves the VF as it is`, async (t) => {
+    const node = sriovNode(t, 'tdb')
+    const pod = addNetns(t, 'tdb')
+    const conf = node.conf({ vlan: 100, mac: '02:00:00:00:10:01' }, '1.1.0')
+    const add = await node.run('ADD', conf, { netns: pod.path })
+    t.equal(add.code, 0, add.stdout)
+    t.ok(fs.readdirSync(path.join(node.dataDir, 'sriov-201')).some((f) => /^192\.168\.201\.\d+$/.test(f)), 'the lease is taken')
+    reboot(t, node, pod, { vlan: 7, mac: '02:00:00:00:07:07' })
+    const after = node.snapshot()
+    const check = await node.run('CHECK', { ...conf, prevResult: add.json }, { netns: pod.path })
+    t.match(check.json, { code: 999, msg: /made before the node restarted/ }, 'CHECK says why it fails')
+    const r = how === 'DEL' ? await node.run('DEL', conf, { netns: pod.path }) : await node.run('GC', { ...conf, 'cni.dev/valid-attachments': [] })
+    t.equal(r.code, 0, `${r.stdout}${r.stderr}`)
+    t.same(node.snapshot(), after, "the VF's config and its netdev as the reboot left them (not the config before the ADD)")
+    t.match(r.stderr, /made before the node restarted/, 'the log says why')
+    t.same(node.leftovers(), [], 'no record, mark, lease or index entry left')
+  })
+}
+
+t.test("the next pod's ADD after a restart takes the VF without restoring the earlier boot's state, and the dead pod's late DEL changes nothing", async (t) => {
+  const node = sriovNode(t, 'tdn')
+  const first = addNetns(t, 'tdn')
+  t.equal((await node.run('ADD', node.conf({ vlan: 100 }), { netns: first.path })).code, 0)
+  reboot(t, node, first, { vlan: 7, mac: '02:00:00:00:07:07' })
+  const atBoot = node.snapshot()
+  const next = addNetns(t, 'tdn')
+  const add = await node.run('ADD', node.conf({ vlan: 200 }), { netns: next.path, containerId: 'next' })
+  t.equal(add.code, 0, add.stdout)
+  t.match(add.stderr, /reclaiming VF 0000:01:10.0 from an attachment made before the node restarted/)
+  t.match(node.vfConfig()['0'], { vlan: 200 })
+  t.equal(JSON.parse(fs.readFileSync(path.join(node.stateDir, 'next-net1'), 'utf8')).origVf.vlan, 7, "the next pod's original state is the VF as it was at boot")
+  // the runtime cleans up the dead pod's sandbox after the restart
+  const late = await node.run('DEL', node.conf({ vlan: 100 }), { netns: first.path })
+  t.equal(late.code, 0, late.stdout)
+  t.match(node.vfConfig()['0'], { vlan: 200 }, "the late DEL leaves the next pod's VLAN")
+  t.ok(linkJson('net1', next.name), 'and its netdev in its pod')
+  t.equal((await node.run('DEL', node.conf({ vlan: 200 }), { netns: next.path, containerId: 'next' })).code, 0)
+  t.same(node.snapshot(), atBoot, "the next pod's DEL puts back the VF as it was at boot")
+  t.same(node.leftovers(), [])
 })
