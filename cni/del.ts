@@ -48,7 +48,7 @@ async function loadOrSetAside(store: StateStore, containerId: string, ifname: st
   } catch (e) {
     if (!(e instanceof UnreadableRecord)) throw e
     const aside = await store.setAsideAttachment(containerId, ifname)
-    log('error', 'the attachment record cannot be read (a damaged disk?): set aside, and DEL goes on without it; the VF may need a look', { setAside: aside, err: e.message })
+    log('error', 'the attachment record cannot be read (a power cut before it was written out, a damaged disk?): set aside, and DEL goes on without it; the VF may need a look', { setAside: aside, err: e.message })
     return undefined
   }
 }

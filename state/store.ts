@@ -17,7 +17,7 @@ const PCI_PATTERN = /^[0-9a-fA-F]{4}:[0-9a-fA-F]{2}:[0-9a-fA-F]{2}\.[0-7]$/
 const VF_LOCKS = path.join('pci', 'vf_lock')
 const ATTACHMENT_LOCKS = 'lock'
 
-/** A record file that does not parse: every write is atomic, so only a damaged disk (or a hand edit) makes one. */
+/** A record file that does not parse: every write is atomic, so only a power cut (a record renamed into place before its data reached the disk), a damaged disk or a hand edit makes one. */
 export class UnreadableRecord extends Error {
   constructor(readonly file: string, cause: string) {
     super(`the attachment record ${file} cannot be read (${cause})`)
