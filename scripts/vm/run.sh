@@ -5,7 +5,8 @@
 # Usage: scripts/vm/run.sh <scenario.sh relative to the project> [timeout-seconds]
 # The guest's output goes to stdout when it ends; the console log stays in .cache/vm/console.log.
 # A scenario may declare, in comment lines of its own: `# vm-kernel-args: <args>` (instead of intel_iommu=on)
-# and `# vm-setup: <script>` (run on the host before the boot as <script> <kernel release> <cache dir>).
+# `# vm-setup: <script>` (run on the host before the boot as <script> <kernel release> <cache dir>) and
+# `# vm-disk: <image in the cache dir>` (attached as /dev/vda: it outlives the boot, for scenarios that restart).
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 scenario=${1:?usage: run.sh <scenario.sh> [timeout]}
@@ -20,7 +21,8 @@ K=$(apt-cache depends linux-image-amd64 2>/dev/null | awk '/Depends: linux-image
 KDIR=$CACHE/kernel-$K
 initrd_key=$(cat "$ROOT/scripts/vm/run.sh" | sha256sum | cut -c1-12)
 INITRD=$CACHE/initrd-$K-$initrd_key.gz
-if [ ! -f "$KDIR/vmlinuz" ]; then
+# (a cache from before ext4 and virtio_blk were extracted is extracted again)
+if [ ! -f "$KDIR/vmlinuz" ] || [ -z "$(find "$KDIR/lib" -name 'ext4.ko*' 2>/dev/null)" ]; then
   work=$(mktemp -d)
   (cd "$work" && apt-get download -q "linux-image-$K" >/dev/null 2>&1)
   mkdir -p "$work/x"
@@ -28,7 +30,9 @@ if [ ! -f "$KDIR/vmlinuz" ]; then
     './lib/modules/*/kernel/drivers/net/*' './lib/modules/*/kernel/net/*' './lib/modules/*/kernel/drivers/dca/*' \
     './lib/modules/*/kernel/drivers/i2c/algos/*' './lib/modules/*/kernel/drivers/virtio/*' './lib/modules/*/kernel/fs/9p/*' \
     './lib/modules/*/kernel/fs/netfs/*' './lib/modules/*/kernel/fs/fscache/*' './lib/modules/*/kernel/drivers/vfio/*' \
-    './lib/modules/*/kernel/virt/*'
+    './lib/modules/*/kernel/virt/*' './lib/modules/*/kernel/fs/ext4/*' './lib/modules/*/kernel/fs/jbd2/*' \
+    './lib/modules/*/kernel/fs/mbcache.ko*' './lib/modules/*/kernel/lib/*' './lib/modules/*/kernel/crypto/*' \
+    './lib/modules/*/kernel/drivers/block/*'
   depmod -b "$work/x" "$K"
   rm -rf "$KDIR"; mkdir -p "$KDIR"
   mv "$work/x/boot/vmlinuz-$K" "$KDIR/vmlinuz"
@@ -45,7 +49,7 @@ if [ ! -f "$INITRD" ]; then
   for bin in /usr/sbin/ip "$(command -v node)"; do
     for l in $(ldd "$bin" | grep -o '/[^ ]*\.so[^ ]*'); do mkdir -p "$R$(dirname "$l")"; cp -L "$l" "$R$l"; done
   done
-  for m in igb igbvf 8021q veth vfio-pci virtio_pci 9pnet_virtio 9p; do modprobe -d "$KDIR" -S "$K" --show-depends $m; done |
+  for m in igb igbvf 8021q veth vfio-pci virtio_pci 9pnet_virtio 9p virtio_blk crc32c_generic ext4; do modprobe -d "$KDIR" -S "$K" --show-depends $m; done |
     awk '$1=="insmod"{print $2}' | sort -u | while read -r f; do rel=${f#$KDIR/}; mkdir -p "$R/$(dirname "$rel")"; cp "$f" "$R/$rel"; done
   cp "$KDIR"/lib/modules/$K/modules.{builtin,builtin.modinfo,order} $R/lib/modules/$K/
   depmod -b $R "$K"
@@ -55,7 +59,7 @@ if [ ! -f "$INITRD" ]; then
 export PATH=/sbin:/bin:/hostbin HOME=/root
 mount -t proc p /proc; mount -t sysfs s /sys; mount -t devtmpfs d /dev; mount -t tmpfs t /run; mount -t tmpfs t /tmp
 mkdir -p /run/netns /root
-for m in virtio_pci 9pnet_virtio 9p igb igbvf 8021q veth vfio-pci; do modprobe $m; done
+for m in virtio_pci 9pnet_virtio 9p igb igbvf 8021q veth vfio-pci virtio_blk crc32c_generic ext4; do modprobe $m; done
 mount -t 9p -o trans=virtio,version=9p2000.L,msize=512000 share /mnt
 mount -t 9p -o trans=virtio,version=9p2000.L,msize=512000,ro hostbin /hostbin
 out=/mnt/.cache/vm/run; mkdir -p $out
@@ -69,16 +73,26 @@ fi
 
 kernel_args=$(sed -n 's/^# vm-kernel-args: //p' "$ROOT/$scenario" | head -1)
 setup=$(sed -n 's/^# vm-setup: //p' "$ROOT/$scenario" | head -1)
+disk=$(sed -n 's/^# vm-disk: //p' "$ROOT/$scenario" | head -1)
 [ -z "$setup" ] || "$ROOT/$setup" "$K" "$CACHE"
 
-out=$CACHE/run; rm -rf "$out"; mkdir -p "$out"
 start=$(date +%s.%N)
-timeout "$timeout_s" qemu-system-x86_64 -accel tcg -cpu max -smp 2 -m 1536 -M q35,kernel-irqchip=split -device intel-iommu,intremap=on \
-  -nographic -no-reboot -kernel "$KDIR/vmlinuz" -initrd "$INITRD" \
-  -append "console=ttyS0 quiet panic=-1 ${kernel_args:-intel_iommu=on} scenario=$scenario" \
-  -netdev user,id=n0,restrict=on -device pcie-root-port,id=rp0,slot=1 -device igb,netdev=n0,bus=rp0 \
-  -virtfs local,path="$ROOT",mount_tag=share,security_model=none,id=fs0 \
-  -virtfs local,path=/usr/bin,mount_tag=hostbin,security_model=none,readonly=on,id=fs1 > "$CACHE/console.log" 2>&1 || true
+boot() {
+  out=$CACHE/run; rm -rf "$out"; mkdir -p "$out"
+  timeout "$timeout_s" qemu-system-x86_64 -accel tcg -cpu max -smp 2 -m 1536 -M q35,kernel-irqchip=split -device intel-iommu,intremap=on \
+    -nographic -no-reboot -kernel "$KDIR/vmlinuz" -initrd "$INITRD" \
+    -append "console=ttyS0 quiet panic=-1 ${kernel_args:-intel_iommu=on} scenario=$scenario" \
+    -netdev user,id=n0,restrict=on -device pcie-root-port,id=rp0,slot=1 -device igb,netdev=n0,bus=rp0 \
+    -virtfs local,path="$ROOT",mount_tag=share,security_model=none,id=fs0 \
+    -virtfs local,path=/usr/bin,mount_tag=hostbin,security_model=none,readonly=on,id=fs1 \
+    ${disk:+-drive file=$CACHE/$disk,format=raw,if=virtio} > "$CACHE/console.log" 2>&1 || true
+}
+boot
+# QEMU's TCG with the vIOMMU now and then aborts on an assertion before the guest has run anything: boot again once
+if [ ! -s "$out/guest.out" ] && grep -q 'qemu-system-x86_64: .*Assertion' "$CACHE/console.log"; then
+  echo "vm: QEMU aborted before the scenario started ($(grep -o 'Assertion.*' "$CACHE/console.log" | head -1)); booting again" >&2
+  boot
+fi
 end=$(date +%s.%N)
 cat "$out/guest.out" 2>/dev/null || true
 rc=$(cat "$out/guest.rc" 2>/dev/null || echo 99)
