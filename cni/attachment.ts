@@ -33,6 +33,8 @@ export interface AttachmentContext {
   result?: Result
   /** set by an undo that could not find the VF netdev: the record stays, marked lost, instead of going */
   lost?: boolean
+  /** undoing an attachment whose VF another one holds now: the VF's mark is that one's */
+  markNotOurs?: boolean
 }
 
 /** The steps of `rec`'s attachment, in ADD order; DEL undoes them in reverse. */
@@ -69,6 +71,7 @@ async function forget(c: AttachmentContext): Promise<void> {
     return
   }
   await c.store.removeAttachment(c.rec.containerId, c.rec.ifname)
+  if (c.markNotOurs) return
   const mark = await c.store.allocatedTo(c.rec.deviceID)
   if (mark === undefined || mark === c.rec.netns) await c.store.clearAllocated(c.rec.deviceID)
 }

@@ -28,7 +28,8 @@ const MAC_FORMS = [/^([0-9a-fA-F]{2}:){5}[0-9a-fA-F]{2}$/, /^([0-9a-fA-F]{2}-){5
 function int(raw: Record<string, unknown>, field: string, min: number, max: number): number | undefined {
   const v = raw[field]
   if (v === undefined || v === null) return undefined
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) throw invalid(field, `${JSON.stringify(v)} must be an integer from ${min} to ${max}`)
+  // String for a number JSON cannot write (1e400 parses as Infinity, which JSON.stringify writes as null)
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) throw invalid(field, `${typeof v === 'number' ? String(v) : JSON.stringify(v)} must be an integer from ${min} to ${max}`)
   return v
 }
 
@@ -52,7 +53,7 @@ export function parseMacAddress(v: unknown, field: string): string {
 /** The deviceID a config names (runtimeConfig first), lower case; undefined when there is none. */
 function rawDeviceId(conf: NetConf): unknown {
   const rc = conf.runtimeConfig ?? {}
-  return typeof rc.deviceID === 'string' && rc.deviceID ? rc.deviceID : conf.raw.deviceID
+  return rc.deviceID !== undefined && rc.deviceID !== null && rc.deviceID !== '' ? rc.deviceID : conf.raw.deviceID
 }
 
 /** For DEL, which must succeed whatever the config: the deviceID if it is a valid PCI address. */
@@ -74,7 +75,7 @@ export function parseSriovConfig(conf: NetConf, env: Pick<CniEnv, 'args'>): Srio
   if (deviceID === undefined || deviceID === '') {
     throw new CniError(ErrorCode.InvalidConfig, 'missing deviceID: set "deviceID" to the VF PCI address (Multus passes the one the device plugin allocated)')
   }
-  if (typeof deviceID !== 'string') throw invalid('deviceID', 'must be a string')
+  if (typeof deviceID !== 'string') throw invalid(deviceID === rc.deviceID ? 'runtimeConfig.deviceID' : 'deviceID', `${JSON.stringify(deviceID)} must be a string`)
   validatePciAddress(deviceID)
   const out: SriovConfig = { netConf: conf, deviceID: deviceID.toLowerCase() }
 

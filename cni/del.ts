@@ -47,6 +47,12 @@ async function loadOrSetAside(store: StateStore, containerId: string, ifname: st
     return await store.loadAttachment(containerId, ifname)
   } catch (e) {
     if (!(e instanceof UnreadableRecord)) throw e
+    if (e.empty) {
+      // nothing in it to keep for a look: it belongs to an earlier boot, whose kernel state went with it
+      await store.removeAttachment(containerId, ifname)
+      log('warning', 'the attachment record is empty (a power cut before it was written out): removed, and DEL goes on without it', { file: e.file })
+      return undefined
+    }
     const aside = await store.setAsideAttachment(containerId, ifname)
     log('error', 'the attachment record cannot be read (a power cut before it was written out, a damaged disk?): set aside, and DEL goes on without it; the VF may need a look', { setAside: aside, err: e.message })
     return undefined

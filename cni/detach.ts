@@ -24,14 +24,32 @@ export async function toRecord(stored: StoredAttachment, store: StateStore, env:
 }
 
 /**
+ * The attachment of this boot that holds `rec`'s VF now, when it is not `rec`'s: a record of Go sriov-cni from
+ * before its allocation marks (or one whose DEL was killed between the mark and the record) does not keep the
+ * next ADD off its VF, and its late DEL must not then undo that pod's config. Our records hold their VF's mark
+ * for as long as they exist, so the VF's records are looked at only when the mark is not `rec`'s.
+ */
+async function heldByAnother(rec: AttachmentRecord, store: StateStore): Promise<AttachmentRecord | undefined> {
+  if (rec.bootId !== undefined && (await store.allocatedTo(rec.deviceID)) === rec.netns) return undefined
+  for (const s of await store.attachmentsOf(rec.deviceID)) {
+    if (s.kind !== 'ours' || madeInEarlierBoot(s.record)) continue
+    if (s.record.containerId !== rec.containerId || s.record.ifname !== rec.ifname) return s.record
+  }
+  return undefined
+}
+
+/**
  * Every undo step runs; when one fails the record stays (so a retry can finish) and the failures are thrown. An
  * attachment made before the node restarted has only its on-disk part undone: the VF and the netdev were reset
  * by the reboot, and "restoring" what they were then would undo what was set since (by the next pod, or at boot).
  */
 export async function detach(rec: AttachmentRecord, store: StateStore, env: CniEnv, vfc: VfConfigurator): Promise<void> {
+  const attachment = { containerId: rec.containerId, ifname: rec.ifname }
   const earlier = madeInEarlierBoot(rec)
-  if (earlier) log('info', 'the attachment was made before the node restarted: releasing its leases and record, leaving the VF and its netdev as they are', { deviceID: rec.deviceID, attachment: { containerId: rec.containerId, ifname: rec.ifname, bootId: rec.bootId } })
-  const steps = attachmentSteps(rec).filter((s) => !earlier || s.onDisk)
-  const failures = await undoSteps(steps, { rec, store, vfc, env })
+  const holder = earlier ? undefined : await heldByAnother(rec, store)
+  if (earlier) log('info', 'the attachment was made before the node restarted: releasing its leases and record, leaving the VF and its netdev as they are', { deviceID: rec.deviceID, attachment: { ...attachment, bootId: rec.bootId } })
+  if (holder) log('warning', `VF ${rec.deviceID} serves another attachment now: releasing this one's leases and record, leaving the VF and its netdev to that one`, { deviceID: rec.deviceID, attachment, holder: { containerId: holder.containerId, ifname: holder.ifname } })
+  const steps = attachmentSteps(rec).filter((s) => !(earlier || holder) || s.onDisk)
+  const failures = await undoSteps(steps, { rec, store, vfc, env, markNotOurs: !!holder })
   if (failures.length) throw new Error(`could not undo the attachment of VF ${rec.deviceID} completely (${failures.join('; ')}); its record stays for a retry`)
 }

@@ -31,6 +31,11 @@ export async function cmdGc({ env, conf }: PluginContext): Promise<void> {
       errors.push(`${first.containerId}/${first.ifname}: ${(e as Error).message}`)
     }
   }
+  try {
+    for (const file of await store.removeEmptyRecords()) log('warning', 'GC removed an attachment record a power cut left empty', { file })
+  } catch (e) {
+    errors.push(`empty records: ${(e as Error).message}`)
+  }
   for (const pci of await store.markedVfs()) {
     await store.withVfLock(pci, () => store.clearOrphanMark(pci)).catch((e) => errors.push(`mark of ${pci}: ${(e as Error).message}`))
   }

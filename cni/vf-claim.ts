@@ -27,6 +27,8 @@ export async function claimVf(store: StateStore, pci: string, env: CniEnv, vfc: 
     }
     log('info', `reclaiming VF ${pci} from ${why}`, { deviceID: pci, reclaimed: { containerId: rec.containerId, ifname: rec.ifname, netns: rec.netns } })
     await detach(rec, store, env, vfc)
+    // its killed ADD left its lock file (our own attachment's we hold); one that will not go waits for a sweep
+    if (!same) await store.removeAttachmentLock(rec.containerId, rec.ifname).catch(() => undefined)
   }
   if (!stored.length) await store.clearOrphanMark(pci)
   return stored.length > 0

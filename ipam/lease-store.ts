@@ -107,7 +107,15 @@ export class LeaseStore {
   /** Creates the lease file for `ip` unless it exists; records it as the range set's last reservation. */
   reserve(containerId: string, ifname: string, ip: IP, rangeSet: number): boolean {
     const name = formatIP(ip)
-    if (!createExclusive(path.join(this.dir, name), leaseContent(containerId, ifname), { mode: 0o644 })) return false
+    const file = path.join(this.dir, name)
+    const create = () => createExclusive(file, leaseContent(containerId, ifname), { mode: 0o644 })
+    if (!create()) {
+      // an empty lease names nobody: every writer fills its lease under the lock we hold, so only a power cut
+      // (the file created, its data not yet on disk) leaves one, and its address is free
+      if (!emptyFile(file)) return false
+      removeFile(file)
+      if (!create()) return false
+    }
     try {
       writeHintFile(path.join(this.dir, LAST_RESERVED + rangeSet), name, 0o644)
     } catch (e) {
@@ -277,6 +285,12 @@ function safeReaddir(dir: string): string[] {
 function writeIndexFile(file: string, ips: string[]): void {
   if (ips.length) writeHintFile(file, ips.join('\n') + '\n', 0o644)
   else removeFile(file)
+}
+
+/** True when `p` is a regular file (not a link) holding nothing. */
+function emptyFile(p: string): boolean {
+  const st = fs.lstatSync(p, { throwIfNoEntry: false })
+  return !!st?.isFile() && st.size === 0
 }
 
 /** True when nothing is at `p` or a real directory is (not a symlink to one). */

@@ -4,7 +4,7 @@
 // the VF's lock.
 import fs = require('node:fs')
 import path = require('node:path')
-import { readFileNoFollow, removeOrphanTempFiles, removeTempFilesOf, writeFileAtomic, writeFilesAtomic } from '../host/atomic-file'
+import { pathExists, readFileNoFollow, removeOrphanTempFiles, removeTempFilesOf, writeFileAtomic, writeFilesAtomic } from '../host/atomic-file'
 import { removeUnheldLock, withRemovableFlock } from '../host/flock'
 import { seams } from '../host/seams'
 import { CniError, ErrorCode } from '../protocol/errors'
@@ -19,7 +19,8 @@ const ATTACHMENT_LOCKS = 'lock'
 
 /** A record file that does not parse: every write is atomic, so only a power cut (a record renamed into place before its data reached the disk), a damaged disk or a hand edit makes one. */
 export class UnreadableRecord extends Error {
-  constructor(readonly file: string, cause: string) {
+  /** `empty`: a file of no bytes, which only a power cut leaves (renamed into place, its data not yet on disk) */
+  constructor(readonly file: string, cause: string, readonly empty = false) {
     super(`the attachment record ${file} cannot be read (${cause})`)
   }
 }
@@ -100,6 +101,7 @@ export class StateStore {
       throw e
     }
     if (text === undefined) return undefined
+    if (text === '') throw new UnreadableRecord(file, 'it is empty', true)
     try {
       return parseStored(text, containerId, ifname)
     } catch (e) {
@@ -120,6 +122,30 @@ export class StateStore {
     const file = this.recordPath(containerId, ifname)
     removeFile(file)
     removeTempFilesOf(file)
+  }
+
+  /**
+   * Removes the records a power cut left empty (of any network: an empty record belongs to an earlier boot, whose
+   * kernel state is gone, and names nothing to undo); returns their paths. Each under its attachment's lock.
+   */
+  async removeEmptyRecords(): Promise<string[]> {
+    const removed: string[] = []
+    for (const name of safeReaddir(this.root)) {
+      const file = path.join(this.root, name)
+      if (name.startsWith('.') || !emptyFile(file)) continue
+      const remove = async () => {
+        if (emptyFile(file) && removeFile(file)) removed.push(file)
+      }
+      // "<containerID>-<ifname>", as sriov-cni names it; a name that does not split so is removed without the lock
+      const cut = name.lastIndexOf('-')
+      try {
+        if (cut > 0) await this.withAttachmentLock(name.slice(0, cut), name.slice(cut + 1), remove)
+      } catch (e) {
+        if (!(e instanceof CniError)) throw e
+      }
+      await remove()
+    }
+    return removed
   }
 
   /** Every record in the store; files that do not parse are skipped (they are not ours to judge). */
@@ -176,9 +202,9 @@ export class StateStore {
     return safeReaddir(path.join(this.root, 'pci')).filter((n) => PCI_PATTERN.test(n))
   }
 
-  /** Under the VF's lock: a mark no record backs is a leftover of a killed process, and goes. */
+  /** Under the VF's lock: a mark no record backs (or one a power cut left empty) is a leftover, and goes. */
   async clearOrphanMark(pci: string): Promise<boolean> {
-    if ((await this.allocatedTo(pci)) === undefined || (await this.attachmentsOf(pci)).length) return false
+    if (!pathExists(this.pciPath(pci)) || (await this.attachmentsOf(pci)).length) return false
     await this.clearAllocated(pci)
     return true
   }
@@ -198,11 +224,21 @@ export class StateStore {
 
   /** Serialises the verbs of one attachment (container, interface), also before it has a record. */
   async withAttachmentLock<T>(containerId: string, ifname: string, fn: () => Promise<T>): Promise<T> {
-    validateContainerId(containerId)
-    validateIfname(ifname)
-    const file = path.join(this.root, ATTACHMENT_LOCKS, `${fileNameFor(`${containerId}-${ifname}`)}.lock`)
+    const file = this.attachmentLockPath(containerId, ifname)
     this.ensureDir(path.dirname(file))
     return withRemovableFlock(file, fn)
+  }
+
+  /** The lock file a killed ADD of the attachment left, unless someone holds it now (a VF reclaimed from it). */
+  async removeAttachmentLock(containerId: string, ifname: string): Promise<void> {
+    const file = this.attachmentLockPath(containerId, ifname)
+    if (pathExists(file)) await removeUnheldLock(file)
+  }
+
+  private attachmentLockPath(containerId: string, ifname: string): string {
+    validateContainerId(containerId)
+    validateIfname(ifname)
+    return path.join(this.root, ATTACHMENT_LOCKS, `${fileNameFor(`${containerId}-${ifname}`)}.lock`)
   }
 
   /** GC: removes lock files nobody holds and temp files of writers that are gone (leftovers of kill -9). */
@@ -228,6 +264,11 @@ function parseStored(text: string, containerId?: string, ifname?: string, fileNa
     ifname = fileName!.slice(cut + 1)
   }
   return { kind: 'sriov-cni', containerId, ifname, raw }
+}
+
+function emptyFile(p: string): boolean {
+  const st = fs.lstatSync(p, { throwIfNoEntry: false })
+  return !!st?.isFile() && st.size === 0
 }
 
 function safeReaddir(dir: string): string[] {

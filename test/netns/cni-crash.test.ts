@@ -1,6 +1,8 @@
 // kill -9 during ADD, as a runtime does when a plugin overruns its timeout, followed by what repairs it: a DEL,
 // a GC, or the next pod's ADD on the same VF. Afterwards the VF, the namespaces, the IPAM store and the state
 // directory must be exactly as before the killed ADD.
+import fs from 'node:fs'
+import path from 'node:path'
 import t, { type Test } from 'tap'
 import { addNetns, linkJson } from '../helpers/netns'
 import type { ExecResult } from '../helpers/plugin-exec'
@@ -89,4 +91,19 @@ t.test('kill -9 at random moments of ADD, each followed by DEL, GC or the next A
     assertAsBefore(t, node, before, pod.name)
   }
   t.ok(killed > runs / 2, `most runs were killed mid-ADD (${killed} of ${runs})`)
+})
+
+t.test("the next pod's ADD that takes the VF from a killed ADD also removes the killed one's attachment lock file", async (t) => {
+  const node = sriovNode(t, 'tkl')
+  const pod = addNetns(t, 'tkl')
+  const add = await killedAdd(node, pod.path, { at: 'after-apply-vf' })
+  t.equal(add.signal, 'SIGKILL')
+  const lock = path.join(node.stateDir, 'lock', 'ctr1-net1.lock')
+  t.ok(fs.existsSync(lock), 'the killed ADD left its lock file')
+  const next = addNetns(t, 'tkl')
+  const conf = node.conf({ vlan: 202 }, '1.1.0')
+  const taken = await node.run('ADD', conf, { netns: next.path, containerId: 'next' })
+  t.equal(taken.code, 0, taken.stdout)
+  t.notOk(fs.existsSync(lock), 'gone with the attachment it locked')
+  t.equal((await node.run('DEL', conf, { netns: next.path, containerId: 'next' })).code, 0)
 })

@@ -99,7 +99,7 @@ t.test("the next pod's ADD after a restart takes the VF without restoring the ea
   t.same(node.leftovers(), [])
 })
 
-t.test('what a power cut can leave, a record and a mark renamed into place before their data reached the disk: the next pod takes the VF, the late DEL sets the empty record aside', async (t) => {
+t.test('what a power cut can leave, a record and a mark renamed into place before their data reached the disk: the next pod takes the VF, the late DEL removes the empty record', async (t) => {
   const node = sriovNode(t, 'tdp')
   const first = addNetns(t, 'tdp')
   t.equal((await node.run('ADD', node.conf({ vlan: 100 }), { netns: first.path })).code, 0)
@@ -114,10 +114,76 @@ t.test('what a power cut can leave, a record and a mark renamed into place befor
   t.equal(JSON.parse(fs.readFileSync(path.join(node.stateDir, 'next-net1'), 'utf8')).origVf.vlan, 7)
   const late = await node.run('DEL', node.conf({ vlan: 100 }), { netns: first.path })
   t.equal(late.code, 0, late.stdout)
-  t.match(late.stderr, /cannot be read \(a power cut/)
+  t.match(late.stderr, /record is empty \(a power cut/)
   t.match(node.vfConfig()['0'], { vlan: 200 }, "the late DEL leaves the next pod's VLAN")
   t.ok(linkJson('net1', next.name), 'and its netdev in its pod')
   t.equal((await node.run('DEL', node.conf({ vlan: 200 }), { netns: next.path, containerId: 'next' })).code, 0)
   t.same(node.snapshot(), atBoot)
-  t.same(node.leftovers().map((f) => path.basename(f).replace(/\.\d+$/, '')), ['.unreadable-ctr1-net1'], 'only the empty record, set aside')
+  t.same(node.leftovers(), [], 'nothing left: an empty record holds nothing to keep')
+})
+
+t.test('GC removes what a power cut left empty: a record, its mark', async (t) => {
+  const node = sriovNode(t, 'tdg')
+  const pod = addNetns(t, 'tdg')
+  const conf = node.conf({ vlan: 100 }, '1.1.0')
+  t.equal((await node.run('ADD', conf, { netns: pod.path })).code, 0)
+  reboot(t, node, pod, { vlan: 7, mac: '02:00:00:00:07:07' })
+  fs.writeFileSync(path.join(node.stateDir, 'ctr1-net1'), '')
+  fs.writeFileSync(path.join(node.stateDir, 'pci', node.vfs[0].pci), '')
+  const after = node.snapshot()
+  const gc = await node.run('GC', { ...conf, 'cni.dev/valid-attachments': [] })
+  t.equal(gc.code, 0, gc.stdout)
+  t.match(gc.stderr, /GC removed an attachment record a power cut left empty/)
+  t.same(node.snapshot(), after, 'the VF as the reboot left it')
+  t.same(node.leftovers(), [], 'no record, mark or lease left')
+})
+
+t.test('a lease a power cut left empty names nobody: its address is handed out again', async (t) => {
+  const node = sriovNode(t, 'tdl')
+  const first = addNetns(t, 'tdl')
+  // a /30 has one address to give (the first is the gateway): the next pod needs the dead pod's
+  const conf = (vlan: number) => node.conf({ vlan, ipam: { type: 'host-local', dataDir: node.dataDir, ranges: [[{ subnet: '192.168.201.0/30' }]] } })
+  t.equal((await node.run('ADD', conf(100), { netns: first.path })).code, 0)
+  reboot(t, node, first, { vlan: 7, mac: '02:00:00:00:07:07' })
+  const lease = path.join(node.dataDir, 'sriov-201', '192.168.201.2')
+  fs.writeFileSync(lease, '')
+  fs.rmSync(path.join(node.stateDir, 'ctr1-net1')) // and the record did not reach the disk: nothing says whose it was
+  const next = addNetns(t, 'tdl')
+  const add = await node.run('ADD', conf(200), { netns: next.path, containerId: 'next' })
+  t.equal(add.code, 0, add.stdout)
+  t.match(add.json, { ips: [{ address: '192.168.201.2/30' }] })
+  t.equal(fs.readFileSync(lease, 'utf8'), 'next\r\nnet1', "the lease is the next pod's")
+  const late = await node.run('DEL', conf(100), { netns: first.path })
+  t.equal(late.code, 0, late.stdout)
+  t.equal(fs.readFileSync(lease, 'utf8'), 'next\r\nnet1', "the dead pod's late DEL leaves it")
+  t.equal((await node.run('DEL', conf(200), { netns: next.path, containerId: 'next' })).code, 0)
+  t.same(node.leftovers(), [])
+})
+
+t.test("a Go sriov-cni record without an allocation mark: the next pod's ADD takes the VF, and the dead pod's late DEL leaves it to that pod", async (t) => {
+  const node = sriovNode(t, 'tdo')
+  const vf = node.vfs[0]
+  // what sriov-cni before its allocation marks left for a pod that died without a DEL: the VF back on the host
+  // (the kernel returns it when the namespace goes), VLAN 300 still on the PF, the record, no mark
+  fs.mkdirSync(path.dirname(node.vfConfigFile), { recursive: true })
+  fs.writeFileSync(node.vfConfigFile, JSON.stringify({ 0: { vlan: 300 } }))
+  fs.mkdirSync(node.stateDir, { recursive: true })
+  const goRecord = {
+    cniVersion: '0.3.1', name: 'sriov-201', type: 'sriov', deviceID: vf.pci, vlan: 300, Master: node.pf, VFID: 0,
+    OrigVfState: { HostIFName: vf.netdev, SpoofChk: true, Trust: false, AdminMAC: '00:00:00:00:00:00', EffectiveMAC: vf.mac, Vlan: 0, VlanQoS: 0, VlanProto: 33024, MinTxRate: 0, MaxTxRate: 0, LinkState: 0, MTU: 1500 },
+  }
+  fs.writeFileSync(path.join(node.stateDir, 'deadbeef-net1'), JSON.stringify(goRecord))
+  const next = addNetns(t, 'tdo')
+  const add = await node.run('ADD', node.conf({ vlan: 200, mac: '02:00:00:00:20:20' }), { netns: next.path, containerId: 'next' })
+  t.equal(add.code, 0, add.stdout)
+  const late = await node.run('DEL', { cniVersion: '0.3.1', name: 'sriov-201', type: 'sriov', deviceID: vf.pci, vlan: 300 }, { netns: '/var/run/netns/gone-tdo', containerId: 'deadbeef' })
+  t.equal(late.code, 0, late.stdout)
+  t.match(late.stderr, /serves another attachment now/)
+  t.match(node.vfConfig()['0'], { vlan: 200, mac: '02:00:00:00:20:20' }, "the next pod's VF config stays")
+  t.equal(linkJson('net1', next.name)?.address, '02:00:00:00:20:20', 'and its netdev in its pod')
+  t.notOk(fs.existsSync(path.join(node.stateDir, 'deadbeef-net1')), "the dead pod's record goes")
+  t.ok(fs.existsSync(path.join(node.stateDir, 'pci', vf.pci)), "the VF's mark stays the next pod's")
+  t.equal((await node.run('DEL', node.conf({ vlan: 200, mac: '02:00:00:00:20:20' }), { netns: next.path, containerId: 'next' })).code, 0)
+  t.match(node.vfConfig()['0'], { vlan: 300 }, "the next pod's DEL puts back what it found")
+  t.same(node.leftovers(), [])
 })

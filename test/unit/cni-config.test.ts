@@ -44,9 +44,13 @@ t.test('every invalid field is code 7 and named', async (t) => {
     [{ min_tx_rate: 200, max_tx_rate: 100 }, /invalid min_tx_rate: 200 is above max_tx_rate 100/],
     [{ max_tx_rate: 1.5 }, /invalid max_tx_rate/],
     [{ ipam: { type: 5 } }, /invalid ipam\.type/],
+    [{ runtimeConfig: { deviceID: 5 } }, /invalid runtimeConfig\.deviceID: 5 must be a string/],
   ]
   for (const [extra, msg] of cases) t.throws(() => parse(extra), { code: 7, message: msg }, msg.source)
   t.throws(() => parse({}, { MAC: 'nope' }), { code: 7, message: /CNI_ARGS MAC/ })
+  // a number JSON.stringify cannot write back (it would say null) is shown as it parsed (red team)
+  const huge = '{"cniVersion":"1.0.0","name":"n","type":"sriov","deviceID":"0000:01:10.1","vlan":1e400}'
+  t.throws(() => parseSriovConfig(parseNetConf(huge), { args: {} }), { code: 7, message: /invalid vlan: Infinity must be an integer from 0 to 4094/ })
 })
 
 t.test('MACs in every 6-byte form Go\'s net.ParseMAC takes, as sriov-cni does: colons, hyphens, dotted (red team)', async (t) => {
