@@ -103,6 +103,15 @@ export function pathExists(p: string): boolean {
   return fs.lstatSync(p, { throwIfNoEntry: false }) !== undefined
 }
 
+/**
+ * True when `p` is a regular file (not a link) holding nothing: what a power cut leaves of a file renamed into
+ * place before its data reached the disk (every write here is whole, so nothing else makes one).
+ */
+export function isEmptyFile(p: string): boolean {
+  const st = fs.lstatSync(p, { throwIfNoEntry: false })
+  return !!st?.isFile() && st.size === 0
+}
+
 /** Removes the temp files left for `file` by writers that were killed (the caller holds the lock writers take). */
 export function removeTempFilesOf(file: string): void {
   const dir = path.dirname(file)

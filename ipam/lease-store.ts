@@ -2,7 +2,7 @@
 // "<containerID>\r\n<ifname>", last_reserved_ip.<rangeSet>, and a `lock` file both implementations flock.
 import fs = require('node:fs')
 import path = require('node:path')
-import { createExclusive, pathExists, readFileNoFollow, TEMP_PREFIX } from '../host/atomic-file'
+import { createExclusive, isEmptyFile, pathExists, readFileNoFollow, TEMP_PREFIX } from '../host/atomic-file'
 import { writeHintFile } from '../host/hint-file'
 import { lockFile, type FileLock } from '../host/flock'
 import { CniError, ErrorCode } from '../protocol/errors'
@@ -112,7 +112,7 @@ export class LeaseStore {
     if (!create()) {
       // an empty lease names nobody: every writer fills its lease under the lock we hold, so only a power cut
       // (the file created, its data not yet on disk) leaves one, and its address is free
-      if (!emptyFile(file)) return false
+      if (!isEmptyFile(file)) return false
       removeFile(file)
       if (!create()) return false
     }
@@ -285,12 +285,6 @@ function safeReaddir(dir: string): string[] {
 function writeIndexFile(file: string, ips: string[]): void {
   if (ips.length) writeHintFile(file, ips.join('\n') + '\n', 0o644)
   else removeFile(file)
-}
-
-/** True when `p` is a regular file (not a link) holding nothing. */
-function emptyFile(p: string): boolean {
-  const st = fs.lstatSync(p, { throwIfNoEntry: false })
-  return !!st?.isFile() && st.size === 0
 }
 
 /** True when nothing is at `p` or a real directory is (not a symlink to one). */

@@ -4,7 +4,7 @@
 // the VF's lock.
 import fs = require('node:fs')
 import path = require('node:path')
-import { pathExists, readFileNoFollow, removeOrphanTempFiles, removeTempFilesOf, writeFileAtomic, writeFilesAtomic } from '../host/atomic-file'
+import { isEmptyFile, pathExists, readFileNoFollow, removeOrphanTempFiles, removeTempFilesOf, writeFileAtomic, writeFilesAtomic } from '../host/atomic-file'
 import { removeUnheldLock, withRemovableFlock } from '../host/flock'
 import { seams } from '../host/seams'
 import { CniError, ErrorCode } from '../protocol/errors'
@@ -132,9 +132,9 @@ export class StateStore {
     const removed: string[] = []
     for (const name of safeReaddir(this.root)) {
       const file = path.join(this.root, name)
-      if (name.startsWith('.') || !emptyFile(file)) continue
+      if (name.startsWith('.') || !isEmptyFile(file)) continue
       const remove = async () => {
-        if (emptyFile(file) && removeFile(file)) removed.push(file)
+        if (isEmptyFile(file) && removeFile(file)) removed.push(file)
       }
       // "<containerID>-<ifname>", as sriov-cni names it; a name that does not split so is removed without the lock
       const cut = name.lastIndexOf('-')
@@ -264,11 +264,6 @@ function parseStored(text: string, containerId?: string, ifname?: string, fileNa
     ifname = fileName!.slice(cut + 1)
   }
   return { kind: 'sriov-cni', containerId, ifname, raw }
-}
-
-function emptyFile(p: string): boolean {
-  const st = fs.lstatSync(p, { throwIfNoEntry: false })
-  return !!st?.isFile() && st.size === 0
 }
 
 function safeReaddir(dir: string): string[] {
