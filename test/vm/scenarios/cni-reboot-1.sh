@@ -4,13 +4,7 @@
 # /var/lib/cni is an ext4 disk that outlives the boot. Pod A's ADD is followed by a sync, so its record, mark
 # and lease are on the disk; pod B's ADD is not, so what of its files survives is up to the kernel. Then the
 # kernel stops at once (sysrq b: no sync, no unmount), as on a power cut.
-. /mnt/test/vm/scenarios/lib.sh
-mkdir -p /var/lib/cni && mount -t ext4 /dev/vda /var/lib/cni
-vfs_up 2
-VF0=$(vf_pci 0); VF1=$(vf_pci 1)
-mkdir -p /tmp/cnibin && cp /mnt/dist/bin/sriov /tmp/cnibin/ && cp -r /mnt/dist/lib /tmp/
-conf() { echo "{\"cniVersion\":\"1.0.0\",\"name\":\"reboot\",\"type\":\"sriov\",\"deviceID\":\"$1\",\"vlan\":$2,\"mac\":\"$3\",\"ipam\":{\"type\":\"host-local\",\"ranges\":[[{\"subnet\":\"192.168.77.0/24\"}]]}}"; }
-cni() { env CNI_COMMAND=$1 CNI_CONTAINERID=$2 CNI_NETNS=/var/run/netns/$2 CNI_IFNAME=net1 CNI_PATH=/tmp/cnibin /tmp/cnibin/sriov; }
+. /mnt/test/vm/scenarios/reboot-lib.sh
 $IP netns add podA; $IP netns add podB
 conf $VF0 100 02:00:00:00:77:0a | cni ADD podA > /tmp/a.out 2>&1; arc=$?
 ok "pod A: ADD on VF 0 with vlan 100" "[ $arc -eq 0 ] && vf_line 0 | grep -q 'vlan 100' && $IP -n podA link show net1"

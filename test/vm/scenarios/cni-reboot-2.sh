@@ -3,13 +3,7 @@
 # boot-time configuration. The next pod's ADD takes VF 0 from pod A without restoring what pod A's ADD saw
 # before the restart; pod A's late DEL (the runtime cleaning up its sandbox) leaves the next pod's VF alone and
 # releases pod A's lease; whatever of pod B's files survived is cleaned up by its DEL; nothing is left.
-. /mnt/test/vm/scenarios/lib.sh
-mkdir -p /var/lib/cni && mount -t ext4 /dev/vda /var/lib/cni
-vfs_up 2
-VF0=$(vf_pci 0); VF1=$(vf_pci 1)
-mkdir -p /tmp/cnibin && cp /mnt/dist/bin/sriov /tmp/cnibin/ && cp -r /mnt/dist/lib /tmp/
-conf() { echo "{\"cniVersion\":\"1.0.0\",\"name\":\"reboot\",\"type\":\"sriov\",\"deviceID\":\"$1\",\"vlan\":$2,\"mac\":\"$3\",\"ipam\":{\"type\":\"host-local\",\"ranges\":[[{\"subnet\":\"192.168.77.0/24\"}]]}}"; }
-cni() { env CNI_COMMAND=$1 CNI_CONTAINERID=$2 CNI_NETNS=/var/run/netns/$2 CNI_IFNAME=net1 CNI_PATH=/tmp/cnibin /tmp/cnibin/sriov; }
+. /mnt/test/vm/scenarios/reboot-lib.sh
 leases() { grep -l "^$1" /var/lib/cni/networks/reboot/* 2>/dev/null; }
 BOOT1=$(cat /mnt/.cache/vm/reboot-boot1 2>/dev/null)
 ok "a new boot" "[ -n \"$BOOT1\" ] && [ \"\$(cat /proc/sys/kernel/random/boot_id)\" != \"$BOOT1\" ]"
