@@ -7,6 +7,7 @@ import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { createRequire } from 'node:module'
+import { readBackFromDisk } from './read-back.mjs'
 
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..')
 const [rounds, ...dists] = process.argv.slice(2)
@@ -15,22 +16,10 @@ if (!N || dists.length < 2) throw new Error('usage: node bench/ab.mjs <rounds> <
 for (const d of dists) if (!fs.existsSync(path.join(d, 'bin/sriov'))) throw new Error(`${d}/bin/sriov missing: give copies of a build's dist/`)
 if (!fs.existsSync(path.join(root, 'dist/bench/fake-sysfs.cjs'))) execFileSync(process.execPath, [path.join(root, 'scripts/build.mjs'), 'bench'], { stdio: 'inherit' })
 
-// each executable and addon read back from disk once, as bench/cni.mjs does: how its pages came into the page
-// cache changes how fast it starts
-function settle(file) {
-  const fd = fs.openSync(file, 'r')
-  try {
-    fs.fsyncSync(fd)
-    execFileSync('dd', [`if=${file}`, 'iflag=nocache', 'count=0', 'status=none'])
-    const buf = Buffer.allocUnsafe(128 * 1024)
-    while (fs.readSync(fd, buf, 0, buf.length, null) > 0);
-  } finally {
-    fs.closeSync(fd)
-  }
-}
+// every executable and addon read back from disk once, as bench/cni.mjs does
 for (const d of dists) {
-  settle(path.join(d, 'bin/sriov'))
-  for (const f of fs.readdirSync(path.join(d, 'lib/sriov-ts'))) settle(path.join(d, 'lib/sriov-ts', f))
+  readBackFromDisk(path.join(d, 'bin/sriov'))
+  for (const f of fs.readdirSync(path.join(d, 'lib/sriov-ts'))) readBackFromDisk(path.join(d, 'lib/sriov-ts', f))
 }
 
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-ab-'))

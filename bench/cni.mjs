@@ -8,6 +8,7 @@ import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { createRequire } from 'node:module'
+import { readBackFromDisk } from './read-back.mjs'
 
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..')
 const N = Number(process.argv[2] ?? 30)
@@ -16,24 +17,14 @@ for (const f of [ours, '/usr/lib/cni/host-device', '/usr/lib/cni/host-local']) i
 
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-cni-'))
 process.on('exit', () => fs.rmSync(work, { recursive: true, force: true }))
-// Every contender runs from a copy made here, read back from disk once: how a file's pages came into the page
-// cache changes how fast it starts (a just-written executable, as a build or an install leaves it, takes ~300
-// more page faults a call on this kernel than one read back from disk), so each is measured in the same state.
+// Every contender runs from a copy made here, read back from disk once (bench/read-back.mjs), so each is
+// measured in the same page-cache state.
 function settled(src, dir) {
   const dst = path.join(work, dir, path.basename(src))
   fs.mkdirSync(path.dirname(dst), { recursive: true })
   fs.copyFileSync(src, dst)
   fs.chmodSync(dst, fs.statSync(src).mode & 0o755)
-  const fd = fs.openSync(dst, 'r')
-  try {
-    fs.fsyncSync(fd)
-    // drops the written pages (GNU dd: count=0 with iflag=nocache covers the whole file), then reads them back
-    execFileSync('dd', [`if=${dst}`, 'iflag=nocache', 'count=0', 'status=none'])
-    const buf = Buffer.allocUnsafe(128 * 1024)
-    while (fs.readSync(fd, buf, 0, buf.length, null) > 0);
-  } finally {
-    fs.closeSync(fd)
-  }
+  readBackFromDisk(dst)
   return dst
 }
 const nodeBin = settled(process.execPath, 'bin')
