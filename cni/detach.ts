@@ -1,6 +1,7 @@
 // Undoing an attachment from its record (ours, or one Go sriov-cni wrote before the node was upgraded): the
 // undo steps of the attachment in reverse. DEL, GC and the reclaim of a VF all come through here.
 import type { VfConfigurator } from '../host/vf-config'
+import { netnsExists } from '../host/netns'
 import { resolveVf } from '../host/vf-device'
 import type { CniEnv } from '../protocol/env'
 import { madeInEarlierBoot, type AttachmentRecord } from '../state/attachment'
@@ -19,21 +20,36 @@ export async function toRecord(stored: StoredAttachment, store: StateStore, env:
   } catch {
     /* VF gone: treat as a netdev VF; the netdev steps find nothing and pass */
   }
-  const netns = env.netns || (await store.allocatedTo(pci)) || ''
+  // sriov-cni does not save the namespace: the VF's mark names it when the record is the VF's only one
+  let netns = env.netns
+  if (!netns) {
+    const mark = await store.allocatedTo(pci)
+    if (mark && (await store.attachmentsOf(pci)).length === 1) netns = mark
+  }
   return fromSriovCniRecord(stored.raw, stored.containerId, stored.ifname, netns, dpdk)
 }
 
+/** Who holds a VF now: a pod's namespace, and its attachment when a record of ours names it. */
+interface Holder {
+  netns: string
+  attachment?: { containerId: string; ifname: string }
+}
+
 /**
- * The attachment of this boot that holds `rec`'s VF now, when it is not `rec`'s: a record of Go sriov-cni from
- * before its allocation marks (or one whose DEL was killed between the mark and the record) does not keep the
- * next ADD off its VF, and its late DEL must not then undo that pod's config. Our records hold their VF's mark
- * for as long as they exist, so the VF's records are looked at only when the mark is not `rec`'s.
+ * Who holds `rec`'s VF now, when it is not `rec`'s attachment: the pod whose live namespace the VF's mark names
+ * (whoever wrote it, we or Go sriov-cni after a downgrade), or an attachment of ours of this boot (a record of Go
+ * sriov-cni from before its allocation marks, or one whose DEL was killed between the mark and the record, does
+ * not keep the next ADD off its VF). Its late DEL then must not undo what that pod has.
  */
-async function heldByAnother(rec: AttachmentRecord, store: StateStore): Promise<AttachmentRecord | undefined> {
-  if (rec.bootId !== undefined && (await store.allocatedTo(rec.deviceID)) === rec.netns) return undefined
+async function heldByAnother(rec: AttachmentRecord, store: StateStore): Promise<Holder | undefined> {
+  const mark = await store.allocatedTo(rec.deviceID)
+  if (mark !== undefined && mark !== rec.netns && netnsExists(mark)) return { netns: mark }
+  // the mark is rec's (ours hold theirs for as long as they exist; Go's, while their pod lives): no other holds it
+  if (mark !== undefined && mark === rec.netns && (rec.bootId !== undefined || netnsExists(mark))) return undefined
   for (const s of await store.attachmentsOf(rec.deviceID)) {
     if (s.kind !== 'ours' || madeInEarlierBoot(s.record)) continue
-    if (s.record.containerId !== rec.containerId || s.record.ifname !== rec.ifname) return s.record
+    const { containerId, ifname, netns } = s.record
+    if (containerId !== rec.containerId || ifname !== rec.ifname) return { netns, attachment: { containerId, ifname } }
   }
   return undefined
 }
@@ -48,7 +64,7 @@ export async function detach(rec: AttachmentRecord, store: StateStore, env: CniE
   const earlier = madeInEarlierBoot(rec)
   const holder = earlier ? undefined : await heldByAnother(rec, store)
   if (earlier) log('info', 'the attachment was made before the node restarted: releasing its leases and record, leaving the VF and its netdev as they are', { deviceID: rec.deviceID, attachment: { ...attachment, bootId: rec.bootId } })
-  if (holder) log('warning', `VF ${rec.deviceID} serves another attachment now: releasing this one's leases and record, leaving the VF and its netdev to that one`, { deviceID: rec.deviceID, attachment, holder: { containerId: holder.containerId, ifname: holder.ifname } })
+  if (holder) log('warning', `VF ${rec.deviceID} serves another attachment now: releasing this one's leases and record, leaving the VF and its netdev to that one`, { deviceID: rec.deviceID, attachment, holder })
   const steps = attachmentSteps(rec).filter((s) => !(earlier || holder) || s.onDisk)
   const failures = await undoSteps(steps, { rec, store, vfc, env, markNotOurs: !!holder })
   if (failures.length) throw new Error(`could not undo the attachment of VF ${rec.deviceID} completely (${failures.join('; ')}); its record stays for a retry`)

@@ -12,9 +12,13 @@ import { log } from './log'
 
 /** Returns whether an earlier attachment was undone (its netdev may have come back under another name). */
 export async function claimVf(store: StateStore, pci: string, env: CniEnv, vfc: VfConfigurator): Promise<boolean> {
-  const holder = await store.allocatedTo(pci)
-  if (holder === undefined) return false // a record is never written without its mark: nothing to look for
+  const mark = await store.markOf(pci)
+  if (mark === undefined) return false // a record is never written without its mark: nothing to look for
   const stored = await store.attachmentsOf(pci)
+  // a live pod the mark names that no record accounts for (Go sriov-cni's records do not say their namespace)
+  if (mark && netnsExists(mark) && !(await Promise.all(stored.map((s) => toRecord(s, store, { netns: '' })))).some((r) => r.netns === mark)) {
+    throw new CniError(ErrorCode.InvalidConfig, `VF ${pci} is already allocated to network namespace ${mark}`)
+  }
   for (const s of stored) {
     const rec = await toRecord(s, store, { netns: '' })
     const same = rec.containerId === env.containerId && rec.ifname === env.ifname

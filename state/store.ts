@@ -14,6 +14,7 @@ import { makeDirs } from '../host/make-dirs'
 import { removeFile } from '../host/remove-file'
 
 const PCI_PATTERN = /^[0-9a-fA-F]{4}:[0-9a-fA-F]{2}:[0-9a-fA-F]{2}\.[0-7]$/
+const BOOT_ID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 const VF_LOCKS = path.join('pci', 'vf_lock')
 const ATTACHMENT_LOCKS = 'lock'
 
@@ -186,20 +187,36 @@ export class StateStore {
       { file: mark, data: rec.netns },
       { file: this.recordPath(rec.containerId, rec.ifname), data: JSON.stringify(rec) },
     ]
-    writeFilesAtomic(files, { afterEach: (f) => f === mark && afterMark?.() })
-  }
-
-  async allocatedTo(pci: string): Promise<string | undefined> {
     try {
-      return readFileNoFollow(this.pciPath(pci))?.trim() || undefined
-    } catch {
-      return undefined
+      writeFilesAtomic(files, { afterEach: (f) => f === mark && afterMark?.() })
+    } catch (e) {
+      if (!['EISDIR', 'ENOTEMPTY', 'EEXIST'].includes((e as NodeJS.ErrnoException).code ?? '')) throw e
+      const over = fs.lstatSync(mark, { throwIfNoEntry: false })?.isDirectory() ? mark : this.recordPath(rec.containerId, rec.ifname)
+      throw new Error(`${over} is a directory where VF ${rec.deviceID}'s ${over === mark ? 'allocation mark' : 'attachment record'} goes: it is not ours, move it away and retry`)
     }
   }
 
-  /** The VFs that carry an allocation mark. */
+  /** The network namespace the VF's allocation mark names; undefined when it has none (or an empty one). */
+  async allocatedTo(pci: string): Promise<string | undefined> {
+    return (await this.markOf(pci)) || undefined
+  }
+
+  /** The VF's allocation mark as it is: undefined when there is none, '' when a power cut left it empty. */
+  async markOf(pci: string): Promise<string | undefined> {
+    try {
+      return readFileNoFollow(this.pciPath(pci))?.trim()
+    } catch {
+      return undefined // a link or a directory in its place is no mark
+    }
+  }
+
+  /** The VFs that carry an allocation mark (a file: a directory of that name is nobody's mark). */
   async markedVfs(): Promise<string[]> {
-    return safeReaddir(path.join(this.root, 'pci')).filter((n) => PCI_PATTERN.test(n))
+    try {
+      return fs.readdirSync(path.join(this.root, 'pci'), { withFileTypes: true }).filter((d) => !d.isDirectory() && PCI_PATTERN.test(d.name)).map((d) => d.name)
+    } catch {
+      return []
+    }
   }
 
   /** Under the VF's lock: a mark no record backs (or one a power cut left empty) is a leftover, and goes. */
@@ -211,7 +228,12 @@ export class StateStore {
 
   async clearAllocated(pci: string): Promise<void> {
     const file = this.pciPath(pci)
-    removeFile(file)
+    try {
+      removeFile(file)
+    } catch (e) {
+      // a directory in the mark's place is no mark of ours: whoever made it removes it (ADD says so)
+      if ((e as NodeJS.ErrnoException).code !== 'EISDIR') throw e
+    }
     removeTempFilesOf(file)
   }
 
@@ -254,7 +276,16 @@ export class StateStore {
 /** Ours carry `format`; anything else with OrigVfState is a record Go sriov-cni wrote before an upgrade. */
 function parseStored(text: string, containerId?: string, ifname?: string, fileName?: string): StoredAttachment | undefined {
   const raw = JSON.parse(text) as Record<string, unknown>
-  if (raw.format === ATTACHMENT_FORMAT) return { kind: 'ours', record: raw as unknown as AttachmentRecord }
+  if (raw.format === ATTACHMENT_FORMAT) {
+    const record = raw as unknown as AttachmentRecord
+    // a boot ID that is not the kernel's form (a hand edit, a damaged disk) proves no restart: taken as absent,
+    // so a live pod's attachment is never released as an earlier boot's
+    if (raw.bootId !== undefined) {
+      if (typeof raw.bootId === 'string' && BOOT_ID_PATTERN.test(raw.bootId)) record.bootId = raw.bootId.toLowerCase()
+      else delete record.bootId
+    }
+    return { kind: 'ours', record }
+  }
   if (typeof raw.OrigVfState !== 'object' || raw.OrigVfState === null) return undefined
   if (containerId === undefined || ifname === undefined) {
     // sriov-cni names the file "<containerID>-<ifname>"; container IDs may contain "-", interface names rarely

@@ -122,6 +122,25 @@ t.test('what a power cut can leave, a record and a mark renamed into place befor
   t.same(node.leftovers(), [], 'nothing left: an empty record holds nothing to keep')
 })
 
+t.test("an earlier boot's record whose mark a power cut left empty: the next pod's ADD on its VF releases it", async (t) => {
+  const node = sriovNode(t, 'tde')
+  const first = addNetns(t, 'tde')
+  t.equal((await node.run('ADD', node.conf({ vlan: 100 }), { netns: first.path })).code, 0)
+  const leases = () => fs.readdirSync(path.join(node.dataDir, 'sriov-201')).filter((f) => /^192\./.test(f))
+  t.equal(leases().length, 1)
+  reboot(t, node, first, { vlan: 7, mac: '02:00:00:00:07:07' })
+  fs.writeFileSync(path.join(node.stateDir, 'pci', node.vfs[0].pci), '')
+  const next = addNetns(t, 'tde')
+  const add = await node.run('ADD', node.conf({ vlan: 200 }), { netns: next.path, containerId: 'next' })
+  t.equal(add.code, 0, add.stdout)
+  t.match(add.stderr, /reclaiming VF 0000:01:10.0 from an attachment made before the node restarted/)
+  t.notOk(fs.existsSync(path.join(node.stateDir, 'ctr1-net1')), "the dead pod's record goes")
+  t.equal(leases().length, 1, "and its lease: only the next pod's is left")
+  t.equal(fs.readFileSync(path.join(node.stateDir, 'pci', node.vfs[0].pci), 'utf8'), next.path, "the mark is the next pod's")
+  t.equal((await node.run('DEL', node.conf({ vlan: 200 }), { netns: next.path, containerId: 'next' })).code, 0)
+  t.same(node.leftovers(), [])
+})
+
 t.test('GC removes what a power cut left empty: a record, its mark', async (t) => {
   const node = sriovNode(t, 'tdg')
   const pod = addNetns(t, 'tdg')
