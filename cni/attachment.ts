@@ -246,11 +246,11 @@ async function restoreAltnames(rec: AttachmentRecord, place: Place, index: numbe
 /**
  * A VF netdev that is set down, moved or given a MAC reports its MAC to the PF (igb then lists it as the VF's
  * MAC): once the netdev is home, the PF's listing goes back to what it was. When the PF listed the netdev's own
- * MAC before, that is what the VF reports again: nothing to force.
+ * MAC before, a driver like igb lists it again now that the netdev has it back, and nothing is forced; a driver
+ * that lists only admin MACs does not, so that MAC was pinned by an admin, and is pinned again.
  */
 async function restoreListedMac(c: AttachmentContext): Promise<void> {
   const rec = c.rec
-  if (rec.origVf.mac === rec.origNetdev?.mac) return
   const now = await c.vfc.read(rec.pfName, rec.vfIndex)
   if (now.mac !== rec.origVf.mac) await applyAdminMac(c, rec.origVf.mac)
 }

@@ -15,7 +15,9 @@ export async function cmdGc({ env, conf }: PluginContext): Promise<void> {
   const store = new StateStore()
   const vfc = vfConfigurator()
   const errors: string[] = []
-  for (const listed of await store.listAttachments()) {
+  // a damaged record names no network for sure: left to its attachment's DEL, which sets it aside
+  const unreadable = (file: string, why: string) => log('warning', 'GC passed over an attachment record it cannot read; its DEL sets it aside', { file, err: why })
+  for (const listed of await store.listAttachments(unreadable)) {
     const first = await toRecord(listed, store, { netns: '' })
     if (first.netName !== conf.name || keep.has(`${first.containerId}\n${first.ifname}`)) continue
     try {

@@ -15,8 +15,9 @@ export async function claimVf(store: StateStore, pci: string, env: CniEnv, vfc: 
   const mark = await store.markOf(pci)
   if (mark === undefined) return false // a record is never written without its mark: nothing to look for
   const stored = await store.attachmentsOf(pci)
-  // a live pod the mark names that no record accounts for (Go sriov-cni's records do not say their namespace)
-  if (mark && netnsExists(mark) && !(await Promise.all(stored.map((s) => toRecord(s, store, { netns: '' })))).some((r) => r.netns === mark)) {
+  // a live pod the mark names that no record accounts for (Go sriov-cni's records do not say their namespace);
+  // a mark with no record at all is a killed ADD's, which had changed nothing yet (Go writes its mark last)
+  if (mark && stored.length && netnsExists(mark) && !(await Promise.all(stored.map((s) => toRecord(s, store, { netns: '' })))).some((r) => r.netns === mark)) {
     throw new CniError(ErrorCode.InvalidConfig, `VF ${pci} is already allocated to network namespace ${mark}`)
   }
   for (const s of stored) {

@@ -81,17 +81,32 @@ export const TEMP_PREFIX = '.tmp-'
 /** Reads `file` without following a symbolic link in its place (ELOOP); undefined when it does not exist. */
 export function readFileNoFollow(file: string): string | undefined {
   if (!pathExists(file)) return undefined
-  let fd: number
+  let opened: { fd: number; stats: fs.Stats }
   try {
-    fd = openRegular(file, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW).fd
+    opened = openRegular(file, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW)
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined
     throw e
   }
+  const { fd, stats } = opened
   try {
+    // a file of gigabytes (a damaged disk, a planted file) would hold every verb that reads it for seconds and
+    // gigabytes of memory, then fail it: refused unread, so the callers treat it as a damaged file
+    if (stats.size > MAX_STATE_FILE_BYTES) throw new TooLargeFile(file, stats.size)
     return fs.readFileSync(fd, 'utf8')
   } finally {
     fs.closeSync(fd)
+  }
+}
+
+/** Larger than any record, lease, mark or index we write (a record holds a network config, at most ~1.5 MiB in Kubernetes). */
+export const MAX_STATE_FILE_BYTES = 8 * 1024 * 1024
+
+/** A state file too large to be one of ours; `code` is the errno-like name callers test. */
+export class TooLargeFile extends Error {
+  readonly code = 'EFBIG'
+  constructor(readonly file: string, readonly size: number) {
+    super(`${file} is ${size} bytes, more than any state file holds (${MAX_STATE_FILE_BYTES}): not ours, it was left unread`)
   }
 }
 

@@ -10,6 +10,7 @@ import { seams } from '../host/seams'
 import { CniError, ErrorCode } from '../protocol/errors'
 import { fileNameFor, validateContainerId, validateIfname } from '../protocol/names'
 import { ATTACHMENT_FORMAT, type AttachmentRecord } from './attachment'
+import { parseRecord } from './parse-record'
 import { makeDirs } from '../host/make-dirs'
 import { removeFile } from '../host/remove-file'
 
@@ -97,17 +98,21 @@ export class StateStore {
     try {
       text = readFileNoFollow(file)
     } catch (e) {
-      // a link, a directory or a FIFO in a record's place is no record: set aside like a damaged one, so DEL can go on
-      if (['ELOOP', 'ENOTREG'].includes((e as NodeJS.ErrnoException).code ?? '')) throw new UnreadableRecord(file, (e as Error).message)
+      // a link, a directory, a FIFO or a file of gigabytes in a record's place is no record: set aside like a damaged one, so DEL can go on
+      if (['ELOOP', 'ENOTREG', 'EFBIG'].includes((e as NodeJS.ErrnoException).code ?? '')) throw new UnreadableRecord(file, (e as Error).message)
       throw e
     }
     if (text === undefined) return undefined
     if (text === '') throw new UnreadableRecord(file, 'it is empty', true)
+    let stored: StoredAttachment | undefined
     try {
-      return parseStored(text, containerId, ifname)
+      stored = parseStored(text, containerId, ifname)
     } catch (e) {
       throw new UnreadableRecord(file, (e as Error).message)
     }
+    // a file in a record's place that is neither ours nor Go sriov-cni's: DEL cannot take it for "no record"
+    if (!stored) throw new UnreadableRecord(file, `it is neither a ${ATTACHMENT_FORMAT} record nor one of Go sriov-cni (no "format", no "OrigVfState")`)
+    return stored
   }
 
   /** Moves an unreadable record out of every listing, under a name that says what it was (`.unreadable-<name>.<ms>`); returns that path. */
@@ -149,8 +154,11 @@ export class StateStore {
     return removed
   }
 
-  /** Every record in the store; files that do not parse are skipped (they are not ours to judge). */
-  async listAttachments(): Promise<StoredAttachment[]> {
+  /**
+   * Every record in the store; files that do not parse are skipped (they are not ours to judge: which network's
+   * they were is unknown), each told to `onUnreadable` if given.
+   */
+  async listAttachments(onUnreadable?: (file: string, why: string) => void): Promise<StoredAttachment[]> {
     let names: string[]
     try {
       names = fs.readdirSync(this.root, { withFileTypes: true }).filter((d) => d.isFile()).map((d) => d.name)
@@ -160,12 +168,19 @@ export class StateStore {
     const out: StoredAttachment[] = []
     for (const name of names) {
       if (name.startsWith('.')) continue
+      const file = path.join(this.root, name)
       try {
-        const text = readFileNoFollow(path.join(this.root, name))
-        const parsed = text === undefined ? undefined : parseStored(text, undefined, undefined, name)
+        const text = readFileNoFollow(file)
+        // an empty one is a power cut's, removed by removeEmptyRecords
+        const parsed = text ? parseStored(text, undefined, undefined, name) : undefined
+        // a record under another attachment's file name would be undone, and its own file never removed
+        if (parsed?.kind === 'ours' && path.basename(this.recordPath(parsed.record.containerId, parsed.record.ifname)) !== name) {
+          throw new Error(`it names container ${JSON.stringify(parsed.record.containerId)} and interface ${JSON.stringify(parsed.record.ifname)}, which are not those of its file name`)
+        }
         if (parsed) out.push(parsed)
-      } catch {
-        /* unreadable or not JSON: not a record */
+        else if (text) onUnreadable?.(file, `it is neither a ${ATTACHMENT_FORMAT} record nor one of Go sriov-cni`)
+      } catch (e) {
+        onUnreadable?.(file, (e as Error).message)
       }
     }
     return out
@@ -276,8 +291,9 @@ export class StateStore {
 /** Ours carry `format`; anything else with OrigVfState is a record Go sriov-cni wrote before an upgrade. */
 function parseStored(text: string, containerId?: string, ifname?: string, fileName?: string): StoredAttachment | undefined {
   const raw = JSON.parse(text) as Record<string, unknown>
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new Error('it is not a JSON object')
   if (raw.format === ATTACHMENT_FORMAT) {
-    const record = raw as unknown as AttachmentRecord
+    const record = parseRecord(raw, containerId !== undefined && ifname !== undefined ? { containerId, ifname } : undefined)
     // a boot ID that is not the kernel's form (a hand edit, a damaged disk) proves no restart: taken as absent,
     // so a live pod's attachment is never released as an earlier boot's
     if (raw.bootId !== undefined) {

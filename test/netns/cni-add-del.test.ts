@@ -234,3 +234,65 @@ t.test('a record that cannot be read (a damaged disk): CHECK says so; DEL sets i
   t.notOk(fs.existsSync(path.join(node.stateDir, 'pci', node.vfs[0].pci)), 'the mark cleared')
   t.equal((await node.run('DEL', conf, { netns: pod.path })).code, 0, 'DEL again')
 })
+
+// a record that parses but does not hold up (a hand edit, a damaged disk, a planted file): refused naming the field,
+// set aside like an unreadable one, instead of a DEL that fails forever on a TypeError or undoes half and removes it
+const DAMAGE: [string, (r: Record<string, any>) => unknown, RegExp][] = [
+  ['dpdkMode a string', (r) => { r.dpdkMode = 'yes' }, /field "dpdkMode" is "yes"/],
+  ['hostIfName missing', (r) => { delete r.hostIfName }, /field "hostIfName" is missing/],
+  ['hostIfName a number', (r) => { r.hostIfName = 7 }, /field "hostIfName" is 7/],
+  ['netConf a string', (r) => { r.netConf = 'x' }, /field "netConf"/],
+  ['netConf missing', (r) => { delete r.netConf }, /field "netConf" is missing/],
+  ['origVf null', (r) => { r.origVf = null }, /field "origVf" is null/],
+  ['origVf.vlan a string', (r) => { r.origVf.vlan = '100' }, /field "origVf.vlan"/],
+  ['appliedVf null', (r) => { r.appliedVf = null }, /field "appliedVf"/],
+  ['origNetdev null', (r) => { r.origNetdev = null }, /field "origNetdev"/],
+  ['netns null', (r) => { r.netns = null }, /field "netns" is null/],
+  ['containerId a number', (r) => { r.containerId = 5 }, /field "containerId" is 5/],
+  ['containerId of another attachment', (r) => { r.containerId = 'other' }, /field "containerId" is "other", expected "ctr1"/],
+  ['no format', (r) => { delete r.format }, /neither a sriov-ts\/1 record nor one of Go sriov-cni/],
+  ['not an object', () => 42, /not a JSON object/],
+]
+for (const [what, damage, says] of DAMAGE) {
+  t.test(`a record that parses but does not hold up (${what}): DEL sets it aside naming the field, releases the IPs and the mark, and succeeds, again too; GC passes over it with a warning (red team 3)`, async (t) => {
+    const node = sriovNode(t, 'tud')
+    const pod = addNetns(t, 'tud')
+    const conf = node.conf()
+    t.equal((await node.run('ADD', conf, { netns: pod.path })).code, 0)
+    const file = path.join(node.stateDir, 'ctr1-net1')
+    const rec = JSON.parse(fs.readFileSync(file, 'utf8'))
+    const replaced = damage(rec)
+    fs.writeFileSync(file, JSON.stringify(replaced === undefined ? rec : replaced))
+    const gc = await node.run('GC', { ...node.conf({}, '1.1.0'), 'cni.dev/valid-attachments': [] })
+    t.equal(gc.code, 0, gc.stdout)
+    t.match(gc.stderr, /GC passed over an attachment record it cannot read/)
+    t.ok(fs.existsSync(file), 'GC leaves it: which network it was is unknown')
+    const del = await node.run('DEL', conf, { netns: pod.path })
+    t.equal(del.code, 0, del.stdout + del.stderr)
+    t.match(del.stderr, /the attachment record cannot be read.*set aside/)
+    t.match(del.stderr.replace(/\\"/g, '"'), says, 'the log names what does not hold up')
+    t.notOk(fs.existsSync(file))
+    t.equal(fs.readdirSync(node.stateDir).filter((f) => f.startsWith('.unreadable-ctr1-net1.')).length, 1, 'kept beside, out of every listing')
+    t.same(fs.readdirSync(path.join(node.dataDir, 'sriov-201')).filter((f) => f.startsWith('192.')), [], 'lease released')
+    t.notOk(fs.existsSync(path.join(node.stateDir, 'pci', node.vfs[0].pci)), 'the mark cleared')
+    t.equal((await node.run('DEL', conf, { netns: pod.path })).code, 0, 'DEL again')
+  })
+}
+
+t.test('a record of gigabytes (a damaged disk, a planted file) is not read: DEL sets it aside at once and succeeds; GC passes over it (red team 3)', async (t) => {
+  const node = sriovNode(t, 'tub')
+  const pod = addNetns(t, 'tub')
+  const conf = node.conf()
+  t.equal((await node.run('ADD', conf, { netns: pod.path })).code, 0)
+  const file = path.join(node.stateDir, 'ctr1-net1')
+  fs.truncateSync(file, 2 * 1024 ** 3) // sparse: nothing is written
+  const gc = await node.run('GC', { ...node.conf({}, '1.1.0'), 'cni.dev/valid-attachments': [{ containerID: 'ctr1', ifname: 'net1' }] })
+  t.equal(gc.code, 0, gc.stdout)
+  t.match(gc.stderr, /more than any state file holds/)
+  const del = await node.run('DEL', conf, { netns: pod.path })
+  t.equal(del.code, 0, del.stdout + del.stderr)
+  t.match(del.stderr, /the attachment record cannot be read.*set aside/)
+  t.match(del.stderr, /2147483648 bytes, more than any state file holds/)
+  t.notOk(fs.existsSync(file))
+  t.same(fs.readdirSync(path.join(node.dataDir, 'sriov-201')).filter((f) => f.startsWith('192.')), [], 'lease released')
+})

@@ -2,6 +2,7 @@
 // per IPv4 address, one unsolicited NA per IPv6 address), the NAD's mtu, and DEL restoring the VF's MACs
 // whoever changed them.
 import fs from 'node:fs'
+import path from 'node:path'
 import t from 'tap'
 import { parseIP, formatIP } from '../../protocol/ip'
 import { capture } from '../helpers/capture'
@@ -86,4 +87,19 @@ t.test('DEL restores the VF\'s MACs even when ADD set none: the pod changed its 
   t.equal((await node.run('DEL', conf, { netns: pod.path })).code, 0)
   t.equal(linkJson(vf.netdev!).address, vf.mac, 'the netdev has its own MAC back')
   t.same(node.snapshot(), before, 'and the PF lists the VF as before')
+})
+
+t.test("an admin MAC pinned equal to the netdev's own MAC (ip link set <pf> vf N mac X): on a PF that lists only admin MACs, DEL pins it again (red team 3)", async (t) => {
+  const node = sriovNode(t, 'tap')
+  const pod = addNetns(t, 'tap')
+  const vf = node.vfs[0]
+  fs.mkdirSync(path.dirname(node.vfConfigFile), { recursive: true })
+  fs.writeFileSync(node.vfConfigFile, JSON.stringify({ 0: { mac: vf.mac } })) // the stand-in lists what was set, as such drivers do
+  const before = node.snapshot()
+  const conf = node.conf({ mac: '02:00:00:ee:ee:03' })
+  t.equal((await node.run('ADD', conf, { netns: pod.path })).code, 0)
+  t.equal(node.vfConfig()['0'].mac, '02:00:00:ee:ee:03')
+  t.equal((await node.run('DEL', conf, { netns: pod.path })).code, 0)
+  t.equal(node.vfConfig()['0'].mac, vf.mac, 'the admin MAC is pinned again')
+  t.same(node.snapshot(), before, 'and everything else is as before')
 })

@@ -10,13 +10,19 @@ import { sriovNode, type SriovNode } from '../helpers/sriov-node'
 
 const STEPS = ['record', 'move', 'mac', 'apply-vf', 'mac-verify', 'ipam', 'addresses', 'announce', 'complete']
 const POINTS = [...STEPS.flatMap((s) => [s, `after-${s}`]), 'record-mark']
-const REPAIRS = ['DEL', 'GC', 'ADD elsewhere'] as const
+const REPAIRS = ['DEL', 'GC', 'ADD elsewhere', 'ADD again'] as const
 // the seeds' NAD (vlan 201, host-local) with a MAC from the runtime and trust/spoofchk at their defaults
 const nad = (node: SriovNode) => node.conf({ vlan: 201, runtimeConfig: { mac: '02:00:00:c0:ff:ee' } }, '1.1.0')
 
-async function repair(t: Test, node: SriovNode, how: (typeof REPAIRS)[number], killedNetns: string): Promise<void> {
+/** `finished`: whether the killed ADD may have finished (its record says so), the one case another pod is refused. */
+async function repair(t: Test, node: SriovNode, how: (typeof REPAIRS)[number], killedNetns: string, finished: boolean): Promise<void> {
   const conf = nad(node)
-  if (how === 'DEL') {
+  if (how === 'ADD again') {
+    // the runtime's retry of the ADD it killed: same container, interface and namespace
+    const again = await node.run('ADD', conf, { netns: killedNetns })
+    t.equal(again.code, 0, `the retried ADD: ${again.stdout}`)
+    t.equal((await node.run('DEL', conf, { netns: killedNetns })).code, 0)
+  } else if (how === 'DEL') {
     const del = await node.run('DEL', conf, { netns: killedNetns })
     t.equal(del.code, 0, `DEL after the kill: ${del.stdout}`)
   } else if (how === 'GC') {
@@ -34,6 +40,7 @@ async function repair(t: Test, node: SriovNode, how: (typeof REPAIRS)[number], k
       t.equal(del.code, 0, del.stdout)
     } else {
       // only a finished ADD in a live pod keeps the VF: its owner's DEL releases it
+      t.ok(finished, `an unfinished ADD does not keep the VF from the next pod: ${add.stdout}`)
       t.match(add.json, { code: 7, msg: /already allocated/ }, `refused only because the VF is in use: ${add.stdout}`)
       t.same(node.snapshot().vfConfig, before, 'a refused ADD changes nothing')
       t.equal((await node.run('DEL', conf, { netns: killedNetns })).code, 0)
@@ -66,7 +73,7 @@ for (const point of POINTS) {
       const before = node.snapshot()
       const add = await killedAdd(node, pod.path, { at: point })
       t.equal(add.signal, 'SIGKILL', `ADD was killed at ${point}`)
-      await repair(t, node, how, pod.path)
+      await repair(t, node, how, pod.path, point === 'after-complete')
       assertAsBefore(t, node, before, pod.name)
     })
   }
@@ -87,7 +94,7 @@ t.test('kill -9 at random moments of ADD, each followed by DEL, GC or the next A
     const afterMs = Math.random() * span * 1.1
     const add = await killedAdd(node, pod.path, { afterMs })
     if (add.signal === 'SIGKILL') killed++
-    await repair(t, node, REPAIRS[i % REPAIRS.length], pod.path)
+    await repair(t, node, REPAIRS[i % REPAIRS.length], pod.path, true)
     assertAsBefore(t, node, before, pod.name)
   }
   t.ok(killed > runs / 2, `most runs were killed mid-ADD (${killed} of ${runs})`)

@@ -97,3 +97,43 @@ t.test('the per-VF lock excludes another process and its file is removed afterwa
   t.equal(order.length, 6)
   for (let i = 0; i < 6; i += 2) t.equal(order[i], order[i + 1], 'critical sections do not interleave')
 })
+
+t.test('records as every earlier version wrote them parse; one that does not hold up is refused naming the field (red team 3)', async (t) => {
+  const s = store(t)
+  fs.mkdirSync(s.root, { recursive: true })
+  const write = (name: string, rec: unknown) => fs.writeFileSync(path.join(s.root, name), JSON.stringify(rec))
+  // the first format: no state, boot ID, pid, pod index, MTU, netdev index, admin state, altnames or kind
+  write('old-net1', record('old', 'net1'))
+  t.match(await s.loadAttachment('old', 'net1'), { kind: 'ours', record: { containerId: 'old' } })
+  const dpdk: Partial<AttachmentRecord> = { ...record('dpdk', 'net1'), dpdkMode: true }
+  delete dpdk.hostIfName
+  delete dpdk.origNetdev
+  write('dpdk-net1', dpdk)
+  t.match(await s.loadAttachment('dpdk', 'net1'), { kind: 'ours', record: { dpdkMode: true } })
+  const long = 'c'.repeat(300) // hashed into a shorter file name: listed under its own ids
+  await s.saveAttachment(record(long, 'net1'))
+  t.same((await s.listAttachments()).map((a) => (a.kind === 'ours' ? a.record.containerId : '')).sort(), ['dpdk', long, 'old'].sort())
+  const bad: [string, (r: Record<string, any>) => void, RegExp][] = [
+    ['pid', (r) => { r.pid = -1 }, /field "pid" is -1/],
+    ['state', (r) => { r.state = 'done' }, /field "state" is "done", expected adding, added, lost/],
+    ['deviceID', (r) => { r.deviceID = '../x' }, /field "deviceID"/],
+    ['vfIndex', (r) => { r.vfIndex = 1.5 }, /field "vfIndex" is 1.5/],
+    ['origVf.proto', (r) => { r.origVf.proto = 'qinq' }, /field "origVf.proto" is "qinq", expected 802.1q or 802.1ad/],
+    ['origVf.trust', (r) => { delete r.origVf.trust }, /field "origVf.trust" is missing/],
+    ['appliedVf.linkState', (r) => { r.appliedVf.linkState = 1 }, /field "appliedVf.linkState" is 1/],
+    ['origNetdev.mtu', (r) => { r.origNetdev.mtu = '1500' }, /field "origNetdev.mtu"/],
+    ['origNetdev.altnames', (r) => { r.origNetdev.altnames = [1] }, /field "origNetdev.altnames"/],
+    ['ips', (r) => { r.ips = '10.0.0.1/24' }, /field "ips"/],
+    ['result', (r) => { r.result = null }, /field "result" is null/],
+    ['ifname', (r) => { r.ifname = 'net2' }, /field "ifname" is "net2", expected "net1"/],
+  ]
+  for (const [field, damage, says] of bad) {
+    const rec: Record<string, any> = JSON.parse(JSON.stringify(record('bad', 'net1')))
+    damage(rec)
+    write('bad-net1', rec)
+    await t.rejects(s.loadAttachment('bad', 'net1'), { name: 'Error', message: says }, field)
+    const unreadable: string[] = []
+    t.notOk((await s.listAttachments((f) => unreadable.push(f))).some((a) => a.kind === 'ours' && a.record.containerId === 'bad'), `${field}: not listed`)
+    t.same(unreadable, [path.join(s.root, 'bad-net1')], `${field}: told as unreadable`)
+  }
+})

@@ -1,0 +1,90 @@
+// Our attachment record as read back from disk: untrusted (a damaged disk, a hand edit), so every field DEL, GC
+// and CHECK act on is checked once here, and a record that does not hold up is refused naming the field, as an
+// unreadable one, instead of failing later in a step with a bare TypeError or undoing only half of it.
+import type { LinkState, VfState, VlanProto } from '../host/vf-state'
+import { ATTACHMENT_FORMAT, type AttachmentRecord, type AttachmentState } from './attachment'
+
+const STATES: AttachmentState[] = ['adding', 'added', 'lost']
+const PROTOS: VlanProto[] = ['802.1q', '802.1ad']
+const LINK_STATES: LinkState[] = ['auto', 'enable', 'disable']
+const PCI = /^[0-9a-fA-F]{4}:[0-9a-fA-F]{2}:[0-9a-fA-F]{2}\.[0-7]$/
+
+type Check = (v: unknown) => boolean
+const isString: Check = (v) => typeof v === 'string'
+const isBool: Check = (v) => typeof v === 'boolean'
+const isCount: Check = (v) => Number.isSafeInteger(v) && (v as number) >= 0
+const isObject: Check = (v) => typeof v === 'object' && v !== null && !Array.isArray(v)
+const isStrings: Check = (v) => Array.isArray(v) && v.every(isString)
+const oneOf = (xs: readonly unknown[]): Check => (v) => xs.includes(v)
+
+/** What each VfState field must be; every one is required in origVf (all were written since the first format). */
+const VF_FIELDS: Record<keyof VfState, [Check, string]> = {
+  mac: [isString, 'a MAC address'],
+  vlan: [isCount, 'a VLAN ID'],
+  qos: [isCount, 'a QoS priority'],
+  proto: [oneOf(PROTOS), PROTOS.join(' or ')],
+  spoofchk: [isBool, 'true or false'],
+  trust: [isBool, 'true or false'],
+  linkState: [oneOf(LINK_STATES), LINK_STATES.join(', ')],
+  minTxRate: [isCount, 'a rate in Mbps'],
+  maxTxRate: [isCount, 'a rate in Mbps'],
+}
+
+export class BadRecordField extends Error {
+  constructor(readonly field: string, value: unknown, expected: string) {
+    super(`field "${field}" is ${value === undefined ? 'missing' : JSON.stringify(value)?.slice(0, 80)}, expected ${expected}`)
+  }
+}
+
+function need(raw: Record<string, unknown>, field: string, check: Check, expected: string, prefix = ''): void {
+  if (!check(raw[field])) throw new BadRecordField(prefix + field, raw[field], expected)
+}
+
+function maybe(raw: Record<string, unknown>, field: string, check: Check, expected: string, prefix = ''): void {
+  if (raw[field] !== undefined) need(raw, field, check, expected, prefix)
+}
+
+/**
+ * `raw` (a parsed file whose format is ours) as a record, or a BadRecordField naming what does not hold up.
+ * `expected`: the container ID and interface the file's name stands for, when the caller knows them.
+ */
+export function parseRecord(raw: Record<string, unknown>, expected?: { containerId: string; ifname: string }): AttachmentRecord {
+  if (raw.format !== ATTACHMENT_FORMAT) throw new BadRecordField('format', raw.format, JSON.stringify(ATTACHMENT_FORMAT))
+  maybe(raw, 'state', oneOf(STATES), STATES.join(', '))
+  maybe(raw, 'pid', isCount, 'a process ID')
+  for (const f of ['containerId', 'ifname', 'netns', 'netName', 'cniVersion', 'pfName', 'createdAt']) need(raw, f, isString, 'a string')
+  if (expected && raw.containerId !== expected.containerId) throw new BadRecordField('containerId', raw.containerId, `${JSON.stringify(expected.containerId)}, the one its file is named after`)
+  if (expected && raw.ifname !== expected.ifname) throw new BadRecordField('ifname', raw.ifname, `${JSON.stringify(expected.ifname)}, the one its file is named after`)
+  need(raw, 'deviceID', (v) => isString(v) && PCI.test(v as string), 'a PCI address')
+  need(raw, 'vfIndex', isCount, 'a VF index')
+  need(raw, 'dpdkMode', isBool, 'true or false')
+  if (raw.dpdkMode === false) {
+    // DEL brings the netdev home under this name with these: without them it cannot
+    need(raw, 'hostIfName', (v) => isString(v) && (v as string) !== '', 'the VF netdev\'s host name')
+    need(raw, 'origNetdev', isObject, 'the VF netdev\'s original state')
+    const nd = raw.origNetdev as Record<string, unknown>
+    need(nd, 'mac', isString, 'a MAC address', 'origNetdev.')
+    need(nd, 'mtu', isCount, 'an MTU', 'origNetdev.')
+    maybe(nd, 'index', isCount, 'an interface index', 'origNetdev.')
+    maybe(nd, 'up', isBool, 'true or false', 'origNetdev.')
+    maybe(nd, 'parentDev', isString, 'a string', 'origNetdev.')
+    maybe(nd, 'altnames', isStrings, 'a list of names', 'origNetdev.')
+    maybe(nd, 'kind', isString, 'a string', 'origNetdev.')
+  } else {
+    maybe(raw, 'hostIfName', isString, 'a string')
+    maybe(raw, 'origNetdev', isObject, 'an object')
+  }
+  need(raw, 'origVf', isObject, "the VF's original state on the PF")
+  need(raw, 'appliedVf', isObject, 'what ADD set on the PF')
+  for (const [f, [check, what]] of Object.entries(VF_FIELDS)) {
+    need(raw.origVf as Record<string, unknown>, f, check, what, 'origVf.')
+    maybe(raw.appliedVf as Record<string, unknown>, f, check, what, 'appliedVf.')
+  }
+  need(raw, 'netConf', isObject, 'the network config')
+  need(raw, 'ips', isStrings, 'a list of addresses')
+  need(raw, 'result', isObject, 'the ADD result')
+  maybe(raw, 'podMac', isString, 'a MAC address')
+  maybe(raw, 'podMtu', isCount, 'an MTU')
+  maybe(raw, 'podIndex', isCount, 'an interface index')
+  return raw as unknown as AttachmentRecord
+}
