@@ -54,6 +54,20 @@ $IP -n pod link set net1 address 02:00:00:00:5e:0e
 echo "# pod changed its MAC: $(vf_line 0)"
 $CNITOOL del sriov-201 /var/run/netns/pod
 ok "ADD without a MAC, the pod changes it, DEL: the VF is as before" "as_before"
+# an admin MAC pinned equal to the netdev's own: igb lists that MAC again once the netdev has it back, so DEL
+# pins nothing, and the next ADD with another MAC (trust off) still works
+$IP link set $PF vf 0 mac $ORIGMAC
+PINNED=$(vf_line 0)
+CAP_ARGS='{"mac":"02:00:00:00:5e:0f"}' $CNITOOL add sriov-201 /var/run/netns/pod > /tmp/pin.out 2>&1 && prc=0 || prc=$?
+ok "admin MAC pinned to the netdev's own: ADD with another MAC (trust off)" "[ $prc -eq 0 ] && $IP -n pod link show net1 | grep -q 02:00:00:00:5e:0f"
+CAP_ARGS='{"mac":"02:00:00:00:5e:0f"}' $CNITOOL del sriov-201 /var/run/netns/pod
+echo "# pinned $ORIGMAC, ADD, DEL: $(vf_line 0)"
+ok "  DEL: the PF lists that MAC again, the netdev has it" "[ \"\$(vf_line 0)\" = \"$PINNED\" ] && [ \"\$(cat /sys/class/net/$HOSTNAME0/address)\" = $ORIGMAC ] && clean_state"
+CAP_ARGS='{"mac":"02:00:00:00:5e:10"}' $CNITOOL add sriov-201 /var/run/netns/pod > /tmp/pin2.out 2>&1 && prc=0 || prc=$?
+ok "  and the next ADD with another MAC works" "[ $prc -eq 0 ] && $IP -n pod link show net1 | grep -q 02:00:00:00:5e:10"
+CAP_ARGS='{"mac":"02:00:00:00:5e:10"}' $CNITOOL del sriov-201 /var/run/netns/pod
+$IP link set $PF vf 0 mac 00:00:00:00:00:00
+ok "  (the admin MAC cleared again: the VF is as at the start)" "as_before"
 node -e 'const n = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")); n.deviceID = process.argv[2]; n.mtu = 9000; console.log(JSON.stringify({ cniVersion: n.cniVersion, name: "mtu", plugins: [n] }))' $SEED $VF0 > /tmp/net.d/mtu.conflist
 ORIGMTU=$(cat /sys/class/net/$HOSTNAME0/mtu)
 $CNITOOL add mtu /var/run/netns/pod > /tmp/mtu.out 2>&1 && mrc=0 || mrc=$?
