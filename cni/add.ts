@@ -9,12 +9,14 @@ import { resolveVf, VfLookupError, type VfDevice } from '../host/vf-device'
 import { CniError, ErrorCode } from '../protocol/errors'
 import { IPV6_MIN_MTU } from '../protocol/ip'
 import type { Result } from '../protocol/result'
+import type { CniEnv } from '../protocol/env'
 import type { PluginContext } from '../protocol/skel'
 import { ATTACHMENT_FORMAT, isoTime, type AttachmentRecord } from '../state/attachment'
-import { StateStore } from '../state/store'
+import { deviceOf, ForeignRecord, StateStore } from '../state/store'
 import { attachmentSteps, type AttachmentContext } from './attachment'
 import { parseSriovConfig, requestedVfState, type SriovConfig } from './config'
 import { ipamHasIpv6, ipamPrecheck } from './ipam'
+import { loadOrSetAside } from './load-record'
 import { codeCacheUse } from './code-cache'
 import { log } from './log'
 import { mergePrevResult } from './prev-result'
@@ -48,6 +50,7 @@ export async function cmdAdd({ env, conf }: PluginContext): Promise<Result> {
         mark('sockets')
         try {
           const c: AttachmentContext = { rec: undefined as never, store, vfc: vfConfigurator(), env, pod, host }
+          await ownRecordFree(store, env, vf.pci)
           const reclaimed = await claimVf(store, vf.pci, env, c.vfc)
           // read again after a reclaim: its netdev came back from the kernel under another name, and got its own back
           c.rec = await writeAheadRecord(c, cfg, reclaimed ? lookUpVf(vf.pci) : vf, conf.raw)
@@ -71,6 +74,24 @@ export async function cmdAdd({ env, conf }: PluginContext): Promise<Result> {
   } catch (e) {
     podNs.close()
     throw e
+  }
+}
+
+/**
+ * The attachment's own record file, before anything is written to it: another attachment's (sriov-cni's file
+ * names collide) or this attachment's on another VF would be overwritten and that VF never restored, so ADD is
+ * refused; a damaged one is set aside. One on this VF is claimVf's to undo.
+ */
+async function ownRecordFree(store: StateStore, env: CniEnv, pci: string): Promise<void> {
+  let stored
+  try {
+    stored = await loadOrSetAside(store, env.containerId, env.ifname, 'ADD')
+  } catch (e) {
+    if (!(e instanceof ForeignRecord)) throw e
+    throw new CniError(ErrorCode.InvalidEnv, `CNI_CONTAINERID ${JSON.stringify(env.containerId)} and CNI_IFNAME ${JSON.stringify(env.ifname)} give the record file of container ${e.owner.containerId} interface ${e.owner.ifname} (${e.file}: sriov-cni names it "<containerID>-<ifname>"): use another interface name`)
+  }
+  if (stored && deviceOf(stored) !== pci) {
+    throw new CniError(ErrorCode.InvalidConfig, `container ${env.containerId} interface ${env.ifname} already has an attachment, on VF ${deviceOf(stored)}: DEL it before an ADD on VF ${pci}`)
   }
 }
 

@@ -168,7 +168,8 @@ async function returnNetdev(c: AttachmentContext): Promise<void> {
     const link = at.link
     const index = link.index
     if (link.up) await setLinkUp(at.place.sock, index, false)
-    if (link.mac !== orig.mac) await restoreNetdevMac(rec, at)
+    // a Go sriov-cni record without EffectiveMAC does not say it
+    if (orig.mac && link.mac !== orig.mac) await restoreNetdevMac(rec, at)
     await dropAltnames(rec, at)
     const restoreMtu = async (p: Place, l: LinkInfo) => {
       if (orig.mtu && l.mtu !== orig.mtu) await setLinkMtu(p.sock, l.index, orig.mtu)

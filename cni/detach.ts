@@ -59,13 +59,34 @@ async function heldByAnother(rec: AttachmentRecord, store: StateStore): Promise<
  * attachment made before the node restarted has only its on-disk part undone: the VF and the netdev were reset
  * by the reboot, and "restoring" what they were then would undo what was set since (by the next pod, or at boot).
  */
-export async function detach(rec: AttachmentRecord, store: StateStore, env: CniEnv, vfc: VfConfigurator): Promise<void> {
+export async function detach(recorded: AttachmentRecord, store: StateStore, env: CniEnv, vfc: VfConfigurator): Promise<void> {
+  const rec = onItsVf(recorded)
   const attachment = { containerId: rec.containerId, ifname: rec.ifname }
   const earlier = madeInEarlierBoot(rec)
   const holder = earlier ? undefined : await heldByAnother(rec, store)
   if (earlier) log('info', 'the attachment was made before the node restarted: releasing its leases and record, leaving the VF and its netdev as they are', { deviceID: rec.deviceID, attachment: { ...attachment, bootId: rec.bootId } })
   if (holder) log('warning', `VF ${rec.deviceID} serves another attachment now: releasing this one's leases and record, leaving the VF and its netdev to that one`, { deviceID: rec.deviceID, attachment, holder })
+  if (!earlier && !holder && !rec.dpdkMode && !rec.hostIfName) log('warning', "the record does not name the VF netdev's host name (a Go sriov-cni record without HostIFName): the netdev is left where it is", { deviceID: rec.deviceID, attachment })
   const steps = attachmentSteps(rec).filter((s) => !(earlier || holder) || s.onDisk)
   const failures = await undoSteps(steps, { rec, store, vfc, env, markNotOurs: !!holder })
   if (failures.length) throw new Error(`could not undo the attachment of VF ${rec.deviceID} completely (${failures.join('; ')}); its record stays for a retry`)
+}
+
+/**
+ * `rec` with the PF and VF index sysfs gives its VF now. The PCI address is the VF's identity (its mark and lock
+ * go by it): a PF may have been renamed since ADD (udev, a new kernel), and a record whose VF index is another
+ * VF's (a damaged or hand-edited one) would have DEL reset that VF, another pod's. A VF that is gone keeps what
+ * the record says.
+ */
+function onItsVf(rec: AttachmentRecord): AttachmentRecord {
+  let vf
+  try {
+    vf = resolveVf(rec.deviceID)
+  } catch {
+    return rec
+  }
+  if (rec.dpdkMode && !vf.dpdk && vf.driver) log('warning', `the record says DPDK mode, but ${rec.deviceID} is bound to ${vf.driver}: a netdev of it in the pod is left there`, { deviceID: rec.deviceID, attachment: { containerId: rec.containerId, ifname: rec.ifname } })
+  if (vf.pfName === rec.pfName && vf.vfIndex === rec.vfIndex) return rec
+  log('warning', `the record names PF ${JSON.stringify(rec.pfName)} VF ${rec.vfIndex}, but ${rec.deviceID} is VF ${vf.vfIndex} of ${vf.pfName}: undoing on ${rec.deviceID}`, { deviceID: rec.deviceID, attachment: { containerId: rec.containerId, ifname: rec.ifname } })
+  return { ...rec, pfName: vf.pfName, vfIndex: vf.vfIndex }
 }

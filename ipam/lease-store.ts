@@ -170,7 +170,7 @@ export class LeaseStore {
     const out: Lease[] = []
     for (const name of safeReaddir(this.dir)) {
       if (!parseIP(name)) continue
-      const content = readOrUndefined(path.join(this.dir, name))
+      const content = leaseText(path.join(this.dir, name))
       if (content === undefined) continue
       const br = content.indexOf(LINE_BREAK)
       out.push(br < 0 ? { ip: name, containerId: content.trim() } : { ip: name, containerId: content.slice(0, br), ifname: content.slice(br + 2) })
@@ -263,6 +263,18 @@ export function leaseContent(containerId: string, ifname: string): string {
   return containerId.trim() + LINE_BREAK + ifname
 }
 
+
+/**
+ * A lease file's content as a scan sees it: one too large to be a lease (a damaged disk, a planted file) names
+ * nobody, like an empty one, so GC releases its address instead of it staying taken for good.
+ */
+function leaseText(file: string): string | undefined {
+  try {
+    return readFileNoFollow(file)
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EFBIG' ? '' : undefined
+  }
+}
 
 /** The file's content; undefined when it is missing or is not a regular file of the store (a link, a FIFO). */
 function readOrUndefined(file: string): string | undefined {

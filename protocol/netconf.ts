@@ -1,5 +1,6 @@
 // The network configuration on stdin: decoded once, with the fields every plugin shares typed.
 import { CniError, ErrorCode } from './errors'
+import { MAX_JSON_DEPTH, tooDeep } from './json-depth'
 import { validateNetworkName } from './names'
 import { fromVersion, type Result } from './result'
 import { compareVersions, isSupportedVersion, SUPPORTED_VERSIONS } from './version'
@@ -26,6 +27,8 @@ export function decodeJsonObject(stdin: Buffer | string, what: string): Record<s
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     throw new CniError(ErrorCode.DecodeFailure, `cannot decode ${what}: expected a JSON object`)
   }
+  const deep = tooDeep(value)
+  if (deep !== undefined) throw new CniError(ErrorCode.DecodeFailure, `cannot decode ${what}: "${deep}" nests more than ${MAX_JSON_DEPTH} levels deep`)
   return value as Record<string, unknown>
 }
 

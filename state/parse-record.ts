@@ -2,6 +2,9 @@
 // and CHECK act on is checked once here, and a record that does not hold up is refused naming the field, as an
 // unreadable one, instead of failing later in a step with a bare TypeError or undoing only half of it.
 import type { LinkState, VfState, VlanProto } from '../host/vf-state'
+import { MAX_JSON_DEPTH, tooDeep } from '../protocol/json-depth'
+import { validateNetworkName } from '../protocol/names'
+import { isSupportedVersion } from '../protocol/version'
 import { ATTACHMENT_FORMAT, type AttachmentRecord, type AttachmentState } from './attachment'
 
 const STATES: AttachmentState[] = ['adding', 'added', 'lost']
@@ -14,12 +17,16 @@ const isString: Check = (v) => typeof v === 'string'
 const isBool: Check = (v) => typeof v === 'boolean'
 const isCount: Check = (v) => Number.isSafeInteger(v) && (v as number) >= 0
 const isObject: Check = (v) => typeof v === 'object' && v !== null && !Array.isArray(v)
+// 6 octets, or up to 20 (an IPoIB link's hardware address), as the kernel prints them
+const isMac: Check = (v) => typeof v === 'string' && /^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5,19}$/.test(v)
+const isMtu: Check = (v) => isCount(v) && (v as number) >= 68 // IPv4's minimum: the kernel takes none lower
+const isVersion: Check = (v) => v === undefined || v === '' || (typeof v === 'string' && isSupportedVersion(v))
 const isStrings: Check = (v) => Array.isArray(v) && v.every(isString)
 const oneOf = (xs: readonly unknown[]): Check => (v) => xs.includes(v)
 
 /** What each VfState field must be; every one is required in origVf (all were written since the first format). */
 const VF_FIELDS: Record<keyof VfState, [Check, string]> = {
-  mac: [isString, 'a MAC address'],
+  mac: [isMac, 'a MAC address'],
   vlan: [isCount, 'a VLAN ID'],
   qos: [isCount, 'a QoS priority'],
   proto: [oneOf(PROTOS), PROTOS.join(' or ')],
@@ -50,6 +57,7 @@ function maybe(raw: Record<string, unknown>, field: string, check: Check, expect
  */
 export function parseRecord(raw: Record<string, unknown>, expected?: { containerId: string; ifname: string }): AttachmentRecord {
   if (raw.format !== ATTACHMENT_FORMAT) throw new BadRecordField('format', raw.format, JSON.stringify(ATTACHMENT_FORMAT))
+  notTooDeep(raw)
   maybe(raw, 'state', oneOf(STATES), STATES.join(', '))
   maybe(raw, 'pid', isCount, 'a process ID')
   for (const f of ['containerId', 'ifname', 'netns', 'netName', 'cniVersion', 'pfName', 'createdAt']) need(raw, f, isString, 'a string')
@@ -63,8 +71,8 @@ export function parseRecord(raw: Record<string, unknown>, expected?: { container
     need(raw, 'hostIfName', (v) => isString(v) && (v as string) !== '', 'the VF netdev\'s host name')
     need(raw, 'origNetdev', isObject, 'the VF netdev\'s original state')
     const nd = raw.origNetdev as Record<string, unknown>
-    need(nd, 'mac', isString, 'a MAC address', 'origNetdev.')
-    need(nd, 'mtu', isCount, 'an MTU', 'origNetdev.')
+    need(nd, 'mac', isMac, 'a MAC address', 'origNetdev.')
+    need(nd, 'mtu', isMtu, 'an MTU', 'origNetdev.')
     maybe(nd, 'index', isCount, 'an interface index', 'origNetdev.')
     maybe(nd, 'up', isBool, 'true or false', 'origNetdev.')
     maybe(nd, 'parentDev', isString, 'a string', 'origNetdev.')
@@ -78,13 +86,54 @@ export function parseRecord(raw: Record<string, unknown>, expected?: { container
   need(raw, 'appliedVf', isObject, 'what ADD set on the PF')
   for (const [f, [check, what]] of Object.entries(VF_FIELDS)) {
     need(raw.origVf as Record<string, unknown>, f, check, what, 'origVf.')
-    maybe(raw.appliedVf as Record<string, unknown>, f, check, what, 'appliedVf.')
+    // `true`: set, to a value a Go sriov-cni record did not say (such a record, once kept as lost, is in our format)
+    maybe(raw.appliedVf as Record<string, unknown>, f, (v) => v === true || check(v), what, 'appliedVf.')
   }
   need(raw, 'netConf', isObject, 'the network config')
+  checkNetConf(raw.netConf as Record<string, unknown>, 'netConf.')
   need(raw, 'ips', isStrings, 'a list of addresses')
   need(raw, 'result', isObject, 'the ADD result')
-  maybe(raw, 'podMac', isString, 'a MAC address')
-  maybe(raw, 'podMtu', isCount, 'an MTU')
+  maybe(raw, 'podMac', isMac, 'a MAC address')
+  maybe(raw, 'podMtu', isMtu, 'an MTU')
   maybe(raw, 'podIndex', isCount, 'an interface index')
   return raw as unknown as AttachmentRecord
+}
+
+/** The network config a record keeps for DEL's IPAM release: what every verb needs of it, as ADD checked it. */
+function checkNetConf(conf: Record<string, unknown>, prefix: string): void {
+  need(conf, 'cniVersion', isVersion, 'a CNI version', prefix)
+  try {
+    validateNetworkName(conf.name)
+  } catch (e) {
+    throw new BadRecordField(`${prefix}name`, conf.name, `a network name (${(e as Error).message.replace(/: set .*/, '')})`)
+  }
+  need(conf, 'type', (v) => isString(v) && v !== '', 'a plugin type', prefix)
+  maybe(conf, 'ipam', isObject, 'an object', prefix)
+}
+
+function notTooDeep(raw: Record<string, unknown>): void {
+  const deep = tooDeep(raw)
+  if (deep !== undefined) throw new BadRecordField(deep, '(nested)', `at most ${MAX_JSON_DEPTH} levels deep`)
+}
+
+/**
+ * A record Go sriov-cni wrote (its NetConf, with the VF's original state), checked as ours are: Go always wrote
+ * `deviceID`, `name` and `OrigVfState`; other fields, absent in some versions, are checked when present.
+ */
+export function checkSriovCniRecord(raw: Record<string, unknown>): void {
+  notTooDeep(raw)
+  need(raw, 'deviceID', (v) => isString(v) && PCI.test(v as string), 'a PCI address')
+  checkNetConf(raw, '')
+  // the PF's name and the VF index are taken from sysfs by the VF's PCI address where it still exists
+  maybe(raw, 'Master', (v) => v === null || isString(v), 'the PF\'s name')
+  maybe(raw, 'VFID', isCount, 'a VF index')
+  maybe(raw, 'MAC', (v) => v === '' || isMac(v), 'a MAC address')
+  need(raw, 'OrigVfState', isObject, "the VF's original state")
+  const o = raw.OrigVfState as Record<string, unknown>
+  const p = 'OrigVfState.'
+  maybe(o, 'HostIFName', isString, 'a string', p)
+  for (const f of ['AdminMAC', 'EffectiveMAC']) maybe(o, f, (v) => v === '' || isMac(v), 'a MAC address', p)
+  for (const f of ['Vlan', 'VlanQoS', 'VlanProto', 'MinTxRate', 'MaxTxRate', 'LinkState']) maybe(o, f, isCount, 'a number', p)
+  maybe(o, 'MTU', (v) => v === 0 || isMtu(v), 'an MTU', p)
+  for (const f of ['SpoofChk', 'Trust']) maybe(o, f, isBool, 'true or false', p)
 }

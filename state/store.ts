@@ -10,7 +10,7 @@ import { seams } from '../host/seams'
 import { CniError, ErrorCode } from '../protocol/errors'
 import { fileNameFor, validateContainerId, validateIfname } from '../protocol/names'
 import { ATTACHMENT_FORMAT, type AttachmentRecord } from './attachment'
-import { parseRecord } from './parse-record'
+import { BadRecordField, checkSriovCniRecord, parseRecord } from './parse-record'
 import { makeDirs } from '../host/make-dirs'
 import { removeFile } from '../host/remove-file'
 
@@ -24,6 +24,16 @@ export class UnreadableRecord extends Error {
   /** `empty`: a file of no bytes, which only a power cut leaves (renamed into place, its data not yet on disk) */
   constructor(readonly file: string, cause: string, readonly empty = false) {
     super(`the attachment record ${file} cannot be read (${cause})`)
+  }
+}
+
+/**
+ * The record file of one attachment holding another's: sriov-cni's "<containerID>-<ifname>" names collide
+ * (container "a-net1" interface "x", container "a" interface "net1-x"). It is that other attachment's, whole.
+ */
+export class ForeignRecord extends Error {
+  constructor(readonly file: string, readonly owner: { containerId: string; ifname: string }) {
+    super(`the attachment record ${file} is that of container ${owner.containerId} interface ${owner.ifname}, whose file name is the same`)
   }
 }
 
@@ -108,11 +118,25 @@ export class StateStore {
     try {
       stored = parseStored(text, containerId, ifname)
     } catch (e) {
+      const other = e instanceof BadRecordField && ['containerId', 'ifname'].includes(e.field) ? this.owner(text, file) : undefined
+      if (other) throw new ForeignRecord(file, other)
       throw new UnreadableRecord(file, (e as Error).message)
     }
     // a file in a record's place that is neither ours nor Go sriov-cni's: DEL cannot take it for "no record"
     if (!stored) throw new UnreadableRecord(file, `it is neither a ${ATTACHMENT_FORMAT} record nor one of Go sriov-cni (no "format", no "OrigVfState")`)
     return stored
+  }
+
+  /** The attachment a record of ours in `file` is for, when that attachment's record file is `file` too. */
+  private owner(text: string, file: string): { containerId: string; ifname: string } | undefined {
+    try {
+      const rec = parseStored(text, undefined, undefined, path.basename(file))
+      if (rec?.kind !== 'ours') return undefined
+      const { containerId, ifname } = rec.record
+      return this.recordPath(containerId, ifname) === file ? { containerId, ifname } : undefined
+    } catch {
+      return undefined
+    }
   }
 
   /** Moves an unreadable record out of every listing, under a name that says what it was (`.unreadable-<name>.<ms>`); returns that path. */
@@ -303,6 +327,7 @@ function parseStored(text: string, containerId?: string, ifname?: string, fileNa
     return { kind: 'ours', record }
   }
   if (typeof raw.OrigVfState !== 'object' || raw.OrigVfState === null) return undefined
+  checkSriovCniRecord(raw)
   if (containerId === undefined || ifname === undefined) {
     // sriov-cni names the file "<containerID>-<ifname>"; container IDs may contain "-", interface names rarely
     const cut = fileName!.lastIndexOf('-')

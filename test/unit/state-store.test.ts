@@ -126,6 +126,14 @@ t.test('records as every earlier version wrote them parse; one that does not hol
     ['ips', (r) => { r.ips = '10.0.0.1/24' }, /field "ips"/],
     ['result', (r) => { r.result = null }, /field "result" is null/],
     ['ifname', (r) => { r.ifname = 'net2' }, /field "ifname" is "net2", expected "net1"/],
+    // red team 4: values of the right type that nothing can apply
+    ['origNetdev.mac not a MAC', (r) => { r.origNetdev.mac = 'x' }, /field "origNetdev.mac" is "x", expected a MAC address/],
+    ['origNetdev.mac empty', (r) => { r.origNetdev.mac = '' }, /field "origNetdev.mac" is ""/],
+    ['origNetdev.mtu below 68', (r) => { r.origNetdev.mtu = 7 }, /field "origNetdev.mtu" is 7, expected an MTU/],
+    ['netConf.cniVersion', (r) => { r.netConf.cniVersion = 'x' }, /field "netConf.cniVersion" is "x", expected a CNI version/],
+    ['netConf.name', (r) => { r.netConf.name = '' }, /field "netConf.name" is "", expected a network name/],
+    ['netConf.type', (r) => { r.netConf.type = null }, /field "netConf.type" is null, expected a plugin type/],
+    ['netConf.ipam', (r) => { r.netConf.ipam = 'host-local' }, /field "netConf.ipam"/],
   ]
   for (const [field, damage, says] of bad) {
     const rec: Record<string, any> = JSON.parse(JSON.stringify(record('bad', 'net1')))
