@@ -11,6 +11,7 @@ import { toVersion } from '../protocol/result'
 import type { PluginContext } from '../protocol/skel'
 import { parseSriovConfig, requestedVfState, type SriovConfig } from './config'
 import { ipamCheck } from './ipam'
+import { onItsVf } from './detach'
 
 const fail = (msg: string) => new CniError(ErrorCode.Internal, `CHECK failed: ${msg}`)
 
@@ -24,7 +25,9 @@ export async function cmdCheck(ctx: PluginContext): Promise<void> {
 async function check({ env, conf }: PluginContext, cfg: SriovConfig, store: StateStore): Promise<void> {
   const stored = await store.loadAttachment(env.containerId, env.ifname)
   if (!stored || stored.kind !== 'ours') throw fail(`no attachment record for container ${env.containerId} interface ${env.ifname}`)
-  const rec = stored.record
+  // the VF's PF and index as sysfs gives them now (the PF may have been renamed since ADD)
+  const { rec, gone } = onItsVf(stored.record)
+  if (gone) throw fail(`VF ${rec.deviceID} of the attachment does not exist`)
   if (madeInEarlierBoot(rec)) throw fail(`the attachment of container ${env.containerId} interface ${env.ifname} was made before the node restarted`)
   if (isUnfinished(rec)) throw fail(`the ADD of container ${env.containerId} interface ${env.ifname} did not finish`)
   if (rec.deviceID !== cfg.deviceID) throw fail(`the attachment uses VF ${rec.deviceID}, the config names ${cfg.deviceID}`)

@@ -2,7 +2,7 @@
 // undo steps of the attachment in reverse. DEL, GC and the reclaim of a VF all come through here.
 import type { VfConfigurator } from '../host/vf-config'
 import { netnsExists } from '../host/netns'
-import { resolveVf } from '../host/vf-device'
+import { resolveVf, VfLookupError } from '../host/vf-device'
 import type { CniEnv } from '../protocol/env'
 import { madeInEarlierBoot, type AttachmentRecord } from '../state/attachment'
 import { fromSriovCniRecord } from '../state/sriov-cni-record'
@@ -44,8 +44,8 @@ interface Holder {
 async function heldByAnother(rec: AttachmentRecord, store: StateStore): Promise<Holder | undefined> {
   const mark = await store.allocatedTo(rec.deviceID)
   if (mark !== undefined && mark !== rec.netns && netnsExists(mark)) return { netns: mark }
-  // the mark is rec's (ours hold theirs for as long as they exist; Go's, while their pod lives): no other holds it
-  if (mark !== undefined && mark === rec.netns && (rec.bootId !== undefined || netnsExists(mark))) return undefined
+  // another attachment of ours of this boot on the VF (another interface of the same pod included: the mark,
+  // which names only the namespace, cannot tell them apart)
   for (const s of await store.attachmentsOf(rec.deviceID)) {
     if (s.kind !== 'ours' || madeInEarlierBoot(s.record)) continue
     const { containerId, ifname, netns } = s.record
@@ -60,11 +60,14 @@ async function heldByAnother(rec: AttachmentRecord, store: StateStore): Promise<
  * by the reboot, and "restoring" what they were then would undo what was set since (by the next pod, or at boot).
  */
 export async function detach(recorded: AttachmentRecord, store: StateStore, env: CniEnv, vfc: VfConfigurator): Promise<void> {
-  const rec = onItsVf(recorded)
+  const { rec, gone } = onItsVf(recorded)
   const attachment = { containerId: rec.containerId, ifname: rec.ifname }
-  const earlier = madeInEarlierBoot(rec)
+  // a VF that no longer exists has no config on its PF and no netdev left to undo; the record's PF and index
+  // would name whatever VF has them now (another pod's, if the record's PCI address is damaged)
+  if (gone) log('warning', `VF ${rec.deviceID} does not exist (any more): releasing the attachment's leases and record only`, { deviceID: rec.deviceID, attachment })
+  const earlier = madeInEarlierBoot(rec) || gone
   const holder = earlier ? undefined : await heldByAnother(rec, store)
-  if (earlier) log('info', 'the attachment was made before the node restarted: releasing its leases and record, leaving the VF and its netdev as they are', { deviceID: rec.deviceID, attachment: { ...attachment, bootId: rec.bootId } })
+  if (earlier && !gone) log('info', 'the attachment was made before the node restarted: releasing its leases and record, leaving the VF and its netdev as they are', { deviceID: rec.deviceID, attachment: { ...attachment, bootId: rec.bootId } })
   if (holder) log('warning', `VF ${rec.deviceID} serves another attachment now: releasing this one's leases and record, leaving the VF and its netdev to that one`, { deviceID: rec.deviceID, attachment, holder })
   if (!earlier && !holder && !rec.dpdkMode && !rec.hostIfName) log('warning', "the record does not name the VF netdev's host name (a Go sriov-cni record without HostIFName): the netdev is left where it is", { deviceID: rec.deviceID, attachment })
   const steps = attachmentSteps(rec).filter((s) => !(earlier || holder) || s.onDisk)
@@ -78,15 +81,16 @@ export async function detach(recorded: AttachmentRecord, store: StateStore, env:
  * VF's (a damaged or hand-edited one) would have DEL reset that VF, another pod's. A VF that is gone keeps what
  * the record says.
  */
-function onItsVf(rec: AttachmentRecord): AttachmentRecord {
+export function onItsVf(rec: AttachmentRecord): { rec: AttachmentRecord; gone?: boolean } {
   let vf
   try {
     vf = resolveVf(rec.deviceID)
-  } catch {
-    return rec
+  } catch (e) {
+    // only a PCI device that is not there is gone; one that is there but unreadable keeps what the record says
+    return { rec, gone: e instanceof VfLookupError && /not found/.test(e.message) }
   }
   if (rec.dpdkMode && !vf.dpdk && vf.driver) log('warning', `the record says DPDK mode, but ${rec.deviceID} is bound to ${vf.driver}: a netdev of it in the pod is left there`, { deviceID: rec.deviceID, attachment: { containerId: rec.containerId, ifname: rec.ifname } })
-  if (vf.pfName === rec.pfName && vf.vfIndex === rec.vfIndex) return rec
+  if (vf.pfName === rec.pfName && vf.vfIndex === rec.vfIndex) return { rec }
   log('warning', `the record names PF ${JSON.stringify(rec.pfName)} VF ${rec.vfIndex}, but ${rec.deviceID} is VF ${vf.vfIndex} of ${vf.pfName}: undoing on ${rec.deviceID}`, { deviceID: rec.deviceID, attachment: { containerId: rec.containerId, ifname: rec.ifname } })
-  return { ...rec, pfName: vf.pfName, vfIndex: vf.vfIndex }
+  return { rec: { ...rec, pfName: vf.pfName, vfIndex: vf.vfIndex } }
 }

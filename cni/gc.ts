@@ -13,6 +13,9 @@ export async function cmdGc({ env, conf }: PluginContext): Promise<void> {
   const valid = validAttachments(conf) // read once: the same list goes to IPAM
   const keep = new Set(valid.map((a) => `${a.containerID}\n${a.ifname}`))
   const store = new StateStore()
+  // a Go sriov-cni record's ids are read from its file name, which may split two ways: a listed attachment
+  // whose record file it is keeps it, however it split
+  const keepFiles = new Set(valid.map((a) => store.recordFileName(a.containerID, a.ifname)))
   const vfc = vfConfigurator()
   const errors: string[] = []
   // a damaged record names no network for sure: left to its attachment's DEL, which sets it aside
@@ -20,6 +23,7 @@ export async function cmdGc({ env, conf }: PluginContext): Promise<void> {
   for (const listed of await store.listAttachments(unreadable)) {
     const first = await toRecord(listed, store, { netns: '' })
     if (first.netName !== conf.name || keep.has(`${first.containerId}\n${first.ifname}`)) continue
+    if (listed.kind === 'sriov-cni' && keepFiles.has(store.recordFileName(first.containerId, first.ifname))) continue
     try {
       await store.withAttachmentLock(first.containerId, first.ifname, () =>
         store.withVfLock(first.deviceID, async () => {

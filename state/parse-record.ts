@@ -19,7 +19,12 @@ const isCount: Check = (v) => Number.isSafeInteger(v) && (v as number) >= 0
 const isObject: Check = (v) => typeof v === 'object' && v !== null && !Array.isArray(v)
 // 6 octets, or up to 20 (an IPoIB link's hardware address), as the kernel prints them
 const isMac: Check = (v) => typeof v === 'string' && /^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5,19}$/.test(v)
-const isMtu: Check = (v) => isCount(v) && (v as number) >= 68 // IPv4's minimum: the kernel takes none lower
+// IPv4's minimum (the kernel takes none lower) to the largest any link has (lo's)
+const isMtu: Check = (v) => isCount(v) && (v as number) >= 68 && (v as number) <= 65536
+// what the kernel takes as a link name: 1-15 bytes, no "/", ":" or whitespace
+const isIfname: Check = (v) => typeof v === 'string' && v !== '' && Buffer.byteLength(v) <= 15 && !/[/:\s]/.test(v) && v !== '.' && v !== '..'
+const upTo = (max: number): Check => (v) => isCount(v) && (v as number) <= max
+const isObjectOrNone: Check = (v) => v === undefined || v === null || isObject(v)
 const isVersion: Check = (v) => v === undefined || v === '' || (typeof v === 'string' && isSupportedVersion(v))
 const isStrings: Check = (v) => Array.isArray(v) && v.every(isString)
 const oneOf = (xs: readonly unknown[]): Check => (v) => xs.includes(v)
@@ -27,8 +32,8 @@ const oneOf = (xs: readonly unknown[]): Check => (v) => xs.includes(v)
 /** What each VfState field must be; every one is required in origVf (all were written since the first format). */
 const VF_FIELDS: Record<keyof VfState, [Check, string]> = {
   mac: [isMac, 'a MAC address'],
-  vlan: [isCount, 'a VLAN ID'],
-  qos: [isCount, 'a QoS priority'],
+  vlan: [upTo(4095), 'a VLAN ID (0-4095)'],
+  qos: [upTo(7), 'a QoS priority (0-7)'],
   proto: [oneOf(PROTOS), PROTOS.join(' or ')],
   spoofchk: [isBool, 'true or false'],
   trust: [isBool, 'true or false'],
@@ -68,7 +73,7 @@ export function parseRecord(raw: Record<string, unknown>, expected?: { container
   need(raw, 'dpdkMode', isBool, 'true or false')
   if (raw.dpdkMode === false) {
     // DEL brings the netdev home under this name with these: without them it cannot
-    need(raw, 'hostIfName', (v) => isString(v) && (v as string) !== '', 'the VF netdev\'s host name')
+    need(raw, 'hostIfName', isIfname, 'the VF netdev\'s host name')
     need(raw, 'origNetdev', isObject, 'the VF netdev\'s original state')
     const nd = raw.origNetdev as Record<string, unknown>
     need(nd, 'mac', isMac, 'a MAC address', 'origNetdev.')
@@ -109,11 +114,15 @@ function checkNetConf(conf: Record<string, unknown>, prefix: string): void {
   }
   need(conf, 'type', (v) => isString(v) && v !== '', 'a plugin type', prefix)
   maybe(conf, 'ipam', isObject, 'an object', prefix)
+  for (const f of ['runtimeConfig', 'args', 'prevResult']) need(conf, f, isObjectOrNone, 'an object', prefix)
 }
 
+// a record keeps the config one level down (netConf, and its result's under result): any config ADD took fits
+const MAX_RECORD_DEPTH = MAX_JSON_DEPTH + 2
+
 function notTooDeep(raw: Record<string, unknown>): void {
-  const deep = tooDeep(raw)
-  if (deep !== undefined) throw new BadRecordField(deep, '(nested)', `at most ${MAX_JSON_DEPTH} levels deep`)
+  const deep = tooDeep(raw, MAX_RECORD_DEPTH)
+  if (deep !== undefined) throw new BadRecordField(deep, '(nested)', `at most ${MAX_RECORD_DEPTH} levels deep`)
 }
 
 /**
@@ -131,9 +140,11 @@ export function checkSriovCniRecord(raw: Record<string, unknown>): void {
   need(raw, 'OrigVfState', isObject, "the VF's original state")
   const o = raw.OrigVfState as Record<string, unknown>
   const p = 'OrigVfState.'
-  maybe(o, 'HostIFName', isString, 'a string', p)
+  maybe(o, 'HostIFName', (v) => v === '' || isIfname(v), 'an interface name', p)
   for (const f of ['AdminMAC', 'EffectiveMAC']) maybe(o, f, (v) => v === '' || isMac(v), 'a MAC address', p)
-  for (const f of ['Vlan', 'VlanQoS', 'VlanProto', 'MinTxRate', 'MaxTxRate', 'LinkState']) maybe(o, f, isCount, 'a number', p)
+  maybe(o, 'Vlan', upTo(4095), 'a VLAN ID (0-4095)', p)
+  maybe(o, 'VlanQoS', upTo(7), 'a QoS priority (0-7)', p)
+  for (const f of ['VlanProto', 'MinTxRate', 'MaxTxRate', 'LinkState']) maybe(o, f, isCount, 'a number', p)
   maybe(o, 'MTU', (v) => v === 0 || isMtu(v), 'an MTU', p)
   for (const f of ['SpoofChk', 'Trust']) maybe(o, f, isBool, 'true or false', p)
 }

@@ -210,6 +210,11 @@ export class StateStore {
     return out
   }
 
+  /** The name of the record file of (containerId, ifname): GC matches Go sriov-cni's records by it, as their ids come from it. */
+  recordFileName(containerId: string, ifname: string): string {
+    return path.basename(this.recordPath(containerId, ifname))
+  }
+
   /** The records (ours and Go sriov-cni's) whose VF is `pci`. */
   async attachmentsOf(pci: string): Promise<StoredAttachment[]> {
     return (await this.listAttachments()).filter((a) => deviceOf(a) === pci)
@@ -329,8 +334,10 @@ function parseStored(text: string, containerId?: string, ifname?: string, fileNa
   if (typeof raw.OrigVfState !== 'object' || raw.OrigVfState === null) return undefined
   checkSriovCniRecord(raw)
   if (containerId === undefined || ifname === undefined) {
-    // sriov-cni names the file "<containerID>-<ifname>"; container IDs may contain "-", interface names rarely
-    const cut = fileName!.lastIndexOf('-')
+    // sriov-cni names the file "<containerID>-<ifname>", and either may hold a "-": a runtime's container ID is
+    // 64 hex digits (interface names such as "sriov-a" are common), any other is taken to end at the last "-"
+    const runtimeId = /^[0-9a-f]{64}-/.exec(fileName!)
+    const cut = runtimeId ? 64 : fileName!.lastIndexOf('-')
     if (cut <= 0) return undefined
     containerId = fileName!.slice(0, cut)
     ifname = fileName!.slice(cut + 1)

@@ -65,6 +65,11 @@ for (const [what, change, says] of [
   ['name null', (r: any) => { r.name = null }, /field "name" is null/],
   ['cniVersion null', (r: any) => { r.cniVersion = null }, /field "cniVersion" is null/],
   ['Vlan a string', (r: any) => { r.OrigVfState.Vlan = '0' }, /field "OrigVfState.Vlan"/],
+  ['Vlan above 4095', (r: any) => { r.OrigVfState.Vlan = 5000 }, /field "OrigVfState.Vlan" is 5000/],
+  ['MTU above any link', (r: any) => { r.OrigVfState.MTU = 70000 }, /field "OrigVfState.MTU" is 70000/],
+  ['HostIFName with a slash', (r: any) => { r.OrigVfState.HostIFName = 'a/b' }, /field "OrigVfState.HostIFName" is "a\/b"/],
+  ['runtimeConfig a string', (r: any) => { r.runtimeConfig = 'x' }, /field "runtimeConfig" is "x"/],
+  ['prevResult a string', (r: any) => { r.prevResult = 'x' }, /field "prevResult" is "x"/],
 ] as const) {
   t.test(`a Go sriov-cni record with ${what}: DEL sets it aside naming the field and succeeds, again too (red team 4)`, async (t) => {
     const node = sriovNode(t, 'trb')
@@ -158,7 +163,7 @@ t.test('nesting deeper than any config: a record so nested is set aside by DEL, 
   t.equal((await node.run('ADD', node.conf(), { netns: pod.path })).code, 0)
   edit(record(node), (r) => { r.netConf.zz = deep })
   const check = await node.run('CHECK', node.conf(), { netns: pod.path })
-  t.match(check.json?.msg, /field "netConf" is "\(nested\)", expected at most 64 levels deep/)
+  t.match(check.json?.msg, /field "netConf" is "\(nested\)", expected at most 66 levels deep/)
   const del = await node.run('DEL', node.conf(), { netns: pod.path })
   t.equal(del.code, 0, del.stdout)
   t.match(del.stderr, /set aside/)
@@ -179,4 +184,84 @@ t.test('a lease file too large to be a lease names nobody: GC releases its addre
   const gc = await node.run('GC', { ...node.conf({}, '1.1.0'), 'cni.dev/valid-attachments': [] })
   t.equal(gc.code, 0, gc.stdout)
   t.notOk(fs.existsSync(file), 'released')
+})
+
+t.test('a config nested as deep as the limit allows: ADD takes it and its record reads back, CHECK and DEL work; one level more is refused (red team 5)', async (t) => {
+  const node = sriovNode(t, 'trx')
+  const pod = addNetns(t, 'trx')
+  const before = node.snapshot()
+  const nest = (n: number) => JSON.parse('['.repeat(n) + ']'.repeat(n))
+  const over = await node.run('ADD', node.conf({ zz: nest(64) }), { netns: pod.path })
+  t.equal(over.json?.code, 6, over.stdout)
+  const conf = node.conf({ zz: nest(63), vlan: 100 })
+  const add = await node.run('ADD', conf, { netns: pod.path })
+  t.equal(add.code, 0, add.stdout)
+  const check = await node.run('CHECK', conf, { netns: pod.path })
+  t.equal(check.code, 0, `its record reads back: ${check.stdout}`)
+  t.equal((await node.run('DEL', conf, { netns: pod.path })).code, 0)
+  t.same(node.snapshot(), before)
+  t.same(node.leftovers(), [])
+})
+
+t.test('GC listing a live Go sriov-cni pod whose interface name has a "-" leaves it alone; unlisted, it is released (red team 5)', async (t) => {
+  const node = sriovNode(t, 'trh')
+  const pod = addNetns(t, 'trh')
+  const before = node.snapshot()
+  const id = 'ab'.repeat(32) // a runtime's container ID
+  const file = goPod(node, 0, pod, id)
+  const named = path.join(node.stateDir, `${id}-sriov-a`)
+  fs.renameSync(file, named)
+  ip('-n', pod.name, 'link', 'set', 'net1', 'name', 'sriov-a')
+  const lease = path.join(node.dataDir, 'sriov-201', '192.168.201.10')
+  fs.writeFileSync(lease, `${id}\r\nsriov-a`)
+  const vf = node.vfConfig()['0']
+  const gc = await node.run('GC', { ...node.conf({}, '1.1.0'), 'cni.dev/valid-attachments': [{ containerID: id, ifname: 'sriov-a' }] })
+  t.equal(gc.code, 0, gc.stdout)
+  t.same(node.vfConfig()['0'], vf, "the pod's VF untouched")
+  t.ok(fs.existsSync(named), 'its record kept')
+  t.ok(fs.existsSync(lease), 'its lease kept')
+  const release = await node.run('GC', { ...node.conf({}, '1.1.0'), 'cni.dev/valid-attachments': [] })
+  t.equal(release.code, 0, release.stdout)
+  t.notOk(fs.existsSync(named), 'unlisted, its record goes')
+  t.notOk(fs.existsSync(lease), 'and its lease')
+  t.same(node.snapshot(), before, 'and the VF comes home')
+})
+
+for (const how of ['a PCI address no VF has', 'another interface of the same pod']) {
+  t.test(`a record whose deviceID names ${how}, and whose VF index is another live VF's: DEL leaves that VF alone (red team 5)`, async (t) => {
+    const node = sriovNode(t, 'tre', { vfs: 2 })
+    const pod = addNetns(t, 'tre')
+    const other = addNetns(t, 'tre')
+    const holder = how === 'a PCI address no VF has' ? other : pod
+    // no route of its own: two interfaces of one pod cannot both route 10.201.0.0/16
+    const otherConf = node.conf({ deviceID: node.vfs[1].pci, vlan: 200, ipam: { type: 'host-local', dataDir: node.dataDir, ranges: [[{ subnet: '192.168.202.0/24' }]] } })
+    t.equal((await node.run('ADD', otherConf, { netns: holder.path, containerId: 'other', ifname: 'net2' })).code, 0)
+    const mine = await node.run('ADD', node.conf({ vlan: 100 }), { netns: pod.path })
+    t.equal(mine.code, 0, mine.stdout)
+    edit(record(node), (r) => {
+      r.deviceID = how === 'a PCI address no VF has' ? '0000:01:1f.7' : node.vfs[1].pci
+      r.vfIndex = 1
+    })
+    const del = await node.run('DEL', node.conf({ vlan: 100 }), { netns: pod.path })
+    t.equal(del.code, 0, del.stdout)
+    t.match(node.vfConfig()['1'], { vlan: 200 }, 'the other VF keeps its VLAN')
+    const check = await node.run('CHECK', otherConf, { netns: holder.path, containerId: 'other', ifname: 'net2' })
+    t.equal(check.code, 0, `its attachment still checks: ${check.stdout}`)
+    t.ok(fs.existsSync(path.join(node.stateDir, 'pci', node.vfs[1].pci)), 'its mark stays')
+  })
+}
+
+t.test('a PF renamed between ADD and DEL (udev, a new kernel): CHECK and DEL find the VF on it by its PCI address (red team 5)', async (t) => {
+  const node = sriovNode(t, 'trp')
+  const pod = addNetns(t, 'trp')
+  const conf = node.conf({ vlan: 100 })
+  t.equal((await node.run('ADD', conf, { netns: pod.path })).code, 0)
+  const pfNet = path.join(node.env.SRIOV_SYSFS_ROOT, 'bus/pci/devices/0000:01:00.0/net')
+  fs.renameSync(path.join(pfNet, node.pf), path.join(pfNet, `${node.pf}x`))
+  const renamedConfig = path.join(path.dirname(node.vfConfigFile), `${node.pf}x.json`)
+  fs.renameSync(node.vfConfigFile, renamedConfig)
+  const check = await node.run('CHECK', conf, { netns: pod.path })
+  t.equal(check.code, 0, check.stdout)
+  t.equal((await node.run('DEL', conf, { netns: pod.path })).code, 0)
+  t.match(JSON.parse(fs.readFileSync(renamedConfig, 'utf8'))['0'], { vlan: 0 }, 'the VLAN undone on the renamed PF')
 })

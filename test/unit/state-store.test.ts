@@ -134,6 +134,14 @@ t.test('records as every earlier version wrote them parse; one that does not hol
     ['netConf.name', (r) => { r.netConf.name = '' }, /field "netConf.name" is "", expected a network name/],
     ['netConf.type', (r) => { r.netConf.type = null }, /field "netConf.type" is null, expected a plugin type/],
     ['netConf.ipam', (r) => { r.netConf.ipam = 'host-local' }, /field "netConf.ipam"/],
+    // red team 5: values the kernel or IPAM refuses on every DEL
+    ['origNetdev.mtu above any link', (r) => { r.origNetdev.mtu = 70000 }, /field "origNetdev.mtu" is 70000/],
+    ['hostIfName of 17 bytes', (r) => { r.hostIfName = 'a'.repeat(17) }, /field "hostIfName"/],
+    ['hostIfName with a slash', (r) => { r.hostIfName = 'a/b' }, /field "hostIfName" is "a\/b"/],
+    ['origVf.vlan above 4095', (r) => { r.origVf.vlan = 5000 }, /field "origVf.vlan" is 5000, expected a VLAN ID/],
+    ['origVf.qos above 7', (r) => { r.origVf.qos = 9 }, /field "origVf.qos" is 9/],
+    ['netConf.runtimeConfig a string', (r) => { r.netConf.runtimeConfig = 'x' }, /field "netConf.runtimeConfig"/],
+    ['netConf.args a string', (r) => { r.netConf.args = 'x' }, /field "netConf.args"/],
   ]
   for (const [field, damage, says] of bad) {
     const rec: Record<string, any> = JSON.parse(JSON.stringify(record('bad', 'net1')))
