@@ -44,8 +44,9 @@ interface Holder {
 async function heldByAnother(rec: AttachmentRecord, store: StateStore): Promise<Holder | undefined> {
   const mark = await store.allocatedTo(rec.deviceID)
   if (mark !== undefined && mark !== rec.netns && netnsExists(mark)) return { netns: mark }
-  // another attachment of ours of this boot on the VF (another interface of the same pod included: the mark,
-  // which names only the namespace, cannot tell them apart)
+  // the mark is rec's (ours hold theirs for as long as they exist; Go's, while their pod lives): no other holds
+  // it, and DEL need not read every record on the node to find out
+  if (mark !== undefined && mark === rec.netns && (rec.bootId !== undefined || netnsExists(mark))) return undefined
   for (const s of await store.attachmentsOf(rec.deviceID)) {
     if (s.kind !== 'ours' || madeInEarlierBoot(s.record)) continue
     const { containerId, ifname, netns } = s.record
