@@ -3,14 +3,15 @@
 // unreadable one, instead of failing later in a step with a bare TypeError or undoing only half of it.
 import type { LinkState, VfState, VlanProto } from '../host/vf-state'
 import { MAX_JSON_DEPTH, tooDeep } from '../protocol/json-depth'
-import { validateNetworkName } from '../protocol/names'
+import { validateIfname, validateNetworkName } from '../protocol/names'
 import { isSupportedVersion } from '../protocol/version'
 import { ATTACHMENT_FORMAT, type AttachmentRecord, type AttachmentState } from './attachment'
 
 const STATES: AttachmentState[] = ['adding', 'added', 'lost']
 const PROTOS: VlanProto[] = ['802.1q', '802.1ad']
 const LINK_STATES: LinkState[] = ['auto', 'enable', 'disable']
-const PCI = /^[0-9a-fA-F]{4}:[0-9a-fA-F]{2}:[0-9a-fA-F]{2}\.[0-7]$/
+/** A VF's PCI address as configs and records give it (the store's marks and locks are named by it too). */
+export const PCI_PATTERN = /^[0-9a-fA-F]{4}:[0-9a-fA-F]{2}:[0-9a-fA-F]{2}\.[0-7]$/
 
 type Check = (v: unknown) => boolean
 const isString: Check = (v) => typeof v === 'string'
@@ -21,8 +22,9 @@ const isObject: Check = (v) => typeof v === 'object' && v !== null && !Array.isA
 const isMac: Check = (v) => typeof v === 'string' && /^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5,19}$/.test(v)
 // IPv4's minimum (the kernel takes none lower) to the largest any link has (lo's)
 const isMtu: Check = (v) => isCount(v) && (v as number) >= 68 && (v as number) <= 65536
-// what the kernel takes as a link name: 1-15 bytes, no "/", ":" or whitespace
-const isIfname: Check = (v) => typeof v === 'string' && v !== '' && Buffer.byteLength(v) <= 15 && !/[/:\s]/.test(v) && v !== '.' && v !== '..'
+const isPci: Check = (v) => isString(v) && PCI_PATTERN.test(v as string)
+// what the kernel takes as a link name, by the rule CNI_IFNAME is checked with
+const isIfname: Check = (v) => isString(v) && passes(() => validateIfname(v as string))
 const upTo = (max: number): Check => (v) => isCount(v) && (v as number) <= max
 const isObjectOrNone: Check = (v) => v === undefined || v === null || isObject(v)
 const isVersion: Check = (v) => v === undefined || v === '' || (typeof v === 'string' && isSupportedVersion(v))
@@ -40,6 +42,15 @@ const VF_FIELDS: Record<keyof VfState, [Check, string]> = {
   linkState: [oneOf(LINK_STATES), LINK_STATES.join(', ')],
   minTxRate: [isCount, 'a rate in Mbps'],
   maxTxRate: [isCount, 'a rate in Mbps'],
+}
+
+function passes(validate: () => void): boolean {
+  try {
+    validate()
+    return true
+  } catch {
+    return false
+  }
 }
 
 export class BadRecordField extends Error {
@@ -68,7 +79,7 @@ export function parseRecord(raw: Record<string, unknown>, expected?: { container
   for (const f of ['containerId', 'ifname', 'netns', 'netName', 'cniVersion', 'pfName', 'createdAt']) need(raw, f, isString, 'a string')
   if (expected && raw.containerId !== expected.containerId) throw new BadRecordField('containerId', raw.containerId, `${JSON.stringify(expected.containerId)}, the one its file is named after`)
   if (expected && raw.ifname !== expected.ifname) throw new BadRecordField('ifname', raw.ifname, `${JSON.stringify(expected.ifname)}, the one its file is named after`)
-  need(raw, 'deviceID', (v) => isString(v) && PCI.test(v as string), 'a PCI address')
+  need(raw, 'deviceID', isPci, 'a PCI address')
   need(raw, 'vfIndex', isCount, 'a VF index')
   need(raw, 'dpdkMode', isBool, 'true or false')
   if (raw.dpdkMode === false) {
@@ -131,7 +142,7 @@ function notTooDeep(raw: Record<string, unknown>): void {
  */
 export function checkSriovCniRecord(raw: Record<string, unknown>): void {
   notTooDeep(raw)
-  need(raw, 'deviceID', (v) => isString(v) && PCI.test(v as string), 'a PCI address')
+  need(raw, 'deviceID', isPci, 'a PCI address')
   checkNetConf(raw, '')
   // the PF's name and the VF index are taken from sysfs by the VF's PCI address where it still exists
   maybe(raw, 'Master', (v) => v === null || isString(v), 'the PF\'s name')

@@ -10,11 +10,10 @@ import { seams } from '../host/seams'
 import { CniError, ErrorCode } from '../protocol/errors'
 import { fileNameFor, validateContainerId, validateIfname } from '../protocol/names'
 import { ATTACHMENT_FORMAT, type AttachmentRecord } from './attachment'
-import { BadRecordField, checkSriovCniRecord, parseRecord } from './parse-record'
+import { BadRecordField, checkSriovCniRecord, parseRecord, PCI_PATTERN } from './parse-record'
 import { makeDirs } from '../host/make-dirs'
 import { removeFile } from '../host/remove-file'
 
-const PCI_PATTERN = /^[0-9a-fA-F]{4}:[0-9a-fA-F]{2}:[0-9a-fA-F]{2}\.[0-7]$/
 const BOOT_ID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 const VF_LOCKS = path.join('pci', 'vf_lock')
 const ATTACHMENT_LOCKS = 'lock'
@@ -26,6 +25,8 @@ export class UnreadableRecord extends Error {
     super(`the attachment record ${file} cannot be read (${cause})`)
   }
 }
+
+const NOT_A_RECORD = `it is neither a ${ATTACHMENT_FORMAT} record nor one of Go sriov-cni (no "format", no "OrigVfState")`
 
 /**
  * The record file of one attachment holding another's: sriov-cni's "<containerID>-<ifname>" names collide
@@ -123,7 +124,7 @@ export class StateStore {
       throw new UnreadableRecord(file, (e as Error).message)
     }
     // a file in a record's place that is neither ours nor Go sriov-cni's: DEL cannot take it for "no record"
-    if (!stored) throw new UnreadableRecord(file, `it is neither a ${ATTACHMENT_FORMAT} record nor one of Go sriov-cni (no "format", no "OrigVfState")`)
+    if (!stored) throw new UnreadableRecord(file, NOT_A_RECORD)
     return stored
   }
 
@@ -198,11 +199,11 @@ export class StateStore {
         // an empty one is a power cut's, removed by removeEmptyRecords
         const parsed = text ? parseStored(text, undefined, undefined, name) : undefined
         // a record under another attachment's file name would be undone, and its own file never removed
-        if (parsed?.kind === 'ours' && path.basename(this.recordPath(parsed.record.containerId, parsed.record.ifname)) !== name) {
+        if (parsed?.kind === 'ours' && this.recordFileName(parsed.record.containerId, parsed.record.ifname) !== name) {
           throw new Error(`it names container ${JSON.stringify(parsed.record.containerId)} and interface ${JSON.stringify(parsed.record.ifname)}, which are not those of its file name`)
         }
         if (parsed) out.push(parsed)
-        else if (text) onUnreadable?.(file, `it is neither a ${ATTACHMENT_FORMAT} record nor one of Go sriov-cni`)
+        else if (text) onUnreadable?.(file, NOT_A_RECORD)
       } catch (e) {
         onUnreadable?.(file, (e as Error).message)
       }
