@@ -41,14 +41,21 @@ export interface AttachmentContext {
 export function attachmentSteps(rec: AttachmentRecord): Step<AttachmentContext>[] {
   const netdev = !rec.dpdkMode && !!rec.hostIfName
   const mac = netdev && !!rec.podMac && rec.podMac !== rec.origNetdev?.mac
+  const ipam = ipamType(rec.netConf)
+  // host-local runs in this process and needs nothing of the netdev: it takes the addresses while the kernel
+  // moves the netdev (~20 ms), and DEL gives them back while it moves the netdev home. A delegated plugin (dhcp)
+  // may need the netdev in the pod with its MAC.
+  const ipamStep: Step<AttachmentContext> | false = ipam !== undefined && { name: 'ipam', run: allocateIps, undo: releaseIps, onDisk: true }
+  const beside = netdev && ipam === 'host-local'
   const steps: (Step<AttachmentContext> | false)[] = [
     { name: 'record', run: writeAhead, undo: forget, cleanOnly: true, onDisk: true },
     netdev && { name: 'move', run: moveIntoPod, undo: returnNetdev },
+    beside && ipamStep && { ...ipamStep, alongside: 'move' },
     // igbvf takes a MAC only before the PF has set one (unless trusted): the netdev first, then the PF
     mac && { name: 'mac', run: (c) => trySetMac(c.pod!, c.podIndex!, c.rec.podMac!).then(() => {}) },
     { name: 'apply-vf', run: applyVf, undo: restoreVf },
     mac && { name: 'mac-verify', run: (c) => setMacVerified(c.pod!, c.podIndex!, c.rec.podMac!) },
-    ipamType(rec.netConf) !== undefined && { name: 'ipam', run: allocateIps, undo: releaseIps, onDisk: true },
+    !beside && ipamStep,
     netdev && { name: 'addresses', run: configureAddresses },
     netdev && { name: 'announce', run: announce },
     { name: 'complete', run: complete },

@@ -2,6 +2,7 @@
 import { attrList, cString, NLA_F_NESTED, NLM_F_CREATE, NLM_F_DUMP, NLM_F_EXCL, parseAttrs, readString, RequestRejected, Rtnl, u32, type Attr, type AttrView, type NlMessage } from './rtnetlink'
 import { formatIP, ipBytes, ipFromBytes, parseCidr, parseIP } from '../protocol/ip'
 import type { Netns } from './netns'
+import type { SendOptions } from './netlink-socket'
 
 export type { Rtnl }
 
@@ -127,8 +128,8 @@ export async function getLinks(sock: Rtnl): Promise<LinkMessage[]> {
 }
 
 /** RTM_SETLINK on the link with `index` (or, with index 0, the one an IFLA_IFNAME attribute names). */
-export async function setLink(sock: Rtnl, index: number, attrs: Attr[], flags = 0, change = 0): Promise<void> {
-  await sock.request(RTM_SETLINK, 0, ifinfo(index, flags, change), attrs)
+export async function setLink(sock: Rtnl, index: number, attrs: Attr[], flags = 0, change = 0, options: SendOptions = {}): Promise<void> {
+  await sock.request(RTM_SETLINK, 0, ifinfo(index, flags, change), attrs, options)
 }
 
 export async function linkByName(sock: Rtnl, name: string): Promise<LinkInfo | undefined> {
@@ -181,11 +182,12 @@ const altnameList = (names: string[]): Attr => ({ type: IFLA.PROP_LIST | NLA_F_N
 /**
  * Moves the link into `target` (keeping its index when that is free there), renamed `name` there if given. With
  * a name the kernel renames the link once it has landed, or, when its current name is taken there, lands it
- * under `name` at once; a `name` taken there fails the rename after the move (EEXIST, the link moved).
+ * under `name` at once; a `name` taken there fails the rename after the move (EEXIST, the link moved). Sent in
+ * the background: the kernel takes ~20 ms over a move, which the caller may spend on work of its own.
  */
 export async function moveLink(sock: Rtnl, index: number, target: Netns, name?: string): Promise<void> {
   const ns = { type: IFLA.NET_NS_FD, value: u32(target.descriptor()) }
-  await setLink(sock, index, name === undefined ? [ns] : [ns, { type: IFLA.IFNAME, value: cString(name) }])
+  await setLink(sock, index, name === undefined ? [ns] : [ns, { type: IFLA.IFNAME, value: cString(name) }], 0, 0, { background: true })
 }
 
 /** The kernel's address family of a valid address or CIDR, and the address's bytes. */

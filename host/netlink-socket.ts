@@ -15,9 +15,14 @@ const EAGAIN = 11
 // a dump the kernel goes on with later (it never has, for our requests) is looked for again this often
 const POLL_MS = 1
 
+/** How a message is sent: `background`, from a worker thread, the calling thread going on meanwhile. */
+export interface SendOptions {
+  background?: boolean
+}
+
 /** What Rtnl needs of a socket: node-netlink's RawNetlinkSocket has the same shape. */
 export interface NetlinkSocket {
-  send(msg: Buffer, options: object, callback: (e?: Error) => void): void
+  send(msg: Buffer, options: SendOptions, callback: (e?: Error) => void): void
   on(event: 'message', fn: (msg: Buffer) => void): unknown
   on(event: 'error', fn: (e: Error) => void): unknown
   ref(): void
@@ -40,14 +45,31 @@ export class LibcNetlinkSocket extends EventEmitter implements NetlinkSocket {
     this.fd = fd
   }
 
-  send(msg: Buffer, _options: object, callback: (e?: Error) => void): void {
+  send(msg: Buffer, options: SendOptions, callback: (e?: Error) => void): void {
     if (this.fd < 0) return callback(new Error('netlink socket closed'))
     const c = libc()
+    if (options.background) return this.sendInBackground(msg, callback)
     let n: number
     do n = c.sendto(this.fd, msg, msg.length, 0, null, 0) as number
     while (n < 0 && c.errno() === EINTR)
     if (n < 0) return callback(new Error(`sendto failed: ${errnoCode(c.errno())}`))
     this.read()
+  }
+
+  /**
+   * The kernel does a request's work inside sendto: moving a netdev to another namespace holds the caller
+   * there ~20 ms. Sent from libuv's thread pool, it leaves this thread free for work of its own meanwhile.
+   */
+  private sendInBackground(msg: Buffer, callback: (e?: Error) => void): void {
+    const c = libc()
+    const sent = (err: unknown, n: number) => {
+      if (err) return callback(err as Error)
+      // koffi keeps the worker thread's errno for this thread to read
+      if (n < 0 && c.errno() === EINTR) return this.sendInBackground(msg, callback)
+      if (n < 0) return callback(new Error(`sendto failed: ${errnoCode(c.errno())}`))
+      this.read()
+    }
+    c.sendto.async(this.fd, msg, msg.length, 0, null, 0, sent)
   }
 
   ref(): void {

@@ -2,7 +2,7 @@
 // The plugins send a dozen kinds of message; node-netlink's generated rtnetlink layer cost every CNI call ~15 ms
 // to load.
 import { errnoCode } from './libc'
-import { LibcNetlinkSocket, type NetlinkSocket } from './netlink-socket'
+import { LibcNetlinkSocket, type NetlinkSocket, type SendOptions } from './netlink-socket'
 
 export const NETLINK_ROUTE = 0
 const NLMSG_HDRLEN = 16
@@ -142,15 +142,15 @@ export class Rtnl {
    * Sends one message and resolves with the replies: a dump's messages up to NLMSG_DONE, or those before the
    * acknowledgement. A refusal rejects with a RequestRejected, "Request rejected: <ERRNO NAME>".
    */
-  async request(type: number, flags: number, header: Buffer, attrs: Attr[] = []): Promise<NlMessage[]> {
+  async request(type: number, flags: number, header: Buffer, attrs: Attr[] = [], options: SendOptions = {}): Promise<NlMessage[]> {
     for (let attempt = 1; ; attempt++) {
-      const parts = await this.once(type, flags, header, attrs)
+      const parts = await this.once(type, flags, header, attrs, options)
       // a dump the kernel marks interrupted (the table changed under it) may miss or repeat entries: ask again
       if (!parts.some((m) => m.flags & NLM_F_DUMP_INTR) || attempt === DUMP_ATTEMPTS) return parts
     }
   }
 
-  private once(type: number, flags: number, header: Buffer, attrs: Attr[]): Promise<NlMessage[]> {
+  private once(type: number, flags: number, header: Buffer, attrs: Attr[], options: SendOptions): Promise<NlMessage[]> {
     const seq = (this.seq = (this.seq % 0x7fffffff) + 1)
     const body = Buffer.concat([header, Buffer.alloc(pad4(header.length) - header.length), encodeAttrs(attrs)])
     const hdr = Buffer.alloc(NLMSG_HDRLEN)
@@ -161,7 +161,7 @@ export class Rtnl {
     return new Promise((resolve, reject) => {
       this.pending.set(seq, { parts: [], resolve, reject })
       this.raw.ref()
-      this.raw.send(Buffer.concat([hdr, body]), {}, (e) => {
+      this.raw.send(Buffer.concat([hdr, body]), options, (e) => {
         if (e) this.settle(seq, e)
       })
     })
