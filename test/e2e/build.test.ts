@@ -1,6 +1,6 @@
 // The single executable runs with no Node and no node_modules around it, its native addons coming from
 // its own assets.
-import { spawnSync } from 'node:child_process'
+import { spawn, spawnSync } from 'node:child_process'
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
@@ -80,4 +80,19 @@ t.test('the code caches sit 8-byte aligned in dist/bin/sriov: V8 reads them in p
   t.ok(exe.subarray(at, at + packed.length).equals(packed), 'whole')
   // the SEA blob's segment starts on a page: an offset in the file is the same offset in memory, modulo 8
   t.equal(at % 8, 0, `file offset ${at}`)
+})
+
+t.test('a config that reaches a non-blocking stdin in parts is read whole', async (t) => {
+  // libuv hands a child blocking stdio: perl (Debian's perl-base) makes it non-blocking, then becomes the plugin
+  const setNonblock = 'fcntl(STDIN, F_SETFL, fcntl(STDIN, F_GETFL, 0) | O_NONBLOCK) or die $!; exec @ARGV or die $!'
+  const child = spawn('perl', ['-MFcntl', '-e', setNonblock, path.join(ROOT, 'dist/bin/sriov')], { env: { PATH: process.env.PATH, CNI_COMMAND: 'VERSION' } })
+  let out = ''
+  child.stdout.on('data', (d) => (out += d))
+  child.stdin.write('{"cniVers')
+  // the plugin reads the first part, then finds nothing more for now (EAGAIN)
+  await new Promise((r) => setTimeout(r, 500))
+  child.stdin.end('ion":"0.4.0"}')
+  const code = await new Promise((r) => child.on('close', r))
+  t.equal(code, 0, out)
+  t.match(JSON.parse(out), { cniVersion: '0.4.0' }, 'the version asked for in both parts')
 })
