@@ -103,3 +103,31 @@ t.test('a dump longer than one datagram arrives whole; a closed socket says so',
   closeRtnl(sock)
   await t.rejects(linkByName(sock, 'lo'), /closed/)
 })
+
+t.test('a move is sent from the thread pool: the event loop turns while the kernel moves the link; refusals and failed sends still reach the caller', async (t) => {
+  const pod = addNetns(t, 'thbg')
+  const veth = addVeth(t, 'thbg')
+  const host = openRtnl()
+  const podNs = Netns.open(pod.path)
+  t.teardown(() => { closeRtnl(host); podNs.close() })
+  const turnsDuring = async (request: () => Promise<unknown>) => {
+    let turns = 0
+    let on = true
+    const spin = () => on && (turns++, setImmediate(spin))
+    setImmediate(spin)
+    try {
+      await request()
+    } finally {
+      on = false
+    }
+    return turns
+  }
+  const link = (await linkByName(host, veth.name))!
+  t.equal(await turnsDuring(() => setLinkUp(host, link.index, false)), 0, 'an ordinary request is answered before the loop turns')
+  t.ok((await turnsDuring(() => moveLink(host, link.index, podNs, 'net1'))) > 0, 'the loop turned while the link moved')
+  t.ok(linkJson('net1', pod.name), 'the link is in the pod as net1')
+  await t.rejects(moveLink(host, link.index, podNs, 'net2'), /ENODEV/, 'a refusal (the link is not on the host any more) names the errno')
+  // a message larger than the socket's send buffer: sendto itself fails, on the worker thread
+  const failed = await new Promise<Error | undefined>((resolve) => host.raw.send(Buffer.alloc(1 << 22), { background: true }, resolve))
+  t.match(failed?.message, /sendto failed: EMSGSIZE/, "the worker thread's errno is the caller's")
+})
