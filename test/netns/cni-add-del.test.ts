@@ -186,6 +186,26 @@ t.test('the executable runs from the code cache its build recorded (ADD\'s debug
   t.equal((await node.run('DEL', conf, { netns: pod.path })).code, 0)
 })
 
+t.test("host-local takes the pod's addresses while the kernel moves the netdev; a delegated IPAM plugin runs once the VF is configured", async (t) => {
+  const node = sriovNode(t, 'tib')
+  const pod = addNetns(t, 'tib')
+  // the debug log's marks, in the order the points were reached
+  const points = (stderr: string, msg: string) => Object.keys(stderr.split('\n').filter(Boolean).map((l) => JSON.parse(l)).find((l) => l.msg === msg)?.msSinceStart ?? {})
+  const local = node.conf({ logLevel: 'debug', mac: '02:00:00:00:01:01' })
+  const add = await node.run('ADD', local, { netns: pod.path })
+  t.equal(add.code, 0, add.stdout + add.stderr)
+  const order = points(add.stderr, 'ADD done')
+  t.ok(order.indexOf('move') < order.indexOf('ipam') && order.indexOf('ipam') < order.indexOf('after-move'), `IPAM started while the move went on: ${order.join(' ')}`)
+  t.equal((await node.run('DEL', local, { netns: pod.path })).code, 0)
+  // the dhcp plugin, for one, needs the netdev in the pod with its MAC
+  const delegated = node.conf({ logLevel: 'debug', mac: '02:00:00:00:01:01', ipam: { type: 'static', addresses: [{ address: '192.168.201.9/24' }] } })
+  const add2 = await node.run('ADD', delegated, { netns: pod.path })
+  t.equal(add2.code, 0, add2.stdout + add2.stderr)
+  const order2 = points(add2.stderr, 'ADD done')
+  t.ok(order2.indexOf('after-mac-verify') < order2.indexOf('ipam'), `the delegated plugin ran after the VF and its MAC were set: ${order2.join(' ')}`)
+  t.equal((await node.run('DEL', delegated, { netns: pod.path })).code, 0)
+})
+
 t.test('CNI_IFNAME the kernel would not keep as given: a "%d" pattern, more than 15 bytes in fewer characters, "all" and "default" (red team)', async (t) => {
   const node = sriovNode(t, 'tci')
   const pod = addNetns(t, 'tci')
