@@ -1,6 +1,7 @@
 // ADD: everything is checked before anything changes (config, CNI_NETNS, the VF, the pod's interface name);
 // then, under the attachment's and the VF's locks, the write-ahead record is saved and the attachment's steps
 // run. A failure undoes what was started; a kill -9 leaves the record for DEL, GC or the next ADD on the VF.
+import { MAX_STATE_FILE_BYTES } from '../host/atomic-file'
 import { bootId } from '../host/boot-id'
 import { byteString, linkByAnyName, linkByName, type LinkInfo } from '../host/link'
 import { Netns, NetnsError } from '../host/netns'
@@ -30,6 +31,7 @@ export async function cmdAdd({ env, conf }: PluginContext): Promise<Result> {
   // process.uptime, not performance.now: the first use of `performance` loads perf_hooks (~1.5 ms a call)
   const mark = (name: string) => (timings[name] = Math.round(process.uptime() * 1000))
   mark('started')
+  keptConfigFits(conf.raw)
   const cfg = parseSriovConfig(conf, env)
   // the kernel reads a "%d" in a new name as "the first free number": the result would name no interface
   if (env.ifname.includes('%')) throw new CniError(ErrorCode.InvalidEnv, `invalid interface name ${JSON.stringify(env.ifname)} (CNI_IFNAME): "%" is not allowed`)
@@ -92,6 +94,17 @@ async function ownRecordFree(store: StateStore, env: CniEnv, pci: string): Promi
   }
   if (stored && deviceOf(stored) !== pci) {
     throw new CniError(ErrorCode.InvalidConfig, `container ${env.containerId} interface ${env.ifname} already has an attachment, on VF ${deviceOf(stored)}: DEL it before an ADD on VF ${pci}`)
+  }
+}
+
+// the record keeps the config (without prevResult) and later the result, which may repeat its routes and DNS
+const MAX_KEPT_CONFIG_BYTES = MAX_STATE_FILE_BYTES / 4
+
+/** A config the attachment record could not hold would make an attachment no DEL can read back: refused first. */
+function keptConfigFits(raw: Record<string, unknown>): void {
+  const bytes = Buffer.byteLength(JSON.stringify({ ...raw, prevResult: undefined }))
+  if (bytes > MAX_KEPT_CONFIG_BYTES) {
+    throw new CniError(ErrorCode.InvalidConfig, `invalid network configuration: ${bytes} bytes (without prevResult); the attachment record keeps it, and a record holds at most ${MAX_STATE_FILE_BYTES} bytes, so at most ${MAX_KEPT_CONFIG_BYTES} are accepted`)
   }
 }
 

@@ -206,6 +206,33 @@ t.test("host-local takes the pod's addresses while the kernel moves the netdev; 
   t.equal((await node.run('DEL', delegated, { netns: pod.path })).code, 0)
 })
 
+t.test('a config too large for the attachment record to keep is refused before anything changes; one just within is added and deleted (red team 7)', async (t) => {
+  const node = sriovNode(t, 'tbg')
+  const pod = addNetns(t, 'tbg')
+  const before = node.snapshot()
+  const padded = (bytes: number) => {
+    const conf = node.conf()
+    return { ...conf, pad: 'x'.repeat(bytes - Buffer.byteLength(JSON.stringify({ ...conf, pad: '' }))) }
+  }
+  // a record holds at most 8 MiB, and keeps the config (without prevResult) and then the result
+  const tooLarge = padded(2 * 1024 * 1024 + 1)
+  const refused = await node.run('ADD', tooLarge, { netns: pod.path })
+  t.equal(refused.json?.code, 7, refused.stdout)
+  t.match(refused.json?.msg, /2097153 bytes \(without prevResult\).*at most 2097152 are accepted/)
+  t.same(node.snapshot(), before, 'nothing changed')
+  t.same(node.leftovers(), [])
+  t.equal((await node.run('DEL', tooLarge, { netns: pod.path })).code, 0)
+  // at the limit, with a large prevResult, which is not kept and does not count
+  const chained = { ...padded(2 * 1024 * 1024), prevResult: { cniVersion: '1.0.0', interfaces: [{ name: 'x'.repeat(3 * 1024 * 1024) }] } }
+  const add = await node.run('ADD', chained, { netns: pod.path })
+  t.equal(add.code, 0, add.stdout.slice(0, 300) + add.stderr.slice(0, 300))
+  t.ok(linkJson('net1', pod.name), 'the VF is in the pod')
+  const del = await node.run('DEL', chained, { netns: pod.path })
+  t.equal(del.code, 0, del.stderr.slice(0, 300))
+  t.same(node.snapshot(), before, 'DEL read the record back and undid it all')
+  t.same(node.leftovers(), [])
+})
+
 t.test('CNI_IFNAME the kernel would not keep as given: a "%d" pattern, more than 15 bytes in fewer characters, "all" and "default" (red team)', async (t) => {
   const node = sriovNode(t, 'tci')
   const pod = addNetns(t, 'tci')
