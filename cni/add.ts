@@ -209,8 +209,9 @@ function addFailed(e: unknown, vf: VfDevice): Error {
   const rollback = (e as { rollback?: string[] }).rollback ?? []
   const undone = rollback.length ? `; rollback incomplete (${rollback.join('; ')}), the record stays for DEL to finish` : ''
   if (e instanceof CniError) return rollback.length ? new CniError(e.code, e.message + undone) : e
-  // a full or read-only disk is an I/O failure (code 5), which a runtime may retry once it is fixed
-  const io = ['ENOSPC', 'EDQUOT', 'EROFS', 'EIO', 'ENOTREG'].includes((e as NodeJS.ErrnoException).code ?? '')
+  // a full, read-only or immutable (chattr +i) store is an I/O failure (code 5), which a runtime may retry once
+  // it is fixed; netlink refusals carry no `code`
+  const io = ['ENOSPC', 'EDQUOT', 'EROFS', 'EIO', 'ENOTREG', 'EPERM', 'EACCES'].includes((e as NodeJS.ErrnoException).code ?? '')
   const step = (e as { step?: string }).step
   return new CniError(io ? ErrorCode.IoFailure : ErrorCode.Internal, `ADD of VF ${vf.pci} failed${step ? ` (step ${step})` : ''}: ${(e as Error).message}${undone || ', everything was rolled back'}`)
 }

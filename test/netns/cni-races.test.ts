@@ -302,6 +302,31 @@ t.test('a full or read-only IPAM store fails ADD cleanly: nothing is left, DEL s
   t.equal((await node.run('DEL', conf, { netns: pod.path })).code, 0)
 })
 
+t.test('an immutable IPAM store (chattr +i: EPERM even for root) fails ADD with an I/O failure, rolled back (red team 7)', async (t) => {
+  const node = sriovNode(t, 'tri')
+  const pod = addNetns(t, 'tri')
+  const before = node.snapshot()
+  const dataDir = path.join(node.dir, 'immutable-ipam')
+  const conf = node.conf({ ipam: { type: 'host-local', dataDir, ranges: [[{ subnet: '10.9.0.0/24' }]] } })
+  const store = path.join(dataDir, conf.name as string)
+  // a store in use (its lock file there), then made immutable: no lease can be written
+  t.equal((await node.run('ADD', conf, { netns: pod.path })).code, 0)
+  t.equal((await node.run('DEL', conf, { netns: pod.path })).code, 0)
+  try {
+    execFileSync('chattr', ['+i', store], { stdio: 'pipe' })
+  } catch (e) {
+    t.skip(`chattr +i is not supported where the test writes (${(e as Error).message.split('\n')[0]})`)
+    return
+  }
+  t.teardown(() => execFileSync('chattr', ['-i', store]))
+  const add = await node.run('ADD', conf, { netns: pod.path })
+  t.equal(add.json?.code, 5, add.stdout.trim())
+  t.match(add.json?.msg, /EPERM.*everything was rolled back/)
+  t.same(node.snapshot(), before, 'VF untouched')
+  t.same(node.leftovers(), [], 'no record or mark')
+  t.equal((await node.run('DEL', conf, { netns: pod.path })).code, 0)
+})
+
 t.test('a FIFO in place of an IPAM store file fails ADD at once with an I/O failure naming it, rolled back; DEL succeeds', async (t) => {
   const node = sriovNode(t, 'trp')
   const pod = addNetns(t, 'trp')
