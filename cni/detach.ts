@@ -2,7 +2,7 @@
 // undo steps of the attachment in reverse. DEL, GC and the reclaim of a VF all come through here.
 import type { VfConfigurator } from '../host/vf-config'
 import { netnsExists } from '../host/netns'
-import { resolveVf, VfLookupError } from '../host/vf-device'
+import { resolveVf, VfLookupError, type VfDevice } from '../host/vf-device'
 import type { CniEnv } from '../protocol/env'
 import { madeInEarlierBoot, type AttachmentRecord } from '../state/attachment'
 import { fromSriovCniRecord } from '../state/sriov-cni-record'
@@ -61,8 +61,10 @@ async function heldByAnother(rec: AttachmentRecord, store: StateStore): Promise<
  * by the reboot, and "restoring" what they were then would undo what was set since (by the next pod, or at boot).
  */
 export async function detach(recorded: AttachmentRecord, store: StateStore, env: CniEnv, vfc: VfConfigurator): Promise<void> {
-  const { rec, gone } = onItsVf(recorded)
+  const { rec, gone, vf } = onItsVf(recorded)
   const attachment = { containerId: rec.containerId, ifname: rec.ifname }
+  if (vf && rec !== recorded) log('warning', `the record names PF ${JSON.stringify(recorded.pfName)} VF ${recorded.vfIndex}, but ${rec.deviceID} is VF ${vf.vfIndex} of ${vf.pfName}: undoing on ${rec.deviceID}`, { deviceID: rec.deviceID, attachment })
+  if (vf && rec.dpdkMode && !vf.dpdk && vf.driver) log('warning', `the record says DPDK mode, but ${rec.deviceID} is bound to ${vf.driver}: a netdev of it in the pod is left there`, { deviceID: rec.deviceID, attachment })
   // a VF that no longer exists has no config on its PF and no netdev left to undo; the record's PF and index
   // would name whatever VF has them now (another pod's, if the record's PCI address is damaged)
   if (gone) log('warning', `VF ${rec.deviceID} does not exist (any more): releasing the attachment's leases and record only`, { deviceID: rec.deviceID, attachment })
@@ -80,9 +82,9 @@ export async function detach(recorded: AttachmentRecord, store: StateStore, env:
  * `rec` with the PF and VF index sysfs gives its VF now. The PCI address is the VF's identity (its mark and lock
  * go by it): a PF may have been renamed since ADD (udev, a new kernel), and a record whose VF index is another
  * VF's (a damaged or hand-edited one) would have DEL reset that VF, another pod's. A VF that is gone keeps what
- * the record says.
+ * the record says. `vf`: the VF as sysfs has it, for the caller to say what differs.
  */
-export function onItsVf(rec: AttachmentRecord): { rec: AttachmentRecord; gone?: boolean } {
+export function onItsVf(rec: AttachmentRecord): { rec: AttachmentRecord; gone?: boolean; vf?: VfDevice } {
   let vf
   try {
     vf = resolveVf(rec.deviceID)
@@ -90,8 +92,6 @@ export function onItsVf(rec: AttachmentRecord): { rec: AttachmentRecord; gone?: 
     // only a PCI device that is not there is gone; one that is there but unreadable keeps what the record says
     return { rec, gone: e instanceof VfLookupError && /not found/.test(e.message) }
   }
-  if (rec.dpdkMode && !vf.dpdk && vf.driver) log('warning', `the record says DPDK mode, but ${rec.deviceID} is bound to ${vf.driver}: a netdev of it in the pod is left there`, { deviceID: rec.deviceID, attachment: { containerId: rec.containerId, ifname: rec.ifname } })
-  if (vf.pfName === rec.pfName && vf.vfIndex === rec.vfIndex) return { rec }
-  log('warning', `the record names PF ${JSON.stringify(rec.pfName)} VF ${rec.vfIndex}, but ${rec.deviceID} is VF ${vf.vfIndex} of ${vf.pfName}: undoing on ${rec.deviceID}`, { deviceID: rec.deviceID, attachment: { containerId: rec.containerId, ifname: rec.ifname } })
-  return { rec: { ...rec, pfName: vf.pfName, vfIndex: vf.vfIndex } }
+  if (vf.pfName === rec.pfName && vf.vfIndex === rec.vfIndex) return { rec, vf }
+  return { rec: { ...rec, pfName: vf.pfName, vfIndex: vf.vfIndex }, vf }
 }
