@@ -19,12 +19,15 @@ export interface Step<C> {
   alongside?: string
 }
 
-/** The steps in the order they start, each with the steps that run alongside it. */
+/**
+ * The steps in the order they start, each with the steps that run alongside it. A clean-only step (the record)
+ * runs beside none: its undo must wait for every other undo's outcome.
+ */
 function groups<C>(steps: Step<C>[]): Step<C>[][] {
   const out: Step<C>[][] = []
   for (const step of steps) {
     const last = out[out.length - 1]
-    if (step.alongside !== undefined && last?.[0].name === step.alongside) last.push(step)
+    if (step.alongside !== undefined && last?.[0].name === step.alongside && !step.cleanOnly && !last[0].cleanOnly) last.push(step)
     else out.push([step])
   }
   return out

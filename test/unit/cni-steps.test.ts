@@ -131,3 +131,21 @@ t.test('undo runs a step alongside the undo of the one it runs beside, and keeps
   t.same(await undoSteps([record, quick, failing], {}), ['ipam: store locked'])
   t.same(log, ['undo move'], 'the record stays for a retry')
 })
+
+t.test('a clean-only step (the record) never runs beside another, nor another beside it', async (t) => {
+  const log: string[] = []
+  const record = gated(log, 'record', { cleanOnly: true })
+  const ipam: Step<unknown> = { name: 'ipam', alongside: 'record', run: async () => void log.push('run ipam') }
+  const running = runSteps([record.step, ipam], {})
+  await turn()
+  await turn()
+  t.same(log, ['start record'], 'ipam waits for the record')
+  record.go()
+  await running
+  t.same(log, ['start record', 'end record', 'run ipam'])
+  log.length = 0
+  const clean: Step<unknown> = { name: 'record', cleanOnly: true, undo: async () => void log.push('undo record') }
+  const failing: Step<unknown> = { name: 'ipam', alongside: 'record', undo: async () => Promise.reject(new Error('store locked')) }
+  t.same(await undoSteps([clean, failing], {}), ['ipam: store locked'])
+  t.same(log, [], 'the record stays when the undo it would have run beside failed')
+})
