@@ -63,7 +63,7 @@ async function heldByAnother(rec: AttachmentRecord, store: StateStore): Promise<
 export async function detach(recorded: AttachmentRecord, store: StateStore, env: CniEnv, vfc: VfConfigurator): Promise<void> {
   const { rec, gone, vf } = onItsVf(recorded)
   const attachment = { containerId: rec.containerId, ifname: rec.ifname }
-  if (vf && rec !== recorded) log('warning', `the record names PF ${JSON.stringify(recorded.pfName)} VF ${recorded.vfIndex}, but ${rec.deviceID} is VF ${vf.vfIndex} of ${vf.pfName}: undoing on ${rec.deviceID}`, { deviceID: rec.deviceID, attachment })
+  if (vf && (rec.pfName !== recorded.pfName || rec.vfIndex !== recorded.vfIndex)) log('warning', `the record names PF ${JSON.stringify(recorded.pfName)} VF ${recorded.vfIndex}, but ${rec.deviceID} is VF ${vf.vfIndex} of ${vf.pfName}: undoing on ${rec.deviceID}`, { deviceID: rec.deviceID, attachment })
   if (vf && rec.dpdkMode && !vf.dpdk && vf.driver) log('warning', `the record says DPDK mode, but ${rec.deviceID} is bound to ${vf.driver}: a netdev of it in the pod is left there`, { deviceID: rec.deviceID, attachment })
   // a VF that no longer exists has no config on its PF and no netdev left to undo; the record's PF and index
   // would name whatever VF has them now (another pod's, if the record's PCI address is damaged)

@@ -1,4 +1,4 @@
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { runSteps, undoSteps, type Step } from '../../cni/steps'
 
 function recorder() {
@@ -79,16 +79,20 @@ t.test('a step alongside another starts while that one waits, and the next start
   t.same(log, ['run record', 'start move', 'run ipam', 'end move', 'run addresses'])
 })
 
-t.test('a step alongside one that is not right before it runs on its own, after the one before', async (t) => {
-  const { log, step } = recorder()
-  const record = gated(log, 'record')
-  const running = runSteps([record.step, { ...step('ipam'), alongside: 'move' }], {})
+/** Runs the gated `record`, then `ipam`, which must not start before the record has finished. */
+async function startsAfterRecord(t: Test, log: string[], record: ReturnType<typeof gated>, ipam: Step<unknown>, why: string) {
+  const running = runSteps([record.step, ipam], {})
   await turn()
   await turn()
-  t.same(log, ['start record'], 'not started beside the record (the move is not there: a DPDK VF, or an undo of on-disk steps)')
+  t.same(log, ['start record'], why)
   record.go()
   await running
   t.same(log, ['start record', 'end record', 'run ipam'])
+}
+
+t.test('a step alongside one that is not right before it runs on its own, after the one before', async (t) => {
+  const { log, step } = recorder()
+  await startsAfterRecord(t, log, gated(log, 'record'), { ...step('ipam'), alongside: 'move' }, 'not started beside the record (the move is not there: a DPDK VF, or an undo of on-disk steps)')
 })
 
 t.test('a step alongside that fails: the one it runs beside finishes before both are undone', async (t) => {
@@ -134,15 +138,8 @@ t.test('undo runs a step alongside the undo of the one it runs beside, and keeps
 
 t.test('a clean-only step (the record) never runs beside another, nor another beside it', async (t) => {
   const log: string[] = []
-  const record = gated(log, 'record', { cleanOnly: true })
   const ipam: Step<unknown> = { name: 'ipam', alongside: 'record', run: async () => void log.push('run ipam') }
-  const running = runSteps([record.step, ipam], {})
-  await turn()
-  await turn()
-  t.same(log, ['start record'], 'ipam waits for the record')
-  record.go()
-  await running
-  t.same(log, ['start record', 'end record', 'run ipam'])
+  await startsAfterRecord(t, log, gated(log, 'record', { cleanOnly: true }), ipam, 'ipam waits for the record')
   log.length = 0
   const clean: Step<unknown> = { name: 'record', cleanOnly: true, undo: async () => void log.push('undo record') }
   const failing: Step<unknown> = { name: 'ipam', alongside: 'record', undo: async () => Promise.reject(new Error('store locked')) }
