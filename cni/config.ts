@@ -2,6 +2,7 @@
 // the field) into typed values.
 import type { VlanProto, LinkState, VfState } from '../host/vf-state'
 import { validatePciAddress } from '../state/store'
+import { hasShape, isHexOctets } from '../protocol/text-shape'
 import type { CniEnv } from '../protocol/env'
 import { CniError, ErrorCode } from '../protocol/errors'
 import type { NetConf } from '../protocol/netconf'
@@ -23,7 +24,8 @@ export interface SriovConfig {
 
 const invalid = (field: string, why: string) => new CniError(ErrorCode.InvalidConfig, `invalid ${field}: ${why}`)
 // the three 6-byte forms Go's net.ParseMAC (sriov-cni's parser) takes: colons, hyphens, dotted groups of four
-const MAC_FORMS = [/^([0-9a-fA-F]{2}:){5}[0-9a-fA-F]{2}$/, /^([0-9a-fA-F]{2}-){5}[0-9a-fA-F]{2}$/, /^([0-9a-fA-F]{4}\.){2}[0-9a-fA-F]{4}$/]
+// 02:00:00:00:00:01, 02-00-00-00-00-01 and 0200.0000.0001, as Go's net.ParseMAC takes a 6-octet address
+const isMacForm = (v: string): boolean => isHexOctets(v, ':', 6, 6) || isHexOctets(v, '-', 6, 6) || hasShape(v, 'hhhh.hhhh.hhhh')
 
 function int(raw: Record<string, unknown>, field: string, min: number, max: number): number | undefined {
   const v = raw[field]
@@ -42,8 +44,9 @@ function onOff(raw: Record<string, unknown>, field: string): boolean | undefined
 }
 
 export function parseMacAddress(v: unknown, field: string): string {
-  if (typeof v !== 'string' || !MAC_FORMS.some((f) => f.test(v))) throw invalid(field, `${JSON.stringify(v)} is not a MAC address such as 02:00:00:00:00:01`)
-  const mac = v.replace(/[-.:]/g, '').toLowerCase().match(/../g)!.join(':')
+  if (typeof v !== 'string' || !isMacForm(v)) throw invalid(field, `${JSON.stringify(v)} is not a MAC address such as 02:00:00:00:00:01`)
+  const digits = [...v.toLowerCase()].filter((c) => c !== ':' && c !== '-' && c !== '.').join('')
+  const mac = [0, 2, 4, 6, 8, 10].map((i) => digits.slice(i, i + 2)).join(':')
   // a NIC takes only a unicast, non-zero address: refused here rather than by the driver half-way through ADD
   if (parseInt(mac.slice(0, 2), 16) & 1) throw invalid(field, `${v} is a multicast address; a VF needs a unicast one (first octet even)`)
   if (mac === '00:00:00:00:00:00') throw invalid(field, `${v} is all zeros`)

@@ -1,5 +1,5 @@
 // Links, addresses and routes over rtnetlink (host/rtnetlink.ts), in whichever namespace the socket belongs to.
-import { attrList, cString, NLA_F_NESTED, NLM_F_CREATE, NLM_F_DUMP, NLM_F_EXCL, parseAttrs, readString, RequestRejected, Rtnl, u32, type Attr, type AttrView, type NlMessage } from './rtnetlink'
+import { attrList, cString, NLA_F_NESTED, NLM_F_CREATE, NLM_F_DUMP, NLM_F_EXCL, parseAttrs, readString, Rtnl, u32, type Attr, type AttrView, type NlMessage } from './rtnetlink'
 import { formatIP, ipBytes, ipFromBytes, parseCidr, parseIP } from '../protocol/ip'
 import type { Netns } from './netns'
 import type { SendOptions } from './netlink-socket'
@@ -112,14 +112,9 @@ export const byteString = (name: string): string => Buffer.from(name, 'utf8').to
 
 /** The link named `name` or with index `index`, with extra attributes asked for; undefined when there is none. */
 export async function getLink(sock: Rtnl, ref: { index?: number; name?: string }, extra: Attr[] = []): Promise<LinkMessage | undefined> {
-  try {
-    const attrs = ref.name !== undefined ? [{ type: IFLA.IFNAME, value: cString(ref.name) }, ...extra] : extra
-    const [msg] = await sock.request(RTM_GETLINK, 0, ifinfo(ref.index ?? 0), attrs)
-    return msg ? parseLink(msg) : undefined
-  } catch (e) {
-    if (e instanceof RequestRejected && e.errno === ENODEV) return undefined
-    throw e
-  }
+  const attrs = ref.name !== undefined ? [{ type: IFLA.IFNAME, value: cString(ref.name) }, ...extra] : extra
+  const answer = await sock.requestExpecting([ENODEV], RTM_GETLINK, 0, ifinfo(ref.index ?? 0), attrs)
+  return typeof answer !== 'number' && answer[0] ? parseLink(answer[0]) : undefined
 }
 
 /** Every link of the socket's namespace. */

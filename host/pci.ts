@@ -2,6 +2,7 @@
 import { listAuxDevices } from './aux-devices'
 import { defaultPKey, rdmaDevicesAt, type RdmaDevice } from './rdma'
 import { Sysfs, sysfs as defaultSysfs } from './sysfs'
+import { numberAfter } from '../protocol/text-shape'
 import { vdpaDevicesByParent, type VdpaDevice } from './vdpa'
 
 export interface PciDevice {
@@ -46,9 +47,9 @@ function hex(v: string | undefined): string {
 export function virtfnIndexes(pfPci: string, fs: Sysfs = defaultSysfs, entries: Iterable<string> = fs.list(Sysfs.pciDevice(pfPci))): Map<string, number> {
   const out = new Map<string, number>()
   for (const entry of entries) {
-    const m = /^virtfn(\d+)$/.exec(entry)
-    const vf = m && fs.linkName(Sysfs.pciDevice(pfPci, entry))
-    if (vf) out.set(vf, Number(m[1]))
+    const index = numberAfter(entry, 'virtfn')
+    const vf = index !== undefined && fs.linkName(Sysfs.pciDevice(pfPci, entry))
+    if (vf) out.set(vf, index!)
   }
   return out
 }

@@ -2,6 +2,7 @@
 // netdev and its driver (a DPDK-bound VF has no netdev).
 import path = require('node:path')
 import { Sysfs, sysfs as defaultSysfs } from './sysfs'
+import { numberAfter } from '../protocol/text-shape'
 
 export const DPDK_DRIVERS = ['vfio-pci', 'uio_pci_generic', 'igb_uio'] as const
 
@@ -26,9 +27,9 @@ export function resolveVf(pci: string, fs: Sysfs = defaultSysfs): VfDevice {
   if (!pfName) throw new VfLookupError(`the PF ${pfPci} of VF ${pci} has no network interface`)
   let vfIndex = -1
   for (const entry of fs.list(Sysfs.pciDevice(pfPci))) {
-    const m = /^virtfn(\d+)$/.exec(entry)
-    if (m && fs.linkName(Sysfs.pciDevice(pfPci, entry)) === pci) {
-      vfIndex = Number(m[1])
+    const index = numberAfter(entry, 'virtfn')
+    if (index !== undefined && fs.linkName(Sysfs.pciDevice(pfPci, entry)) === pci) {
+      vfIndex = index
       break
     }
   }

@@ -2,6 +2,8 @@
 // Go's net.IP.String() does, because the reference host-local names its lease files that way.
 // (ip-cidr would do the parsing, but costs ~19 ms to load in a CNI process whose whole budget is ~10 ms.)
 
+import { isDecimal } from './text-shape'
+
 export type Family = 4 | 6
 
 /** The smallest MTU IPv6 allows (RFC 8200): the kernel turns IPv6 off on a link below it. */
@@ -21,12 +23,26 @@ export function bits(family: Family): number {
   return family === 4 ? 32 : 128
 }
 
-const V4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]\d|\d)\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]\d|\d)\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]\d|\d)\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]\d|\d)$/
 const HEX_GROUP = /^[0-9a-fA-F]{1,4}$/
 
+// Dotted quad, four decimal octets without leading zeros, as Go's net.ParseIP takes it. Read by hand: V8
+// compiles a regular expression on its first two runs, ~0.3 ms of every CNI call for this one.
 function parseV4(text: string): bigint | undefined {
-  const m = V4.exec(text)
-  return m ? BigInt(((Number(m[1]) << 24) >>> 0) + (Number(m[2]) << 16) + (Number(m[3]) << 8) + Number(m[4])) : undefined
+  let value = 0
+  let octets = 0
+  let i = 0
+  while (i < text.length) {
+    const start = i
+    let octet = 0
+    for (let c = text.charCodeAt(i); c >= 48 && c <= 57 && i - start < 3; c = text.charCodeAt(++i)) octet = octet * 10 + (c - 48)
+    const digits = i - start
+    if (digits === 0 || (digits > 1 && text.charCodeAt(start) === 48) || octet > 255) return undefined
+    value = value * 256 + octet
+    if (++octets === 4) break
+    if (text.charCodeAt(i) !== 46) return undefined // '.'
+    i++
+  }
+  return octets === 4 && i === text.length ? BigInt(value) : undefined
 }
 
 // node:net's isIP compiles its IPv6 pattern on first use (~6 ms of a CNI call): a plain parser instead
@@ -122,7 +138,7 @@ export function parseCidr(text: string): Cidr | undefined {
   if (slash < 0) return undefined
   const ip = parseIP(text.slice(0, slash))
   const prefixText = text.slice(slash + 1)
-  if (!ip || !/^\d{1,3}$/.test(prefixText)) return undefined
+  if (!ip || !isDecimal(prefixText, 1, 3)) return undefined
   let prefix = Number(prefixText)
   // "::ffff:10.0.0.0/120" style: an IPv4 address written in IPv6 form keeps an IPv6-sized prefix
   if (ip.family === 4 && text.slice(0, slash).includes(':')) prefix -= 96

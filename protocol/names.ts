@@ -1,13 +1,15 @@
 // The spec's patterns for values that end up in file paths; checked before any path is built.
 import { CniError, ErrorCode } from './errors'
 
-const ID_PATTERN = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/
+import { isSpecIdentifier } from './text-shape'
+
+const ID_PATTERN = '^[a-zA-Z0-9][a-zA-Z0-9_.-]*$' // what isSpecIdentifier checks, as the spec writes it
 
 /** Container IDs come from CNI_CONTAINERID (code 4) or from GC's valid-attachments (code 7). */
 export function validateContainerId(id: string, code: number = ErrorCode.InvalidEnv): void {
   if (!id) throw new CniError(code, 'missing container ID (CNI_CONTAINERID)')
-  if (!ID_PATTERN.test(id)) {
-    throw new CniError(code, `invalid container ID ${JSON.stringify(id)}: must match ${ID_PATTERN.source}`)
+  if (!isSpecIdentifier(id)) {
+    throw new CniError(code, `invalid container ID ${JSON.stringify(id)}: must match ${ID_PATTERN}`)
   }
 }
 
@@ -15,8 +17,8 @@ export function validateNetworkName(name: unknown): asserts name is string {
   if (typeof name !== 'string' || name === '') {
     throw new CniError(ErrorCode.InvalidConfig, 'missing network name: set "name" in the network config')
   }
-  if (!ID_PATTERN.test(name)) {
-    throw new CniError(ErrorCode.InvalidConfig, `invalid network name ${JSON.stringify(name)}: must match ${ID_PATTERN.source}`)
+  if (!isSpecIdentifier(name)) {
+    throw new CniError(ErrorCode.InvalidConfig, `invalid network name ${JSON.stringify(name)}: must match ${ID_PATTERN}`)
   }
 }
 

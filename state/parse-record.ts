@@ -4,6 +4,7 @@
 import type { LinkState, VfState, VlanProto } from '../host/vf-state'
 import { MAX_JSON_DEPTH, tooDeep } from '../protocol/json-depth'
 import { validateIfname, validateNetworkName } from '../protocol/names'
+import { hasShape, isHexOctets } from '../protocol/text-shape'
 import { isSupportedVersion } from '../protocol/version'
 import { ATTACHMENT_FORMAT, type AttachmentRecord, type AttachmentState } from './attachment'
 
@@ -11,7 +12,7 @@ const STATES: AttachmentState[] = ['adding', 'added', 'lost']
 const PROTOS: VlanProto[] = ['802.1q', '802.1ad']
 const LINK_STATES: LinkState[] = ['auto', 'enable', 'disable']
 /** A VF's PCI address as configs and records give it (the store's marks and locks are named by it too). */
-export const PCI_PATTERN = /^[0-9a-fA-F]{4}:[0-9a-fA-F]{2}:[0-9a-fA-F]{2}\.[0-7]$/
+export const isPciAddress = (s: string): boolean => hasShape(s, 'hhhh:hh:hh.o')
 
 type Check = (v: unknown) => boolean
 const isString: Check = (v) => typeof v === 'string'
@@ -19,10 +20,10 @@ const isBool: Check = (v) => typeof v === 'boolean'
 const isCount: Check = (v) => Number.isSafeInteger(v) && (v as number) >= 0
 const isObject: Check = (v) => typeof v === 'object' && v !== null && !Array.isArray(v)
 // 6 octets, or up to 20 (an IPoIB link's hardware address), as the kernel prints them
-const isMac: Check = (v) => typeof v === 'string' && /^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5,19}$/.test(v)
+const isMac: Check = (v) => typeof v === 'string' && isHexOctets(v, ':', 6, 20)
 // IPv4's minimum (the kernel takes none lower) to the largest any link has (lo's)
 const isMtu: Check = (v) => isCount(v) && (v as number) >= 68 && (v as number) <= 65536
-const isPci: Check = (v) => isString(v) && PCI_PATTERN.test(v as string)
+const isPci: Check = (v) => isString(v) && isPciAddress(v as string)
 // what the kernel takes as a link name, by the rule CNI_IFNAME is checked with
 const isIfname: Check = (v) => isString(v) && passes(() => validateIfname(v as string))
 const upTo = (max: number): Check => (v) => isCount(v) && (v as number) <= max

@@ -9,12 +9,13 @@ import { removeUnheldLock, withRemovableFlock } from '../host/flock'
 import { seams } from '../host/seams'
 import { CniError, ErrorCode } from '../protocol/errors'
 import { fileNameFor, validateContainerId, validateIfname } from '../protocol/names'
+import { hasShape } from '../protocol/text-shape'
 import { ATTACHMENT_FORMAT, type AttachmentRecord } from './attachment'
-import { BadRecordField, checkSriovCniRecord, parseRecord, PCI_PATTERN } from './parse-record'
+import { BadRecordField, checkSriovCniRecord, isPciAddress, parseRecord } from './parse-record'
 import { makeDirs } from '../host/make-dirs'
 import { removeFile } from '../host/remove-file'
 
-const BOOT_ID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
+const isBootId = (s: string): boolean => hasShape(s, 'hhhhhhhh-hhhh-hhhh-hhhh-hhhhhhhhhhhh')
 const VF_LOCKS = path.join('pci', 'vf_lock')
 const ATTACHMENT_LOCKS = 'lock'
 
@@ -43,7 +44,7 @@ export type StoredAttachment =
   | { kind: 'sriov-cni'; containerId: string; ifname: string; raw: Record<string, unknown> }
 
 export function validatePciAddress(pci: string, field = 'deviceID'): void {
-  if (!PCI_PATTERN.test(pci)) {
+  if (!isPciAddress(pci)) {
     throw new CniError(ErrorCode.InvalidConfig, `invalid ${field} ${JSON.stringify(pci)}: expected a PCI address such as 0000:01:10.1`)
   }
 }
@@ -258,7 +259,7 @@ export class StateStore {
   /** The VFs that carry an allocation mark (a file: a directory of that name is nobody's mark). */
   async markedVfs(): Promise<string[]> {
     try {
-      return fs.readdirSync(path.join(this.root, 'pci'), { withFileTypes: true }).filter((d) => !d.isDirectory() && PCI_PATTERN.test(d.name)).map((d) => d.name)
+      return fs.readdirSync(path.join(this.root, 'pci'), { withFileTypes: true }).filter((d) => !d.isDirectory() && isPciAddress(d.name)).map((d) => d.name)
     } catch {
       return []
     }
@@ -327,7 +328,7 @@ function parseStored(text: string, containerId?: string, ifname?: string, fileNa
     // a boot ID that is not the kernel's form (a hand edit, a damaged disk) proves no restart: taken as absent,
     // so a live pod's attachment is never released as an earlier boot's
     if (raw.bootId !== undefined) {
-      if (typeof raw.bootId === 'string' && BOOT_ID_PATTERN.test(raw.bootId)) record.bootId = raw.bootId.toLowerCase()
+      if (typeof raw.bootId === 'string' && isBootId(raw.bootId)) record.bootId = raw.bootId.toLowerCase()
       else delete record.bootId
     }
     return { kind: 'ours', record }

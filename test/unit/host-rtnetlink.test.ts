@@ -4,6 +4,7 @@ import { EventEmitter } from 'node:events'
 import t from 'tap'
 import { attrList, cString, encodeAttrs, NLA_F_NESTED, parseAttrs, readString, RequestRejected, Rtnl, u32 } from '../../host/rtnetlink'
 import { decodeVfInfo, parseVfInfoList } from '../../host/vf-config-netlink'
+import { getLink } from '../../host/link'
 
 t.test('attributes: length without padding, payload padded to 4, nesting', async (t) => {
   const buf = encodeAttrs([{ type: 3, value: cString('net1') }, { type: 22, value: [{ type: 1, value: u32(7) }] }, { type: 4, value: u32(1500) }])
@@ -115,4 +116,15 @@ t.test('a dump the kernel marks interrupted is asked again; errors name the errn
   const always = fakeKernel([dump(true, 1), dump(true, 1), dump(true, 1), dump(true, 1)])
   t.equal((await always.sock.request(26, 0x300, Buffer.alloc(12))).length, 1, 'a table that keeps changing: the third answer, not a loop')
   t.equal(always.sent.length, 3)
+})
+
+t.test('an expected refusal resolves to its errno; any other still rejects; getLink answers "no such link" as undefined', async (t) => {
+  const ERROR = 2
+  const errno = (e: number) => (seq: number) => { const p = Buffer.alloc(20); p.writeInt32LE(-e, 0); return nlmsg(ERROR, 0, seq, p) }
+  const { sock } = fakeKernel([errno(19), errno(1), errno(19), errno(1)])
+  t.equal(await sock.requestExpecting([19], 18, 0, Buffer.alloc(16)), 19, 'ENODEV, expected: its errno')
+  const e = await sock.requestExpecting([19], 18, 0, Buffer.alloc(16)).then(() => undefined, (e: unknown) => e)
+  t.ok(e instanceof RequestRejected && e.errno === 1, 'EPERM, not expected: a RequestRejected')
+  t.equal(await getLink(sock, { name: 'net1' }), undefined, 'no such link')
+  await t.rejects(getLink(sock, { name: 'net1' }), { errno: 1, message: /EPERM/ }, 'a refusal other than ENODEV is an error')
 })

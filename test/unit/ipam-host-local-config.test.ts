@@ -77,9 +77,10 @@ t.test('IPv6 text form matches Go net.IP.String()', async (t) => {
 })
 
 t.test('address parsing accepts what Go accepts and rejects the rest', async (t) => {
-  for (const bad of ['1.2.3', '1.2.3.4.5', '256.1.1.1', '01.2.3.4', '1::2::3', 'fd00:::1', '1:2:3:4:5:6:7:8:9', 'g::1', '12345::1', '1:2:3:4:5:6:7:1.2.3.4', '']) {
+  for (const bad of ['1.2.3', '1.2.3.4.5', '256.1.1.1', '01.2.3.4', '1.2.3.04', '1.2.3.4.', '.1.2.3', '1..2.3', '1.2.3.4 ', ' 1.2.3.4', '1234.1.1.1', '1.2.3.1e1', '1.2.3.+4', '1.2.3.٣', '1::2::3', 'fd00:::1', '1:2:3:4:5:6:7:8:9', 'g::1', '12345::1', '1:2:3:4:5:6:7:1.2.3.4', '']) {
     t.equal(parseIP(bad), undefined, JSON.stringify(bad))
   }
+  for (const good of ['0.0.0.0', '255.255.255.255', '10.0.250.199', '1.20.100.9']) t.equal(formatIP(parseIP(good)!), good, good)
   t.equal(formatIP(parseIP('1:2:3:4:5:6:1.2.3.4')!), '1:2:3:4:5:6:102:304')
   t.equal(formatIP(parseIP('::1.2.3.4')!), '::102:304')
   t.equal(formatIP(parseIP('FD00::A')!), 'fd00::a')
