@@ -210,8 +210,10 @@ export class Rtnl {
     if (!p) return
     this.pending.delete(seq)
     if (this.pending.size === 0) this.raw.unref()
-    if (typeof e === 'number' && p.expected.includes(e)) p.resolve(e)
-    else if (e !== undefined) p.reject(typeof e === 'number' ? new RequestRejected(e) : e)
+    if (typeof e === 'number' && e) {
+      if (p.expected.includes(e)) p.resolve(e)
+      else p.reject(new RequestRejected(e))
+    } else if (e) p.reject(e as Error)
     else p.resolve(p.parts)
   }
 
