@@ -85,12 +85,25 @@ boot() {
     -netdev user,id=n0,restrict=on -device pcie-root-port,id=rp0,slot=1 -device igb,netdev=n0,bus=rp0 \
     -virtfs local,path="$ROOT",mount_tag=share,security_model=none,id=fs0 \
     -virtfs local,path=/usr/bin,mount_tag=hostbin,security_model=none,readonly=on,id=fs1 \
-    ${disk:+-drive file=$CACHE/$disk,format=raw,if=virtio} > "$CACHE/console.log" 2>&1 || true
+    ${disk:+-drive file=$CACHE/$disk,format=raw,if=virtio} > "$CACHE/console.log" 2>&1 &
+  local qemu=$! waited=0
+  # the guest's init creates guest.out as it starts the scenario (~15 s after the boot); one that has not by then
+  # hangs while booting (TCG: an RCU stall on a virtual CPU whose timer never fires) and is stopped
+  while kill -0 "$qemu" 2>/dev/null; do
+    if [ ! -e "$out/guest.out" ] && [ "$waited" -ge "$boot_wait_s" ]; then kill "$qemu" 2>/dev/null || true; break; fi
+    sleep 1; waited=$((waited + 1))
+  done
+  wait "$qemu" || true
 }
+boot_wait_s=${VM_BOOT_WAIT_S:-180}
 boot
-# QEMU's TCG with the vIOMMU now and then aborts on an assertion before the guest has run anything: boot again once
-if [ ! -s "$out/guest.out" ] && grep -q 'qemu-system-x86_64: .*Assertion' "$CACHE/console.log"; then
-  echo "vm: QEMU aborted before the scenario started ($(grep -o 'Assertion.*' "$CACHE/console.log" | head -1)); booting again" >&2
+# QEMU's TCG now and then aborts on an assertion (with the vIOMMU) or hangs while the guest boots, before the
+# guest has run anything: boot again once
+if [ ! -e "$out/guest.out" ]; then
+  why=$(grep -o 'Assertion.*' "$CACHE/console.log" | head -1 || true)
+  [ -n "$why" ] || why="no scenario started within ${boot_wait_s} s; $(grep -o 'rcu: INFO: .*' "$CACHE/console.log" | head -1 || echo 'see the console log')"
+  echo "vm: the guest never started the scenario ($why); booting again" >&2
+  cp "$CACHE/console.log" "$CACHE/console-first-boot.log"
   boot
 fi
 end=$(date +%s.%N)
