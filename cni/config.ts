@@ -23,8 +23,7 @@ export interface SriovConfig {
 }
 
 const invalid = (field: string, why: string) => new CniError(ErrorCode.InvalidConfig, `invalid ${field}: ${why}`)
-// the three 6-byte forms Go's net.ParseMAC (sriov-cni's parser) takes: colons, hyphens, dotted groups of four
-// 02:00:00:00:00:01, 02-00-00-00-00-01 and 0200.0000.0001, as Go's net.ParseMAC takes a 6-octet address
+// the three 6-byte forms Go's net.ParseMAC (sriov-cni's parser) takes: 02:00:00:00:00:01, 02-00-00-00-00-01, 0200.0000.0001
 const isMacForm = (v: string): boolean => isHexOctets(v, ':', 6, 6) || isHexOctets(v, '-', 6, 6) || hasShape(v, 'hhhh.hhhh.hhhh')
 
 function int(raw: Record<string, unknown>, field: string, min: number, max: number): number | undefined {

@@ -48,8 +48,9 @@ export function virtfnIndexes(pfPci: string, fs: Sysfs = defaultSysfs, entries: 
   const out = new Map<string, number>()
   for (const entry of entries) {
     const index = numberAfter(entry, 'virtfn')
-    const vf = index !== undefined && fs.linkName(Sysfs.pciDevice(pfPci, entry))
-    if (vf) out.set(vf, index!)
+    if (index === undefined) continue
+    const vf = fs.linkName(Sysfs.pciDevice(pfPci, entry))
+    if (vf) out.set(vf, index)
   }
   return out
 }

@@ -1,6 +1,5 @@
 // The spec's patterns for values that end up in file paths; checked before any path is built.
 import { CniError, ErrorCode } from './errors'
-
 import { isSpecIdentifier } from './text-shape'
 
 const ID_PATTERN = '^[a-zA-Z0-9][a-zA-Z0-9_.-]*$' // what isSpecIdentifier checks, as the spec writes it

@@ -99,7 +99,7 @@ boot_wait_s=${VM_BOOT_WAIT_S:-180}
 boot
 # QEMU's TCG now and then aborts on an assertion (with the vIOMMU) or hangs while the guest boots, before the
 # guest has run anything: boot again once
-if [ ! -e "$out/guest.out" ]; then
+if [ ! -e "$out/guest.out" ] || { [ ! -s "$out/guest.out" ] && grep -q 'qemu-system-x86_64: .*Assertion' "$CACHE/console.log"; }; then
   why=$(grep -o 'Assertion.*' "$CACHE/console.log" | head -1 || true)
   [ -n "$why" ] || why="no scenario started within ${boot_wait_s} s; $(grep -o 'rcu: INFO: .*' "$CACHE/console.log" | head -1 || echo 'see the console log')"
   echo "vm: the guest never started the scenario ($why); booting again" >&2
