@@ -31,3 +31,12 @@ for (const names of [['cni.sh'], ['dp.sh'], ['dp-noiommu.sh'], ['cni-reboot-1.sh
     }
   })
 }
+
+// the harness itself: a guest that has not started its scenario when the boot wait ends is stopped and booted once more
+t.test('a guest that never starts its scenario is stopped after VM_BOOT_WAIT_S and booted again once', async (t) => {
+  const r = spawnSync(path.join(ROOT, 'scripts/vm/run.sh'), ['test/vm/scenarios/cni.sh', '120'], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, VM_BOOT_WAIT_S: '1' } })
+  const out = `${r.stdout}${r.stderr}`
+  t.equal(r.status, 99, 'no scenario ran: the harness says so with 99')
+  t.equal(out.match(/vm: the guest never started the scenario \(no scenario started within 1 s/g)?.length, 1, 'one retry, saying why')
+  t.notMatch(out, /^ok - /m, 'no check ran')
+})
