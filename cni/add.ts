@@ -35,6 +35,8 @@ export async function cmdAdd({ env, conf }: PluginContext): Promise<Result> {
   const cfg = parseSriovConfig(conf, env)
   // the kernel reads a "%d" in a new name as "the first free number": the result would name no interface
   if (env.ifname.includes('%')) throw new CniError(ErrorCode.InvalidEnv, `invalid interface name ${JSON.stringify(env.ifname)} (CNI_IFNAME): "%" is not allowed`)
+  // the kernel checks a new name's bytes, and its isspace() takes 0xA0 as a space: it is in the UTF-8 of "à", "Р", "†"
+  if (Buffer.from(env.ifname).includes(0xa0)) throw new CniError(ErrorCode.InvalidEnv, `invalid interface name ${JSON.stringify(env.ifname)} (CNI_IFNAME): its UTF-8 holds the byte 0xA0, which the kernel takes as whitespace`)
   // /proc/sys/net/*/conf/all and default: the kernel (6.x) refuses these names (EINVAL) once the netdev has moved
   if (env.ifname === 'all' || env.ifname === 'default') throw new CniError(ErrorCode.InvalidEnv, `invalid interface name ${JSON.stringify(env.ifname)} (CNI_IFNAME): "all" and "default" name the /proc/sys/net defaults, not an interface`)
   ipamPrecheck(conf.raw, env)
