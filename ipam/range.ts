@@ -37,6 +37,10 @@ export function parseRange(raw: unknown, where: string): Range {
   if (typeof o.subnet !== 'string' || o.subnet === '') throw invalid(`${where}: missing "subnet"`)
   const subnet = parseCidr(o.subnet)
   if (!subnet) throw invalid(`${where}: invalid subnet ${JSON.stringify(o.subnet)}: expected CIDR notation such as 10.1.0.0/24`)
+  // Go's host-local refuses it too ("IPNet IP and Mask version mismatch"); taken, it was an IPv4 range
+  if (subnet.ip.family === 4 && o.subnet.slice(0, o.subnet.indexOf('/')).includes(':')) {
+    throw invalid(`${where}: subnet ${JSON.stringify(o.subnet)} is an IPv4 network in IPv6 notation: write it as IPv4`)
+  }
   const width = bits(subnet.ip.family)
   if (subnet.prefix > width - 2) throw invalid(`${where}: network ${o.subnet} too small to allocate from`)
   const network = networkOf(subnet)

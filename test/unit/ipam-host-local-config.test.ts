@@ -46,6 +46,9 @@ t.test('every invalid config is code 7 and names the value', async (t) => {
     [{ ranges: [[{ subnet: '10.1.2.0/24' }]], routes: [{ dst: 'x' }] }, /routes\[0\]\.dst/],
     // red team: the first was installed as IPv4 10.9.0.0/16, the second failed late with a bare EINVAL
     [{ ranges: [[{ subnet: '10.1.2.0/24' }]], routes: [{ dst: '10.2.0.0/16' }, { dst: '::ffff:10.9.0.0/112' }] }, /routes\[1\]\.dst: "::ffff:10\.9\.0\.0\/112" is an IPv4 network in IPv6 notation/],
+    // red team 8: taken as the IPv4 range 10.88.0.0/24, where Go's host-local refuses it
+    [{ ranges: [[{ subnet: '::ffff:10.88.0.0/120' }]] }, /ranges\[0\]\[0\]: subnet "::ffff:10\.88\.0\.0\/120" is an IPv4 network in IPv6 notation/],
+    [{ subnet: '::ffff:10.88.0.0/120' }, /IPv4 network in IPv6 notation/],
     [{ ranges: [[{ subnet: '10.1.2.0/24' }]], routes: [{ dst: '192.168.5.7/24' }] }, /routes\[0\]\.dst: "192\.168\.5\.7\/24" has host bits set: the network is 192\.168\.5\.0\/24/],
   ]
   for (const [ipam, msg] of cases) t.throws(() => parse(ipam), { code: 7, message: msg }, msg.source)
