@@ -25,12 +25,14 @@ export function resolveVf(pci: string, fs: Sysfs = defaultSysfs): VfDevice {
   if (!pfPci) throw new VfLookupError(`PCI device ${pci} is not an SR-IOV VF (no physfn link): check deviceID`)
   const pfName = fs.list(Sysfs.pciDevice(pci, 'physfn', 'net'))[0]
   if (!pfName) throw new VfLookupError(`the PF ${pfPci} of VF ${pci} has no network interface`)
-  let vfIndex = -1
-  for (const entry of fs.list(Sysfs.pciDevice(pfPci))) {
-    const index = numberAfter(entry, 'virtfn')
-    if (index !== undefined && fs.linkName(Sysfs.pciDevice(pfPci, entry)) === pci) {
-      vfIndex = index
-      break
+  let vfIndex = indexFromOffset(pci, pfPci, fs) ?? -1
+  if (vfIndex < 0) {
+    for (const entry of fs.list(Sysfs.pciDevice(pfPci))) {
+      const index = numberAfter(entry, 'virtfn')
+      if (index !== undefined && fs.linkName(Sysfs.pciDevice(pfPci, entry)) === pci) {
+        vfIndex = index
+        break
+      }
     }
   }
   if (vfIndex < 0) throw new VfLookupError(`VF ${pci} is not listed among the virtfnN links of its PF ${pfName}`)
@@ -41,6 +43,32 @@ export function resolveVf(pci: string, fs: Sysfs = defaultSysfs): VfDevice {
   if (netdev) out.netdev = netdev
   if (driver) out.driver = driver
   return out
+}
+
+/** PCIe routing ID (bus, device, function) of `dddd:bb:dd.f`, with its domain; undefined for another form. */
+function routingId(pci: string): { domain: string; id: number } | undefined {
+  if (pci.length !== 12 || pci[4] !== ':' || pci[7] !== ':' || pci[10] !== '.') return undefined
+  const bus = parseInt(pci.slice(5, 7), 16)
+  const device = parseInt(pci.slice(8, 10), 16)
+  const fn = parseInt(pci.slice(11), 16)
+  if (Number.isNaN(bus) || Number.isNaN(device) || device > 0x1f || Number.isNaN(fn) || fn > 7) return undefined
+  return { domain: pci.slice(0, 4), id: (bus << 8) | (device << 3) | fn }
+}
+
+/**
+ * The VF's index from where SR-IOV places VFs (VF n at the PF's routing ID + offset + n × stride), confirmed
+ * by its one virtfnN link: a PF with 64 VFs is not scanned link by link. Undefined when anything disagrees.
+ */
+function indexFromOffset(pci: string, pfPci: string, fs: Sysfs): number | undefined {
+  const vf = routingId(pci)
+  const pf = routingId(pfPci)
+  if (!vf || !pf || vf.domain !== pf.domain) return undefined
+  const offset = fs.readInt(Sysfs.pciDevice(pfPci, 'sriov_offset'))
+  const stride = fs.readInt(Sysfs.pciDevice(pfPci, 'sriov_stride'))
+  if (offset === undefined || !stride) return undefined
+  const index = (vf.id - pf.id - offset) / stride
+  if (!Number.isInteger(index) || index < 0) return undefined
+  return fs.linkName(Sysfs.pciDevice(pfPci, `virtfn${index}`)) === pci ? index : undefined
 }
 
 /** The VF netdev's current name on the host, re-read (the kernel may have returned it under another name). */

@@ -23,6 +23,38 @@ t.test('VF resolution from sysfs: PF, index, netdev, DPDK mode, and clear errors
   t.throws(() => resolveVf('0000:01:00.0', s), /not an SR-IOV VF/)
 })
 
+t.test('VF index from the PF\'s SR-IOV offset and stride, confirmed by one link; anything else falls back to the scan', async (t) => {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'sysfs-'))
+  t.teardown(() => fs.rmSync(root, { recursive: true, force: true }))
+  buildFakeSysfs(root, [{ pci: '0000:01:00.0', name: 'eno2', vfs: [
+    { pci: '0000:01:10.1', netdev: 'eno2v0' },
+    { pci: '0000:01:10.3', netdev: 'eno2v1' },
+  ] }])
+  class Counting extends Sysfs {
+    lists: string[] = []
+    override list(rel: string): string[] {
+      this.lists.push(rel)
+      return super.list(rel)
+    }
+  }
+  const pfDir = Sysfs.pciDevice('0000:01:00.0')
+  const attr = (name: string, value: string) => fs.writeFileSync(path.join(root, pfDir, name), value + '\n')
+  // VF n at routing ID 0x100 (01:00.0) + 0x81 + 2n: 01:10.1, 01:10.3
+  for (const [offset, scanned] of [['129', false], ['130', true], ['127', true], ['0x81', false]] as const) {
+    attr('sriov_offset', offset)
+    attr('sriov_stride', '2')
+    for (const [pci, vfIndex] of [['0000:01:10.1', 0], ['0000:01:10.3', 1]] as const) {
+      const s = new Counting(root)
+      t.equal(resolveVf(pci, s).vfIndex, vfIndex, `${pci} with offset ${offset}`)
+      t.equal(s.lists.includes(pfDir), scanned, `${pci} with offset ${offset}: ${scanned ? 'scanned' : 'not scanned'}`)
+    }
+  }
+  attr('sriov_stride', '0')
+  const s = new Counting(root)
+  t.equal(resolveVf('0000:01:10.3', s).vfIndex, 1, 'a stride of 0 is scanned')
+  t.ok(s.lists.includes(pfDir))
+})
+
 t.test('PCI discovery: the same devices from uevent files and from the single attributes', async (t) => {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'sysfs-'))
   t.teardown(() => fs.rmSync(root, { recursive: true, force: true }))
