@@ -170,7 +170,8 @@ export class LeaseStore {
     const out: Lease[] = []
     for (const name of safeReaddir(this.dir)) {
       if (!parseIP(name)) continue
-      const content = leaseText(path.join(this.dir, name))
+      // the reference trims the whole file before it compares: "id\r\nifname\n" is (id, ifname) to it too
+      const content = leaseText(path.join(this.dir, name))?.trim()
       if (content === undefined) continue
       const br = content.indexOf(LINE_BREAK)
       out.push(br < 0 ? { ip: name, containerId: content.trim() } : { ip: name, containerId: content.slice(0, br), ifname: content.slice(br + 2) })
@@ -214,7 +215,7 @@ export class LeaseStore {
     const leased = (n: string) => {
       if (!parseIP(n)) return false
       const content = readOrUndefined(path.join(this.dir, n))
-      return content !== undefined && (ifname === undefined ? content.trim() : content) === want
+      return content !== undefined && content.trim() === want
     }
     return names.length && names.every(leased) ? names : undefined
   }

@@ -68,6 +68,19 @@ t.test('DEL releases legacy ID-only leases, is idempotent; CHECK needs a lease',
   await t.rejects(check(cfg, 'old-ctr', 'eth0'), { code: 7, message: /failed to find address/ })
 })
 
+t.test('a lease file with white space around its content is the attachment\'s, as the reference trims it (red team 9)', async (t) => {
+  const { dir, cfg } = setup(t, small)
+  fs.mkdirSync(dir, { recursive: true })
+  const files = { '10.1.2.2': 'a1\r\neth0\n', '10.1.2.3': 'a2\r\neth0\r\n', '10.1.2.4': '\na3\r\neth0', '10.1.2.5': 'a4\r\neth0 ', '10.1.2.6': 'keep\r\neth0\n' }
+  for (const [ip, content] of Object.entries(files)) fs.writeFileSync(path.join(dir, ip), content)
+  await check(cfg, 'a1', 'eth0')
+  await t.rejects(allocate(cfg, 'a1', 'eth0'), { message: /duplicate allocation/ }, 'a second address for a1 is refused, as the reference refuses it')
+  for (const id of ['a1', 'a2', 'a3', 'a4']) await release(cfg, id, 'eth0')
+  t.same(fs.readdirSync(dir).filter((f) => f.startsWith('10.')), ['10.1.2.6'], 'DEL released each of them')
+  t.same(await gc(cfg, [{ containerID: 'keep', ifname: 'eth0' }]), [], 'GC keeps the lease of a valid attachment')
+  t.ok(fs.existsSync(path.join(dir, '10.1.2.6')))
+})
+
 t.test('GC keeps valid attachments, lock and last_reserved_ip; removes the rest', async (t) => {
   const { dir, cfg } = setup(t, small)
   await allocate(cfg, 'keep', 'net1')
