@@ -55,7 +55,7 @@ export async function cmdAdd({ env, conf }: PluginContext): Promise<Result> {
         try {
           const c: AttachmentContext = { rec: undefined as never, store, vfc: vfConfigurator(), env, pod, host }
           await ownRecordFree(store, env, vf.pci)
-          const reclaimed = await claimVf(store, vf.pci, env, c.vfc)
+          const reclaimed = await claimVf(store, vf.pci, env, c.vfc, { conf: conf.raw, own: false })
           // read again after a reclaim: its netdev came back from the kernel under another name, and got its own back
           c.rec = await writeAheadRecord(c, cfg, reclaimed ? lookUpVf(vf.pci) : vf, conf.raw)
           c.result = { cniVersion: conf.cniVersion, interfaces: [], ips: [], routes: [] }

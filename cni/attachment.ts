@@ -116,15 +116,21 @@ interface Located {
  * ours is returned: its parent device where the kernel reports one (the VF's PCI address), else the VF's
  * PCI address in sysfs, or its link type (none for a VF: every link a pod can make has one) with its index or
  * one of its MACs. In the pod the index ADD saw comes first: a pod can give a link of its own the VF's name and
- * MAC, and DEL would have moved that one to the host instead.
+ * MAC, and DEL would have moved that one to the host instead. A Go sriov-cni record notes none of these: its
+ * pod's link of the attachment's name is taken, as sriov-cni's DEL takes it.
  */
 async function locateNetdev(rec: AttachmentRecord): Promise<Located | undefined> {
   const macs = new Set([rec.origNetdev?.mac, rec.podMac].filter((m): m is string => !!m))
   const parent = rec.origNetdev?.parentDev
   const kind = rec.origNetdev?.kind
+  // the kernel's word where it gives one (5.15+: a VF netdev's parent device is the VF's PCI address)
+  const parentSays = (l: LinkInfo) => (l.parentDev !== undefined ? l.parentDev === (parent ?? rec.deviceID) : undefined)
   // without a parent device to prove it, a link of another type is not the VF (a record of an older version noted none)
-  const sameDevice = (l: LinkInfo) => (parent ? l.parentDev === parent : kind === undefined || (l.kind ?? '') === kind)
-  const ours = (l: LinkInfo) => sameDevice(l) && (!!parent || macs.has(l.mac) || (rec.origNetdev?.index !== undefined && l.index === rec.origNetdev.index))
+  const sameDevice = (l: LinkInfo) => parentSays(l) ?? (!parent && (kind === undefined || (l.kind ?? '') === kind))
+  const ours = (l: LinkInfo) => parentSays(l) ?? (sameDevice(l) && (macs.has(l.mac) || (rec.origNetdev?.index !== undefined && l.index === rec.origNetdev.index)))
+  // a Go sriov-cni record notes nothing that tells its netdev from another: as sriov-cni's own DEL does, the
+  // pod's link of the attachment's name is taken, unless the kernel names another parent device
+  const notesNothing = !parent && kind === undefined && rec.podIndex === undefined && rec.origNetdev?.index === undefined
   const names = (...n: (string | undefined)[]) => [...new Set(n.filter((x): x is string => !!x))]
   const podNs = openNetnsIfThere(rec.netns)
   if (podNs) {
@@ -134,7 +140,7 @@ async function locateNetdev(rec: AttachmentRecord): Promise<Located | undefined>
     if (atIndex && sameDevice(atIndex)) return { place: pod, link: atIndex, inPod: true }
     for (const name of names(rec.ifname, rec.hostIfName)) {
       const link = await linkByName(pod.sock, name)
-      if (link && ours(link)) return { place: pod, link, inPod: true }
+      if (link && (ours(link) || (notesNothing && name === rec.ifname && parentSays(link) === undefined))) return { place: pod, link, inPod: true }
     }
     closePlace(pod)
   }

@@ -1,4 +1,5 @@
-// CHECK: the attachment still looks as ADD left it (sriov-cni's CHECK checks nothing).
+// CHECK: the attachment still looks as ADD left it (sriov-cni's CHECK checks nothing); one Go sriov-cni made is
+// checked for what its record and the runtime's prevResult tell.
 import { closeRtnl, linkByName, listAddresses, listRoutes, openRtnl } from '../host/link'
 import { Netns, netnsExists } from '../host/netns'
 import { vfConfigurator } from '../host/vf-config'
@@ -7,11 +8,11 @@ import { isUnfinished, madeInEarlierBoot } from '../state/attachment'
 import { StateStore } from '../state/store'
 import { CniError, ErrorCode } from '../protocol/errors'
 import { formatNetwork, parseCidr } from '../protocol/ip'
-import { toVersion } from '../protocol/result'
+import { toVersion, type Result } from '../protocol/result'
 import type { PluginContext } from '../protocol/skel'
 import { parseSriovConfig, requestedVfState, type SriovConfig } from './config'
 import { ipamCheck } from './ipam'
-import { onItsVf } from './detach'
+import { onItsVf, toRecord } from './detach'
 
 const fail = (msg: string) => new CniError(ErrorCode.Internal, `CHECK failed: ${msg}`)
 
@@ -24,9 +25,11 @@ export async function cmdCheck(ctx: PluginContext): Promise<void> {
 
 async function check({ env, conf }: PluginContext, cfg: SriovConfig, store: StateStore): Promise<void> {
   const stored = await store.loadAttachment(env.containerId, env.ifname)
-  if (!stored || stored.kind !== 'ours') throw fail(`no attachment record for container ${env.containerId} interface ${env.ifname}`)
+  if (!stored) throw fail(`no attachment record for container ${env.containerId} interface ${env.ifname}`)
   // the VF's PF and index as sysfs gives them now (the PF may have been renamed since ADD)
-  const { rec, gone } = onItsVf(stored.record)
+  const { rec, gone } = onItsVf(await toRecord(stored, store, env, { conf: conf.raw, own: true }))
+  // a Go sriov-cni record keeps no result: the runtime's prevResult says which addresses the pod's interface has
+  const expected = stored.kind === 'ours' ? { ips: rec.ips, routes: rec.result.routes ?? [] } : { ips: addressesOf(conf.prevResult, env.ifname), routes: [] }
   if (gone) throw fail(`VF ${rec.deviceID} of the attachment does not exist`)
   if (madeInEarlierBoot(rec)) throw fail(`the attachment of container ${env.containerId} interface ${env.ifname} was made before the node restarted`)
   if (isUnfinished(rec)) throw fail(`the ADD of container ${env.containerId} interface ${env.ifname} did not finish`)
@@ -50,9 +53,9 @@ async function check({ env, conf }: PluginContext, cfg: SriovConfig, store: Stat
       if (mac && link.mac !== mac) throw fail(`interface ${env.ifname} has MAC ${link.mac}, expected ${mac}`)
       if (rec.podMtu && link.mtu !== rec.podMtu) throw fail(`interface ${env.ifname} has MTU ${link.mtu}, expected ${rec.podMtu}`)
       const addrs = await listAddresses(sock, link.index)
-      for (const ip of rec.ips) if (!addrs.includes(ip)) throw fail(`address ${ip} is missing from ${env.ifname}`)
+      for (const ip of expected.ips) if (!addrs.includes(ip)) throw fail(`address ${ip} is missing from ${env.ifname}`)
       const routes = await listRoutes(sock)
-      for (const r of rec.result.routes ?? []) {
+      for (const r of expected.routes) {
         // the kernel lists the network in canonical text; a result may carry any text of it (a delegated plugin's)
         const want = networkText(r.dst)
         if (!routes.some((x) => x.dst === want && x.oif === link.index)) throw fail(`route to ${r.dst} via ${env.ifname} is missing`)
@@ -65,6 +68,12 @@ async function check({ env, conf }: PluginContext, cfg: SriovConfig, store: Stat
   // a delegated IPAM plugin checks against the result it is handed, as the spec asks
   const prevResult = conf.raw.prevResult ?? toVersion(rec.result, conf.cniVersion)
   await ipamCheck({ ...rec.netConf, cniVersion: conf.cniVersion, prevResult }, env)
+}
+
+/** The addresses `result` gives the pod's interface `ifname`. */
+function addressesOf(result: Result | undefined, ifname: string): string[] {
+  const ours = (i: number | undefined) => i !== undefined && result?.interfaces?.[i]?.name === ifname && !!result.interfaces[i].sandbox
+  return (result?.ips ?? []).filter((ip) => ours(ip.interface)).map((ip) => ip.address)
 }
 
 /** "FD00:88:0::5/64" as the kernel lists it: "fd00:88::/64". */

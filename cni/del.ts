@@ -34,7 +34,7 @@ export async function cmdDel({ env, conf }: PluginContext): Promise<void> {
         log('debug', 'DEL: no attachment record, nothing else to undo')
         return
       }
-      await detach(await toRecord(stored, store, env), store, env, vfConfigurator())
+      await detach(await toRecord(stored, store, env, { conf: conf.raw, own: true }), store, env, vfConfigurator())
     }
     // the VF lock also when there is no record: it removes a lock file an ADD killed early left behind
     await (pci ? store.withVfLock(pci, undo) : undo())

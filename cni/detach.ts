@@ -11,7 +11,17 @@ import { attachmentSteps } from './attachment'
 import { log } from './log'
 import { undoSteps } from './steps'
 
-export async function toRecord(stored: StoredAttachment, store: StateStore, env: Pick<CniEnv, 'netns'>): Promise<AttachmentRecord> {
+/**
+ * The config a verb was given. A Go sriov-cni record keeps only its IPAM plugin's type (Go's types.IPAM), so
+ * its leases are released with this config's IPAM section, as sriov-cni's DEL releases them with stdin's: DEL's
+ * always (`own`: it is the attachment's own config), another verb's when it is the same network's.
+ */
+export interface GivenConfig {
+  conf: Record<string, unknown>
+  own: boolean
+}
+
+export async function toRecord(stored: StoredAttachment, store: StateStore, env: Pick<CniEnv, 'netns'>, given?: GivenConfig): Promise<AttachmentRecord> {
   if (stored.kind === 'ours') return stored.record
   const pci = String(stored.raw.deviceID ?? '').toLowerCase()
   let dpdk = false
@@ -26,7 +36,12 @@ export async function toRecord(stored: StoredAttachment, store: StateStore, env:
     const mark = await store.allocatedTo(pci)
     if (mark && (await store.attachmentsOf(pci)).length === 1) netns = mark
   }
-  return fromSriovCniRecord(stored.raw, stored.containerId, stored.ifname, netns, dpdk)
+  const rec = fromSriovCniRecord(stored.raw, stored.containerId, stored.ifname, netns, dpdk)
+  if (given && (given.own || given.conf.name === rec.netName)) {
+    const { ipam: _recorded, ...rest } = rec.netConf
+    rec.netConf = given.conf.ipam === undefined ? rest : { ...rest, ipam: given.conf.ipam }
+  }
+  return rec
 }
 
 /** Who holds a VF now: a pod's namespace, and its attachment when a record of ours names it. */

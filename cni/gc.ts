@@ -29,7 +29,7 @@ export async function cmdGc({ env, conf }: PluginContext): Promise<void> {
         store.withVfLock(first.deviceID, async () => {
           const stored = await store.loadAttachment(first.containerId, first.ifname)
           if (!stored) return // a DEL got there first
-          await detach(await toRecord(stored, store, { netns: '' }), store, env, vfc)
+          await detach(await toRecord(stored, store, { netns: '' }, { conf: conf.raw, own: false }), store, env, vfc)
         }),
       )
       log('info', 'GC released a stale attachment', { deviceID: first.deviceID, attachment: { containerId: first.containerId, ifname: first.ifname } })

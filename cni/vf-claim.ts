@@ -7,11 +7,11 @@ import type { CniEnv } from '../protocol/env'
 import { CniError, ErrorCode } from '../protocol/errors'
 import { isUnfinished, madeInEarlierBoot } from '../state/attachment'
 import type { StateStore } from '../state/store'
-import { detach, toRecord } from './detach'
+import { detach, toRecord, type GivenConfig } from './detach'
 import { log } from './log'
 
 /** Returns whether an earlier attachment was undone (its netdev may have come back under another name). */
-export async function claimVf(store: StateStore, pci: string, env: CniEnv, vfc: VfConfigurator): Promise<boolean> {
+export async function claimVf(store: StateStore, pci: string, env: CniEnv, vfc: VfConfigurator, given: GivenConfig): Promise<boolean> {
   const mark = await store.markOf(pci)
   if (mark === undefined) return false // a record is never written without its mark: nothing to look for
   const stored = await store.attachmentsOf(pci)
@@ -21,7 +21,7 @@ export async function claimVf(store: StateStore, pci: string, env: CniEnv, vfc: 
     throw new CniError(ErrorCode.InvalidConfig, `VF ${pci} is already allocated to network namespace ${mark}`)
   }
   for (const s of stored) {
-    const rec = await toRecord(s, store, { netns: '' })
+    const rec = await toRecord(s, store, { netns: '' }, given)
     const same = rec.containerId === env.containerId && rec.ifname === env.ifname
     const alive = netnsExists(rec.netns)
     // an unfinished record here is a killed ADD's: a running one would hold the VF lock we hold

@@ -3,6 +3,7 @@ import path from 'node:path'
 import t from 'tap'
 import { addNetns, ip, linkJson } from '../helpers/netns'
 import { sriovNode } from '../helpers/sriov-node'
+import { execPlugin, referencePlugin } from '../helpers/plugin-exec'
 
 t.test('CHECK fails on a wrong MAC, a missing address, a changed VF config, a missing lease or interface', async (t) => {
   const node = sriovNode(t, 'tck')
@@ -96,6 +97,75 @@ t.test('DEL restores a VF from a record written by Go sriov-cni (in-place upgrad
   t.match(node.vfConfig()['0'], { vlan: 0, mac: '00:00:00:00:00:00' })
   t.notOk(fs.existsSync(path.join(node.stateDir, 'f00dcafe-net1')))
   t.notOk(fs.existsSync(path.join(node.stateDir, 'pci', vf.pci)))
+})
+
+t.test('DEL of a Go sriov-cni record whose pod changed the netdev\'s MAC: the netdev comes home and the lease goes, with stdin\'s IPAM section (red team 9)', async (t) => {
+  const node = sriovNode(t, 'tcm')
+  const pod = addNetns(t, 'tcm')
+  const vf = node.vfs[0]
+  const conf = node.conf()
+  const leaseDir = path.join(node.dataDir, 'sriov-201')
+  // what sriov-cni leaves behind with host-local: the reference's lease, the VF in the pod as net1 (no MAC asked
+  // for) and its record, whose "ipam" holds only the type (Go's types.IPAM)
+  const lease = await execPlugin(referencePlugin('host-local'), conf, { command: 'ADD', containerId: 'f00dbabe', netns: pod.path, ifname: 'net1' })
+  t.equal(lease.code, 0, lease.stdout)
+  t.same(fs.readdirSync(leaseDir).filter((f) => f.startsWith('192.')), ['192.168.201.2'])
+  ip('link', 'set', vf.netdev!, 'netns', pod.name)
+  ip('-n', pod.name, 'link', 'set', vf.netdev!, 'name', 'net1')
+  // the pod's application gives it a MAC of its own
+  ip('-n', pod.name, 'link', 'set', 'net1', 'address', '02:00:00:00:bb:01')
+  fs.mkdirSync(path.join(node.stateDir, 'pci'), { recursive: true })
+  const goRecord = {
+    cniVersion: '1.0.0', name: 'sriov-201', type: 'sriov', deviceID: vf.pci, ipam: { type: 'host-local' }, Master: node.pf, VFID: 0, MAC: '', MTU: 0,
+    OrigVfState: { HostIFName: vf.netdev, SpoofChk: true, Trust: false, AdminMAC: '00:00:00:00:00:00', EffectiveMAC: vf.mac, Vlan: 0, VlanQoS: 0, VlanProto: 33024, MinTxRate: 0, MaxTxRate: 0, LinkState: 0, MTU: 1500 },
+  }
+  fs.writeFileSync(path.join(node.stateDir, 'f00dbabe-net1'), JSON.stringify(goRecord))
+  fs.writeFileSync(path.join(node.stateDir, 'pci', vf.pci), pod.path)
+  const del = await node.run('DEL', conf, { netns: pod.path, containerId: 'f00dbabe' })
+  t.equal(del.code, 0, del.stdout)
+  t.equal(linkJson(vf.netdev!)?.address, vf.mac, 'the netdev is back on the host with its name and MAC')
+  t.same(JSON.parse(ip('-n', pod.name, '-j', 'link', 'show')).map((l: { ifname: string }) => l.ifname), ['lo'], 'nothing of it left in the pod')
+  t.same(fs.readdirSync(leaseDir).filter((f) => f.startsWith('192.')), [], 'the lease is released from the dataDir stdin names')
+  t.notOk(fs.existsSync(path.join(node.stateDir, 'f00dbabe-net1')))
+  t.notOk(fs.existsSync(path.join(node.stateDir, 'pci', vf.pci)))
+})
+
+t.test('CHECK of a Go sriov-cni attachment checks its interface, the prevResult\'s addresses and the lease (red team 9)', async (t) => {
+  const node = sriovNode(t, 'tcn')
+  const pod = addNetns(t, 'tcn')
+  const vf = node.vfs[0]
+  const conf = node.conf()
+  const lease = await execPlugin(referencePlugin('host-local'), conf, { command: 'ADD', containerId: 'f00dbeef', netns: pod.path, ifname: 'net1' })
+  t.equal(lease.code, 0, lease.stdout)
+  ip('link', 'set', vf.netdev!, 'netns', pod.name)
+  ip('-n', pod.name, 'link', 'set', vf.netdev!, 'name', 'net1')
+  ip('-n', pod.name, 'addr', 'add', '192.168.201.2/24', 'dev', 'net1')
+  ip('-n', pod.name, 'link', 'set', 'net1', 'up')
+  fs.mkdirSync(path.join(node.stateDir, 'pci'), { recursive: true })
+  const goRecord = {
+    cniVersion: '1.0.0', name: 'sriov-201', type: 'sriov', deviceID: vf.pci, ipam: { type: 'host-local' }, Master: node.pf, VFID: 0, MAC: '',
+    OrigVfState: { HostIFName: vf.netdev, SpoofChk: true, Trust: false, AdminMAC: '00:00:00:00:00:00', EffectiveMAC: vf.mac, Vlan: 0, VlanQoS: 0, VlanProto: 33024, MinTxRate: 0, MaxTxRate: 0, LinkState: 0, MTU: 1500 },
+  }
+  fs.writeFileSync(path.join(node.stateDir, 'f00dbeef-net1'), JSON.stringify(goRecord))
+  fs.writeFileSync(path.join(node.stateDir, 'pci', vf.pci), pod.path)
+  const prevResult = {
+    cniVersion: '1.0.0',
+    interfaces: [{ name: 'eth0', sandbox: pod.path }, { name: 'net1', mac: vf.mac, sandbox: pod.path }],
+    ips: [{ address: '10.9.0.5/16', interface: 0 }, { address: '192.168.201.2/24', gateway: '192.168.201.1', interface: 1 }],
+  }
+  const check = () => node.run('CHECK', { ...conf, prevResult }, { netns: pod.path, containerId: 'f00dbeef' })
+  let r = await check()
+  t.equal(r.code, 0, `a healthy Go attachment passes: ${r.stdout}`)
+  ip('-n', pod.name, 'addr', 'del', '192.168.201.2/24', 'dev', 'net1')
+  r = await check()
+  t.match(r.json, { code: 999, msg: /address 192\.168\.201\.2\/24 is missing from net1/ })
+  ip('-n', pod.name, 'addr', 'add', '192.168.201.2/24', 'dev', 'net1')
+  const release = await execPlugin(referencePlugin('host-local'), conf, { command: 'DEL', containerId: 'f00dbeef', netns: pod.path, ifname: 'net1' })
+  t.equal(release.code, 0, release.stdout)
+  r = await check()
+  t.not(r.code, 0, 'a released lease fails CHECK')
+  t.match(r.stdout, /failed to find address/)
+  t.ok(fs.existsSync(path.join(node.stateDir, 'f00dbeef-net1')), 'CHECK changes nothing')
 })
 
 t.test('a DEL whose IPAM release is slow holds the VF lock: a racing ADD waits and then succeeds', async (t) => {
