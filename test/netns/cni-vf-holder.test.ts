@@ -9,12 +9,14 @@ import { sriovNode, type SriovNode } from '../helpers/sriov-node'
 
 const BOOT_ID = fs.readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim()
 
-/** What Go sriov-cni saves at ADD (its NetConf with the VF's original state): it does not say the namespace. */
+/**
+ * What Go sriov-cni saves at ADD (its NetConf with the VF's original state): it does not say the namespace, and
+ * of the IPAM section it keeps only the type (Go's types.IPAM).
+ */
 function writeGoRecord(node: SriovNode, containerId: string, vlan: number): void {
   const vf = node.vfs[0]
-  const { ipam } = node.conf() as { ipam: unknown }
   const raw = {
-    cniVersion: '1.0.0', name: 'sriov-201', type: 'sriov', ipam, deviceID: vf.pci, vlan, Master: node.pf, VFID: 0,
+    cniVersion: '1.0.0', name: 'sriov-201', type: 'sriov', ipam: { type: 'host-local' }, deviceID: vf.pci, vlan, Master: node.pf, VFID: 0,
     OrigVfState: { HostIFName: vf.netdev, SpoofChk: true, Trust: false, AdminMAC: '00:00:00:00:00:00', EffectiveMAC: vf.mac, Vlan: 0, VlanQoS: 0, MinTxRate: 0, MaxTxRate: 0, LinkState: 0 },
   }
   fs.mkdirSync(node.stateDir, { recursive: true })
@@ -86,6 +88,22 @@ for (const how of ['DEL', 'GC'] as const) {
     t.same(fs.readdirSync(path.join(node.dataDir, 'sriov-201')).filter((f) => /^192\./.test(f)), ['192.168.201.3'], 'our lease goes')
   })
 }
+
+t.test("ADD on a VF whose Go sriov-cni pod died without its DEL releases that pod's lease with the ADD's IPAM section (red team 9)", async (t) => {
+  const node = sriovNode(t, 'tvr')
+  writeGoRecord(node, 'deadbeef', 300)
+  writeLease(node, '192.168.201.7', 'deadbeef')
+  const mark = path.join(node.stateDir, 'pci', node.vfs[0].pci)
+  fs.mkdirSync(path.dirname(mark), { recursive: true })
+  fs.writeFileSync(mark, '/var/run/netns/gone-tvr')
+  const pod = addNetns(t, 'tvr')
+  const add = await node.run('ADD', node.conf(), { netns: pod.path, containerId: 'newpod' })
+  t.equal(add.code, 0, add.stdout)
+  t.match(add.stderr, /reclaiming VF/)
+  t.notOk(fs.existsSync(path.join(node.stateDir, 'deadbeef-net1')), "the dead pod's record goes")
+  const leases = fs.readdirSync(path.join(node.dataDir, 'sriov-201')).filter((f) => /^192\./.test(f))
+  t.same(leases.map((f) => fs.readFileSync(path.join(node.dataDir, 'sriov-201', f), 'utf8')), ['newpod\r\nnet1'], "the dead pod's lease goes; the new pod holds one")
+})
 
 t.test("two Go sriov-cni records on a VF whose mark names a live pod: another pod's ADD is refused and changes nothing", async (t) => {
   const node = sriovNode(t, 'tva')
