@@ -132,6 +132,24 @@ ok "link_state on igb fails ADD" "[ $lsrc -ne 0 ]"
 ok "  with an error naming link_state" "grep -q link_state /tmp/ls.out"
 ok "  and leaves the VF as it was" "[ \"\$(vf_line 0)\" = \"$before\" ] && $IP link show $HOSTNAME0"
 
+# a node upgraded in place: a pod Go sriov-cni attached (its record as Go writes it, "ipam" with only its type)
+# whose application changed the MAC; our DEL, given the seeds' NAD, brings the netdev home (the kernel names the
+# VF as its parent device) and releases the lease from the NAD's store
+$IP netns add gopod
+$IP link set $HOSTNAME0 netns gopod
+$IP -n gopod link set $HOSTNAME0 name net1
+$IP -n gopod link set net1 address 02:00:00:00:60:01
+$IP link set $PF vf 0 vlan 201
+mkdir -p /var/lib/cni/sriov/pci /var/lib/cni/networks/sriov-201
+printf /var/run/netns/gopod > /var/lib/cni/sriov/pci/$VF0
+printf 'gocid\r\nnet1' > /var/lib/cni/networks/sriov-201/192.168.201.9
+echo "{\"cniVersion\":\"0.3.1\",\"name\":\"sriov-201\",\"type\":\"sriov\",\"ipam\":{\"type\":\"host-local\"},\"deviceID\":\"$VF0\",\"vlan\":201,\"Master\":\"$PF\",\"VFID\":0,\"MAC\":\"\",\"OrigVfState\":{\"HostIFName\":\"$HOSTNAME0\",\"SpoofChk\":true,\"Trust\":false,\"AdminMAC\":\"00:00:00:00:00:00\",\"EffectiveMAC\":\"$ORIGMAC\",\"Vlan\":0,\"VlanQoS\":0,\"MinTxRate\":0,\"MaxTxRate\":0,\"LinkState\":0,\"MTU\":1500}}" > /var/lib/cni/sriov/gocid-net1
+node -e 'const n = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")); n.deviceID = process.argv[2]; console.log(JSON.stringify(n))' $SEED $VF0 > /tmp/godel.json
+env CNI_COMMAND=DEL CNI_CONTAINERID=gocid CNI_NETNS=/var/run/netns/gopod /tmp/cnibin/sriov < /tmp/godel.json > /tmp/godel.out 2>&1 && grc=0 || grc=$?
+echo "# Go record DEL: rc $grc; PF: $(vf_line 0); pod: $($IP -n gopod -br link | tr '\n' ' ')"
+ok "DEL of a Go sriov-cni attachment whose pod changed the MAC: the VF, its netdev and the store as before" "[ $grc -eq 0 ] && as_before"
+$IP netns del gopod
+
 # scenario 5: a VF bound to vfio-pci (DPDK mode) is configured on the PF and nothing is moved
 VF1=$(vf_pci 1)
 echo vfio-pci > /sys/bus/pci/devices/$VF1/driver_override
