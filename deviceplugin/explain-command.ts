@@ -1,7 +1,7 @@
 // `sriovdp explain`: the answer to "allocatable shows 0" from the node itself, without the daemon running.
-import fs = require('node:fs')
 import { parseArgs } from 'node:util'
 import { readDdpProfiles } from '../host/ddp'
+import { readRegularFile } from '../host/open-regular'
 import { listPciDevices } from '../host/pci'
 import { CONFIG_FLAGS } from './cli'
 import { ConfigError, parseConfig } from './config'
@@ -28,7 +28,7 @@ export async function runExplain(argv: string[], out: NodeJS.WritableStream = pr
   const warnings: string[] = []
   let resources
   try {
-    resources = parseConfig(fs.readFileSync(configFile, 'utf8'), values['resource-prefix']!, warnings)
+    resources = parseConfig(readRegularFile(configFile), values['resource-prefix']!, warnings)
   } catch (e) {
     err.write(`sriovdp explain: ${e instanceof ConfigError ? '' : `cannot read ${configFile}: `}${(e as Error).message}\n`)
     return 1

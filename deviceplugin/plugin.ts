@@ -23,6 +23,7 @@ import { ResourceServer } from './resource-server'
 import { connectToKubeletEarly, dropEarlyClient, warmApi } from './startup'
 import { assignDevices, discoveryNeeds } from './selectors'
 import { makeDirs } from '../host/make-dirs'
+import { readRegularFile } from '../host/open-regular'
 
 const DEBOUNCE_MS = 50
 // kubelet.sock is also checked this often, in case the directory watch misses its replacement
@@ -98,7 +99,7 @@ export class DevicePlugin {
 
   private readConfig(): string {
     try {
-      return fs.readFileSync(this.opts.configFile, 'utf8')
+      return readRegularFile(this.opts.configFile)
     } catch (e) {
       throw new ConfigError(`cannot read config file ${this.opts.configFile}: ${(e as Error).message}`)
     }

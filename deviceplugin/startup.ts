@@ -8,6 +8,7 @@ import type * as grpc from '@grpc/grpc-js'
 import type { Logger } from 'pino'
 import { discoverInBackground } from '../host/discovery'
 import type { PciDevice } from '../host/pci'
+import { readRegularFile } from '../host/open-regular'
 import type { ServiceCtor } from './api'
 import type { Options } from './cli'
 import { parseConfig } from './config'
@@ -27,7 +28,7 @@ const apis = () => (require('./api') as typeof import('./api')).api()
 export function startDiscovery(opts: Options): Promise<PciDevice[]> | undefined {
   let resources
   try {
-    resources = parseConfig(fs.readFileSync(opts.configFile, 'utf8'), opts.resourcePrefix)
+    resources = parseConfig(readRegularFile(opts.configFile), opts.resourcePrefix)
   } catch {
     return undefined
   }

@@ -30,3 +30,13 @@ export function openRegular(file: string, flags: number, mode?: number): { fd: n
   }
   return { fd, stats }
 }
+
+/** The whole text of a file that must be a regular one (a config): a FIFO or device there is refused, not waited on or read without end. */
+export function readRegularFile(file: string): string {
+  const { fd } = openRegular(file, fs.constants.O_RDONLY)
+  try {
+    return fs.readFileSync(fd, 'utf8')
+  } finally {
+    fs.closeSync(fd)
+  }
+}

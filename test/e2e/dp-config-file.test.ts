@@ -2,12 +2,13 @@
 // running config stays, the problem is logged once (and again only when it changes), and the file coming back
 // is read. The log goes to a file beside the config, so that a daemon logging on every event in that directory
 // would feed itself forever, as it did.
+import { execFileSync, spawnSync } from 'node:child_process'
 import fs from 'node:fs'
 import path from 'node:path'
 import t from 'tap'
 import { buildFakeSysfs, x540 } from '../helpers/fake-sysfs'
 import { KubeletStandIn } from '../helpers/kubelet'
-import { dpRun, servingX540, X540_RESOURCE, X540_SEED } from '../helpers/sriovdp'
+import { dpRun, servingX540, SRIOVDP_BIN, X540_RESOURCE, X540_SEED } from '../helpers/sriovdp'
 
 const RES = X540_RESOURCE
 const HALF = ['0000:01:10.1', '0000:01:10.3', '0000:01:10.5', '0000:01:10.7']
@@ -72,4 +73,25 @@ t.test('a config written in place, read half-written first, is applied without a
   await k.waitFor(() => rejected().length === 1, 'a file that stays bad is rejected')
   t.match(rejected()[0], { level: 50, err: /not valid JSON/ })
   t.equal(k.latest(RES)!.lists.at(-1)!.length, 4, 'the running config kept')
+})
+
+t.test('a FIFO at the config path (red team 9): refused, never waited on: exit 1 at start-up, the running config kept on reload', async (t) => {
+  const { dp, k } = await servingX540(t, (dp) => new KubeletStandIn(dp.dpDir))
+  // a ConfigMap update whose new file is a FIFO: the daemon hung in open(2) for good, deaf to SIGTERM
+  fs.rmSync(dp.configFile)
+  execFileSync('mkfifo', [dp.configFile])
+  await k.waitFor(() => dp.logs().some((l) => l.msg === 'config file unreadable; keeping the running config' && /is a FIFO, not a regular file/.test(String(l.err ?? ''))), 'the FIFO rejected')
+  t.equal(k.latest(RES)!.lists.at(-1)!.length, 8, 'the running config kept')
+  fs.rmSync(dp.configFile)
+  dp.writeConfig({ resourceList: [{ resourceName: 'intel_sriov_netdevice', selectors: { pciAddresses: HALF } }] })
+  await k.waitForList(RES, (l) => l.length === 4, 5000)
+  t.pass('still reading the config: the main thread was never blocked')
+
+  const fifo = path.join(path.dirname(dp.configFile), 'fifo.json')
+  execFileSync('mkfifo', [fifo])
+  for (const args of [['--config-file', fifo, '--device-plugin-path', `${dp.dpDir}-2/`, '--http-addr', ''], ['explain', '--config-file', fifo]]) {
+    const r = spawnSync(SRIOVDP_BIN, args, { env: { ...process.env, SRIOV_SYSFS_ROOT: dp.sysfs }, timeout: 20000, encoding: 'utf8' })
+    t.equal(r.status, 1, `${args[0]}: exits 1 (${r.signal ?? ''} ${r.stderr.slice(-200)})`)
+    t.match(r.stderr, /fifo\.json is a FIFO, not a regular file/)
+  }
 })
