@@ -192,6 +192,7 @@ export function parseConfig(text: string, defaultPrefix: string, warnings: strin
     const { values: r, named, unknown: extra } = matchKeys(item as Record<string, unknown>, RESOURCE_FIELDS)
     const name = r.resourceName
     const where = typeof name === 'string' && name ? `resource "${name}"` : `resourceList[${i}]`
+    if (name === undefined || name === null) throw new ConfigError(`${where}.resourceName: missing; every resource needs a name (letters, digits, _ and -)`)
     if (typeof name !== 'string' || !NAME.test(name)) throw new ConfigError(`${where}.resourceName: ${JSON.stringify(name)} must match ${NAME.source}`)
     const prefix = r.resourcePrefix === undefined || r.resourcePrefix === '' ? defaultPrefix : r.resourcePrefix
     if (typeof prefix !== 'string' || !/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(prefix)) throw new ConfigError(`${where}.resourcePrefix: ${JSON.stringify(prefix)} is not a DNS-style prefix`)

@@ -46,7 +46,22 @@ export function writeFilesAtomic(files: { file: string; data: string | Buffer; m
 
 /** `.tmp-<name>.<pid>.<random>` beside `file`: the pid tells a sweeper whether its writer is still alive. */
 function tempNameFor(file: string): string {
-  return path.join(path.dirname(file), `${TEMP_PREFIX}${path.basename(file)}.${process.pid}.${Math.random().toString(36).slice(2)}`)
+  return path.join(path.dirname(file), `${TEMP_PREFIX}${tempStem(file)}.${process.pid}.${Math.random().toString(36).slice(2)}`)
+}
+
+// a file name is at most 255 bytes: a temp name must fit with ".tmp-", the pid and the random part (< 36)
+const MAX_STEM_BYTES = 255 - 5 - 36
+
+/**
+ * The part of a temp name that says whose it is: the file's name, or for a long one (a device-info file of a
+ * long resource name) its start and a hash of the whole, so that two long names never share a stem.
+ */
+function tempStem(file: string): string {
+  const name = path.basename(file)
+  if (Buffer.byteLength(name) <= MAX_STEM_BYTES) return name
+  let hash = 0x811c9dc5 // FNV-1a: no node:crypto on a CNI call's path
+  for (let i = 0; i < name.length; i++) hash = Math.imul(hash ^ name.charCodeAt(i), 0x01000193) >>> 0
+  return `${name.slice(0, 64)}~${hash.toString(16).padStart(8, '0')}`
 }
 
 /**
@@ -130,7 +145,7 @@ export function isEmptyFile(p: string): boolean {
 /** Removes the temp files left for `file` by writers that were killed (the caller holds the lock writers take). */
 export function removeTempFilesOf(file: string): void {
   const dir = path.dirname(file)
-  const prefix = `${TEMP_PREFIX}${path.basename(file)}.`
+  const prefix = `${TEMP_PREFIX}${tempStem(file)}.`
   for (const name of safeReaddir(dir)) if (name.startsWith(prefix)) removeFile(path.join(dir, name))
 }
 

@@ -64,3 +64,27 @@ t.test('a resource name longer than kubelet accepts stops start-up with the reso
   t.match(dp.stderr, /sriovdp: resource "n+"\.resourceName: "n{70}\.\.\." has 300 characters; kubelet accepts at most 63\n/)
   t.notMatch(dp.stderr, /ENAMETOOLONG|\n {4}at /, 'no stack trace')
 })
+
+t.test('Allocate of a resource whose prefix and name fill the device-info file name (red team 9): the file is written, a longer pair is a config error', async (t) => {
+  const prefix = `${'p'.repeat(60)}.${'q'.repeat(60)}.${'r'.repeat(44)}.example.com` // 178 characters
+  const name = `long${'n'.repeat(46)}0` // 51: 229 together, the most a device-info file name holds
+  const dp = dpRun(t, { resourceList: [{ resourceName: name, resourcePrefix: prefix, selectors: { drivers: ['ixgbevf'] } }] })
+  buildFakeSysfs(dp.sysfs, [x540()])
+  const k = new KubeletStandIn(dp.dpDir)
+  await k.start()
+  t.teardown(() => k.stop())
+  dp.start()
+  const res = `${prefix}/${name}`
+  await k.waitForList(res, (l) => l.length === 8)
+  // the temporary name beside it was ~50 bytes longer: every Allocate failed with ENAMETOOLONG
+  const alloc = await k.call(res, 'Allocate', { container_requests: [{ devices_ids: ['0000:01:10.1'] }] })
+  t.ok(alloc.container_responses[0].envs, 'Allocate answers')
+  const file = `${prefix}-${name}-0000:01:10.1-device.json`
+  t.equal(file.length, 255)
+  t.match(JSON.parse(fs.readFileSync(`${dp.devinfoDir}/${file}`, 'utf8')), { type: 'pci', pci: { 'pci-address': '0000:01:10.1' } })
+  t.same(fs.readdirSync(dp.devinfoDir).filter((f) => f.startsWith('.tmp-')), [], 'no temporary file left')
+
+  dp.writeConfig({ resourceList: [{ resourceName: `${name}x`, resourcePrefix: prefix, selectors: { drivers: ['ixgbevf'] } }] })
+  await k.waitFor(() => /new config rejected/.test(dp.stderr), 'the longer pair rejected on reload')
+  t.match(dp.stderr, /resourcePrefix: .* and the resourceName have 230 characters together; the device-info file Allocate writes for Multus, .* holds at most 229/)
+})
