@@ -22,3 +22,9 @@ t.test('names kubelet refuses are config errors naming the resource and the fiel
   t.throws(() => one({ resourceName: 'a', resourcePrefix: `${'p'.repeat(60)}.${'p'.repeat(60)}.${'p'.repeat(60)}.${'p'.repeat(56)}.com`, selectors: {} }), /resource "a"\.resourcePrefix: .* and the resourceName have 244 characters together; the device-info file .* holds at most 229/)
   t.throws(() => one({ resourceName: 'a', resourcePrefix: `${'p'.repeat(241)}.com`, selectors: {} }), /resource "a"\.resourcePrefix: .* has 245 characters; kubelet accepts at most 244/)
 })
+
+t.test('a resource without a name says the name is missing (red team 9: "undefined must match ...")', async (t) => {
+  for (const r of [{ selectors: {} }, { resourceName: null, selectors: {} }]) {
+    t.throws(() => one(r), { message: /^resourceList\[0\]\.resourceName: missing; every resource needs a name/ })
+  }
+})
