@@ -278,6 +278,10 @@ export class DevicePlugin {
     this.view = view
     const { links } = view
     const assigned = assignDevices(view.devices, this.resources, view.defaultRoute)
+    // a device that changes resource leaves the old one's list before the new one lists it (a reload)
+    const owner = new Map<string, string>()
+    for (const [name, list] of assigned) for (const d of list) owner.set(d.pci, name)
+    await Promise.all([...this.servers].map(([name, server]) => server.withdraw((pci) => owner.get(pci) === name)))
     const registrations: Promise<void>[] = []
     for (const r of this.resources) {
       const name = fullName(r)

@@ -53,6 +53,7 @@ function listIds(ids: string[]): string {
 }
 
 const STOP_GRACE_MS = 1000
+const WRITE_WAIT_MS = 1000
 
 export class ResourceServer {
   readonly fullName: string
@@ -99,14 +100,37 @@ export class ResourceServer {
     return true
   }
 
-  private send(s: Stream, devices: Device[]): void {
+  /**
+   * Stops listing the devices `keep` refuses (another resource takes them, or they are gone), and resolves once
+   * that list is written to every stream: only then may another resource list them, or kubelet would count a VF
+   * under two names at once.
+   */
+  async withdraw(keep: (pci: string) => boolean): Promise<void> {
+    const kept = [...this.devices.values()].filter((d) => keep(d.pci))
+    if (kept.length === this.devices.size) return
+    this.devices = new Map(kept.map((d) => [d.pci, d]))
+    const after = this.list()
+    // a stream cancelled meanwhile may never call back: its kubelet is gone, and the wait ends anyway
+    const written = (s: Stream) => new Promise<void>((done) => {
+      const timer = setTimeout(done, WRITE_WAIT_MS)
+      this.send(s, after, () => {
+        clearTimeout(timer)
+        done()
+      })
+    })
+    await Promise.all([...this.streams].map(written))
+    this.opts.metrics.devices(this.fullName, after)
+  }
+
+  private send(s: Stream, devices: Device[], written?: () => void): void {
     try {
-      s.write({ devices })
+      s.write({ devices }, written)
       this.opts.metrics.sent(this.fullName)
     } catch (e) {
       // a broken stream is dropped; kubelet opens a new one
       this.streams.delete(s)
       this.opts.log.warn({ resource: this.fullName, err: (e as Error).message }, 'ListAndWatch stream dropped')
+      written?.()
     }
   }
 
