@@ -29,6 +29,8 @@ export interface Options {
   stateDir: string
   /** glog flags the Go plugin takes that change nothing here, as given: the daemon logs them once */
   ignoredGlogFlags: string[]
+  /** the first argument that is no flag and all after it: Go's flag parsing stops there, and so does ours */
+  ignoredArgs: string[]
 }
 
 export const DEFAULT_HTTP_PORT = 10298
@@ -58,37 +60,44 @@ function logLevelOf(value: string, flag: string): string {
   return v <= 2 ? 'info' : v <= 4 ? 'debug' : 'trace'
 }
 
+/** Every flag sriovdp takes, in node:util's terms (Go's single-dash forms are rewritten first: go-flags.ts). */
+const OPTIONS = {
+  ...CONFIG_FLAGS,
+  'log-level': { type: 'string' }, // a pino level, or a glog verbosity as the Go image's --log-level
+  v: { type: 'string', short: 'v' }, // glog's verbosity (-v 10 from the Go image's entrypoint)
+  logtostderr: { type: 'boolean' },
+  alsologtostderr: { type: 'boolean' },
+  log_dir: { type: 'string' },
+  ...Object.fromEntries(IGNORED_GLOG_FLAGS.map((f) => [f, { type: 'string' as const }])),
+  'log-dir': { type: 'string' },
+  'use-cdi': { type: 'boolean', default: false },
+  'cdi-spec-dir': { type: 'string', default: DEFAULT_CDI_DIR },
+  'device-plugin-path': { type: 'string', default: '/var/lib/kubelet/device-plugins/' },
+  'plugins-registry-path': { type: 'string', default: '/var/lib/kubelet/plugins_registry/' },
+  registration: { type: 'string', default: 'auto' },
+  // 10298: no common node agent's port (CSI livenessprobe has 9808), outside Prometheus' exporter range
+  'http-addr': { type: 'string', default: `:${DEFAULT_HTTP_PORT}` },
+  'cni-bin-dir': { type: 'string', default: '/opt/cni/bin' },
+  'allocation-policy': { type: 'string', default: 'pack' },
+  'rescan-interval': { type: 'string', default: '30' },
+  'reconcile-grace': { type: 'string', default: '60' },
+} as const
+
 export function parseOptions(argv: string[], s: Seams = seams()): Options {
   let values
+  let ignoredArgs: string[] = []
   try {
-    ;({ values } = parseArgs({
-      args: goFlagArgs(argv, BOOLEAN_FLAGS),
-      options: {
-        ...CONFIG_FLAGS,
-        'log-level': { type: 'string' }, // a pino level, or a glog verbosity as the Go image's --log-level
-        v: { type: 'string', short: 'v' }, // glog's verbosity (-v 10 from the Go image's entrypoint)
-        logtostderr: { type: 'boolean' },
-        alsologtostderr: { type: 'boolean' },
-        log_dir: { type: 'string' },
-        ...Object.fromEntries(IGNORED_GLOG_FLAGS.map((f) => [f, { type: 'string' as const }])),
-        'log-dir': { type: 'string' },
-        'use-cdi': { type: 'boolean', default: false },
-        'cdi-spec-dir': { type: 'string', default: DEFAULT_CDI_DIR },
-        'device-plugin-path': { type: 'string', default: '/var/lib/kubelet/device-plugins/' },
-        'plugins-registry-path': { type: 'string', default: '/var/lib/kubelet/plugins_registry/' },
-        registration: { type: 'string', default: 'auto' },
-        // 10298: no common node agent's port (CSI livenessprobe has 9808), outside Prometheus' exporter range
-        'http-addr': { type: 'string', default: `:${DEFAULT_HTTP_PORT}` },
-        'cni-bin-dir': { type: 'string', default: '/opt/cni/bin' },
-        'allocation-policy': { type: 'string', default: 'pack' },
-        'rescan-interval': { type: 'string', default: '30' },
-        'reconcile-grace': { type: 'string', default: '60' },
-      },
-      strict: true,
-    }))
+    const all = goFlagArgs(argv, BOOLEAN_FLAGS)
+    // Go's flag.Parse stops at the first argument that is no flag: it and what follows change nothing
+    const { tokens } = parseArgs({ args: all, options: OPTIONS, strict: false, allowPositionals: true, tokens: true })
+    const stop = tokens.find((tk) => tk.kind === 'positional' || tk.kind === 'option-terminator')
+    const args = stop ? all.slice(0, stop.index) : all
+    if (stop) ignoredArgs = all.slice(stop.index)
+    ;({ values } = parseArgs({ args, options: OPTIONS, strict: true }))
   } catch (e) {
     throw new UsageError((e as Error).message)
   }
+
   const reg = values.registration
   if (reg !== 'auto' && reg !== 'classic' && reg !== 'watcher') throw new UsageError(`--registration: ${reg} must be auto, classic or watcher`)
   const policy = values['allocation-policy']
@@ -122,6 +131,7 @@ export function parseOptions(argv: string[], s: Seams = seams()): Options {
     reconcileGraceSeconds: seconds('reconcile-grace'),
     devinfoDir: s.devinfoDir,
     stateDir: s.stateDir,
+    ignoredArgs,
     ignoredGlogFlags: IGNORED_GLOG_FLAGS.flatMap((f) => {
       const v = (values as Record<string, unknown>)[f]
       return v === undefined ? [] : [`-${f}=${String(v)}`]

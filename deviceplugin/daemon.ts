@@ -30,6 +30,7 @@ export async function runDaemon(opts: Options, firstDiscovery?: Promise<PciDevic
   }
   keepHeapSmall() // after the first discovery, whose worker thread would reset V8's flags
   loadMetricsLater(metrics, log)
+  if (opts.ignoredArgs.length) log.warn({ args: opts.ignoredArgs }, 'ignored: the first argument that is no flag and everything after it, as the Go plugin ignores them')
   if (opts.ignoredGlogFlags.length) log.warn({ flags: opts.ignoredGlogFlags }, 'glog flags with no effect here (glog tunes its own files and filters); ignored')
   log.info({ registration: opts.registration, resources: [...plugin.servers.keys()], msSinceStart: plugin.startup }, 'sriovdp started')
   const store = new StateStore({ root: opts.stateDir })

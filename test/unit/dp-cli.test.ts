@@ -43,3 +43,13 @@ t.test("the rest of glog's flags are taken and listed as ignored; flags glog doe
   // klog's flags are not glog's: the Go binary (golang/glog) refuses them too
   t.throws(() => opts('--skip_headers'), /skip_headers/)
 })
+
+t.test("an argument that is no flag ends the flags, as Go's flag.Parse ends them: it and what follows are listed as ignored (red team 9: exit 2)", async (t) => {
+  const o = opts('--config-file', '/etc/x.json', 'extra', '--resource-prefix', 'nvidia.com')
+  t.equal(o.configFile, '/etc/x.json')
+  t.equal(o.resourcePrefix, 'intel.com', 'a flag after it is not read, as in Go')
+  t.same(o.ignoredArgs, ['extra', '--resource-prefix', 'nvidia.com'])
+  t.same(opts('-v', '10', '--', '--config-file', 'y').ignoredArgs, ['--', '--config-file', 'y'], '"--" ends them too')
+  t.same(opts('--config-file', 'x').ignoredArgs, [])
+  t.throws(() => opts('--no-such-flag', 'value'), /no-such-flag/, 'an unknown flag before it is still refused')
+})
