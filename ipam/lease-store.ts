@@ -52,7 +52,8 @@ export class LeaseStore {
 
   /** Takes the store lock; releasing it records that the index is complete for the directory as it is. */
   async lock(): Promise<FileLock> {
-    const lock = await lockFile(path.join(this.dir, 'lock'), 0o644)
+    // 0750, as the reference creates it (os.OpenFile with 0750)
+    const lock = await lockFile(path.join(this.dir, 'lock'), 0o750)
     const stamp = this.indexUsable ? readOrUndefined(path.join(this.indexDir, STAMP)) : undefined
     this.indexCurrent = stamp !== undefined && stamp === this.dirStamp()
     return {
