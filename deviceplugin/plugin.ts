@@ -25,6 +25,9 @@ import { assignDevices, discoveryNeeds } from './selectors'
 import { makeDirs } from '../host/make-dirs'
 import { readRegularFile } from '../host/open-regular'
 
+// a reload that moves devices between resources lists them under the new one this long after the old one let go
+const MOVE_SETTLE_MS = 100
+
 const DEBOUNCE_MS = 50
 // kubelet.sock is also checked this often, in case the directory watch misses its replacement
 const KUBELET_CHECK_MS = 1000
@@ -273,17 +276,21 @@ export class DevicePlugin {
   async refresh(discovery?: Promise<PciDevice[]>): Promise<void> {
     if (this.stopped) return
     const kubelet = socketIdentity(this.kubeletSocket)
-    const needs = discoveryNeeds(this.resources)
+    // one config for the whole pass: a reload meanwhile (while a withdrawal is written) is the next pass's
+    const resources = this.resources
+    const needs = discoveryNeeds(resources)
     const view = await observeNode(async () => this.withDdp(await (discovery ?? listPciDevices(undefined, needs)), needs.ddp), () => this.mark('discovered'))
     this.view = view
     const { links } = view
-    const assigned = assignDevices(view.devices, this.resources, view.defaultRoute)
+    const assigned = assignDevices(view.devices, resources, view.defaultRoute)
     // a device that changes resource leaves the old one's list before the new one lists it (a reload)
     const owner = new Map<string, string>()
     for (const [name, list] of assigned) for (const d of list) owner.set(d.pci, name)
-    await Promise.all([...this.servers].map(([name, server]) => server.withdraw((pci) => owner.get(pci) === name)))
+    const withdrawn = await Promise.all([...this.servers].map(([name, server]) => server.withdraw((pci) => owner.get(pci) === name)))
+    // kubelet reads each resource's stream on its own: a moment to read the shorter lists before the longer ones
+    if (withdrawn.flat().some((pci) => owner.has(pci))) await new Promise((r) => setTimeout(r, MOVE_SETTLE_MS))
     const registrations: Promise<void>[] = []
-    for (const r of this.resources) {
+    for (const r of resources) {
       const name = fullName(r)
       const list = assigned.get(name) ?? []
       this.measured.add(name)
@@ -319,14 +326,14 @@ export class DevicePlugin {
       if (this.opts.registration === 'classic' && !server.registered && !server.registering) registrations.push(this.register(server))
     }
     for (const [name, server] of this.servers) {
-      if (!this.resources.some((r) => fullName(r) === name)) {
+      if (!resources.some((r) => fullName(r) === name)) {
         this.cdi?.remove(server.resource)
         await server.stop()
         this.servers.delete(name)
       }
     }
     for (const name of this.measured) {
-      if (this.resources.some((r) => fullName(r) === name)) continue
+      if (resources.some((r) => fullName(r) === name)) continue
       this.metrics.forget(name)
       this.measured.delete(name)
     }

@@ -101,13 +101,14 @@ export class ResourceServer {
   }
 
   /**
-   * Stops listing the devices `keep` refuses (another resource takes them, or they are gone), and resolves once
-   * that list is written to every stream: only then may another resource list them, or kubelet would count a VF
-   * under two names at once.
+   * Stops listing the devices `keep` refuses (another resource takes them, or they are gone), and resolves with
+   * them once that list is written to every stream: only then may another resource list them, or kubelet would
+   * count a VF under two names at once.
    */
-  async withdraw(keep: (pci: string) => boolean): Promise<void> {
+  async withdraw(keep: (pci: string) => boolean): Promise<string[]> {
     const kept = [...this.devices.values()].filter((d) => keep(d.pci))
-    if (kept.length === this.devices.size) return
+    const dropped = [...this.devices.keys()].filter((pci) => !keep(pci))
+    if (!dropped.length) return []
     this.devices = new Map(kept.map((d) => [d.pci, d]))
     const after = this.list()
     // a stream cancelled meanwhile may never call back: its kubelet is gone, and the wait ends anyway
@@ -120,6 +121,8 @@ export class ResourceServer {
     })
     await Promise.all([...this.streams].map(written))
     this.opts.metrics.devices(this.fullName, after)
+    this.opts.log.info({ resource: this.fullName, withdrawn: dropped, devices: after.length }, 'devices withdrawn')
+    return dropped
   }
 
   private send(s: Stream, devices: Device[], written?: () => void): void {
