@@ -26,7 +26,7 @@ import { makeDirs } from '../host/make-dirs'
 import { readRegularFile } from '../host/open-regular'
 
 // a reload that moves devices between resources lists them under the new one this long after the old one let go
-const MOVE_SETTLE_MS = 100
+const MOVE_SETTLE_MS = 50
 
 const DEBOUNCE_MS = 50
 // kubelet.sock is also checked this often, in case the directory watch misses its replacement
