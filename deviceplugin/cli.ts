@@ -37,6 +37,9 @@ export const DEFAULT_HTTP_PORT = 10298
 
 export class UsageError extends Error {}
 
+/** -h, -help (either dash form) before the flags end: Go's flag package prints the usage and exits 0. */
+export class HelpRequested extends Error {}
+
 /** The flags that say which config to read, shared by the daemon and `sriovdp explain`. */
 export const CONFIG_FLAGS = {
   'config-file': { type: 'string', default: '/etc/pcidp/config.json' },
@@ -83,6 +86,15 @@ const OPTIONS = {
   'reconcile-grace': { type: 'string', default: '60' },
 } as const
 
+/** What -h prints (to stderr, as Go's flag package does): every flag with its default. */
+export const USAGE = [
+  'usage: sriovdp [flags]   or   sriovdp explain [--config-file F] [--resource-prefix P] [--json]',
+  ...Object.entries(OPTIONS as Record<string, { type: string; default?: unknown }>)
+    .filter(([name]) => !(IGNORED_GLOG_FLAGS as readonly string[]).includes(name))
+    .map(([name, o]) => `  --${name}${o.type === 'string' ? ' value' : ''}${o.default !== undefined && o.default !== false ? ` (default ${JSON.stringify(o.default)})` : ''}`),
+  'The README\'s "Device plugin flags" says what each does; Go\'s forms (-name=value, -v 10) work too.',
+].join('\n')
+
 export function parseOptions(argv: string[], s: Seams = seams()): Options {
   let values
   let ignoredArgs: string[] = []
@@ -93,8 +105,10 @@ export function parseOptions(argv: string[], s: Seams = seams()): Options {
     const stop = tokens.find((tk) => tk.kind === 'positional' || tk.kind === 'option-terminator')
     const args = stop ? all.slice(0, stop.index) : all
     if (stop) ignoredArgs = all.slice(stop.index)
+    if (args.some((a) => a === '-h' || a === '--h' || a === '--help')) throw new HelpRequested('help')
     ;({ values } = parseArgs({ args, options: OPTIONS, strict: true }))
   } catch (e) {
+    if (e instanceof HelpRequested) throw e
     throw new UsageError((e as Error).message)
   }
 

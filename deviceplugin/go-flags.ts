@@ -1,5 +1,10 @@
 // Go's flag syntax on our command line, so that the Go plugin's invocations work unchanged: `-name` is
-// `--name` (a single dash is only for one-letter flags here), and a boolean may be written `--name=true|false`.
+// `--name` (a single dash is only for one-letter flags here), and a boolean may be written `--name=<value>` with
+// any value Go's strconv.ParseBool takes (1, t, TRUE, false, ...).
+
+// what Go's strconv.ParseBool takes, and nothing else
+const GO_TRUE = ['1', 't', 'T', 'TRUE', 'true', 'True']
+const GO_FALSE = ['0', 'f', 'F', 'FALSE', 'false', 'False']
 
 /** `argv` rewritten for node's parseArgs; `booleans`: the long flags that take no value. */
 export function goFlagArgs(argv: string[], booleans: string[]): string[] {
@@ -12,10 +17,12 @@ export function goFlagArgs(argv: string[], booleans: string[]): string[] {
     }
     // -config-file=x, -v=10 (Go) → --config-file=x, --v=10; -v 10 stays a short flag with its value
     if (/^-[^-]/.test(a) && (a.includes('=') || a.length > 2)) a = `-${a}`
-    const m = /^--([^=]+)=(true|false)$/i.exec(a)
-    if (m && booleans.includes(m[1])) {
-      if (m[2].toLowerCase() === 'true') out.push(`--${m[1]}`)
-      continue
+    const eq = a.indexOf('=')
+    if (a.startsWith('--') && eq > 2 && booleans.includes(a.slice(2, eq))) {
+      const value = a.slice(eq + 1)
+      if (GO_TRUE.includes(value)) out.push(a.slice(0, eq))
+      // anything else strconv.ParseBool refuses is left for the parser to refuse, as Go refuses it (exit 2)
+      if (GO_TRUE.includes(value) || GO_FALSE.includes(value)) continue
     }
     out.push(a)
   }

@@ -1,6 +1,6 @@
 // Entry of the `sriovdp` executable: flags, then the first PCI discovery on a worker thread, started before
 // the daemon's heavy modules (gRPC, protobuf, pino, prom-client) load, so that both happen at once.
-import { parseOptions, UsageError } from './cli'
+import { HelpRequested, parseOptions, USAGE, UsageError } from './cli'
 import { startDiscovery } from './startup'
 
 export async function main(argv = process.argv.slice(2)): Promise<void> {
@@ -13,6 +13,10 @@ export async function main(argv = process.argv.slice(2)): Promise<void> {
   try {
     opts = parseOptions(argv)
   } catch (e) {
+    if (e instanceof HelpRequested) {
+      process.stderr.write(`${USAGE}\n`)
+      process.exit(0)
+    }
     if (e instanceof UsageError) {
       process.stderr.write(`sriovdp: ${e.message}\n`)
       process.exit(2)

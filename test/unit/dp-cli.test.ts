@@ -1,7 +1,7 @@
 // sriovdp's flags: its own, and the Go plugin's as its image passes them (glog's, in Go's flag syntax).
 import t from 'tap'
 import { seamsFrom } from '../../host/seams'
-import { parseOptions } from '../../deviceplugin/cli'
+import { HelpRequested, parseOptions, USAGE } from '../../deviceplugin/cli'
 import { goFlagArgs } from '../../deviceplugin/go-flags'
 
 const opts = (...argv: string[]) => parseOptions(argv, seamsFrom({}))
@@ -52,4 +52,17 @@ t.test("an argument that is no flag ends the flags, as Go's flag.Parse ends them
   t.same(opts('-v', '10', '--', '--config-file', 'y').ignoredArgs, ['--', '--config-file', 'y'], '"--" ends them too')
   t.same(opts('--config-file', 'x').ignoredArgs, [])
   t.throws(() => opts('--no-such-flag', 'value'), /no-such-flag/, 'an unknown flag before it is still refused')
+})
+
+t.test("a boolean flag takes every value Go's strconv.ParseBool takes, and refuses the rest (red team 10)", async (t) => {
+  for (const v of ['1', 't', 'T', 'TRUE', 'true', 'True']) t.equal(opts(`--use-cdi=${v}`).cdiSpecDir, '/var/run/cdi', `--use-cdi=${v}`)
+  for (const v of ['0', 'f', 'F', 'FALSE', 'false', 'False']) t.equal(opts(`-use-cdi=${v}`).cdiSpecDir, undefined, `-use-cdi=${v}`)
+  t.same(goFlagArgs(['--logtostderr=1', '-alsologtostderr=F'], ['logtostderr', 'alsologtostderr']), ['--logtostderr'])
+  for (const v of ['yes', 'tRuE', '2', '']) t.throws(() => opts(`--use-cdi=${v}`), /use-cdi/, `--use-cdi=${v} refused, as Go refuses it`)
+})
+
+t.test('-h and -help ask for the usage, as in Go (exit 0); after the flags end they are ignored like any argument', async (t) => {
+  for (const h of ['-h', '--h', '-help', '--help']) t.throws(() => opts('--config-file', 'x', h), new HelpRequested('help'), h)
+  t.same(opts('stop', '-h').ignoredArgs, ['stop', '-h'])
+  t.match(USAGE, /--config-file value \(default "\/etc\/pcidp\/config\.json"\)/)
 })
