@@ -8,6 +8,7 @@ import { lockFile, type FileLock } from '../host/flock'
 import { CniError, ErrorCode } from '../protocol/errors'
 import { fileNameFor, validateContainerId, validateIfname, validateNetworkName } from '../protocol/names'
 import { formatIP, parseIP, type IP } from '../protocol/ip'
+import { goTrimSpace } from '../protocol/text-shape'
 import { makeDirs } from '../host/make-dirs'
 import { removeFile } from '../host/remove-file'
 
@@ -145,7 +146,7 @@ export class LeaseStore {
   /** The IPs leased to (id, ifname), from the index (resynced first if someone else changed the store). */
   findByID(containerId: string, ifname: string): string[] {
     // the lease files themselves decide when the index cannot be brought up to date (disk full, read-only)
-    const scan = () => this.leases().filter((l) => l.containerId === containerId.trim() && (l.ifname === undefined || l.ifname === ifname))
+    const scan = () => this.leases().filter((l) => l.containerId === goTrimSpace(containerId) && (l.ifname === undefined || l.ifname === ifname))
     try {
       if (!this.indexUsable) return scan().map((l) => l.ip)
       this.syncIndex()
@@ -154,7 +155,7 @@ export class LeaseStore {
     }
     const current = this.verifiedEntries(containerId, ifname, leaseContent(containerId, ifname))
     // files of old host-local versions hold only the container ID and count for any ifname
-    const legacy = this.verifiedEntries(containerId, undefined, containerId.trim())
+    const legacy = this.verifiedEntries(containerId, undefined, goTrimSpace(containerId))
     if (current && legacy) return [...current, ...legacy]
     // an index file not wholly true (torn, planted, or naming leases since released by someone else): the
     // leases decide, and the attachment's index files are written again from them
@@ -171,11 +172,12 @@ export class LeaseStore {
     const out: Lease[] = []
     for (const name of safeReaddir(this.dir)) {
       if (!parseIP(name)) continue
-      // the reference trims the whole file before it compares: "id\r\nifname\n" is (id, ifname) to it too
-      const content = leaseText(path.join(this.dir, name))?.trim()
+      // the reference trims the whole file (Go's TrimSpace) before it compares: "id\r\nifname\n" is (id, ifname) to it too
+      const text = leaseText(path.join(this.dir, name))
+      const content = text === undefined ? undefined : goTrimSpace(text)
       if (content === undefined) continue
       const br = content.indexOf(LINE_BREAK)
-      out.push(br < 0 ? { ip: name, containerId: content.trim() } : { ip: name, containerId: content.slice(0, br), ifname: content.slice(br + 2) })
+      out.push(br < 0 ? { ip: name, containerId: content } : { ip: name, containerId: content.slice(0, br), ifname: content.slice(br + 2) })
     }
     return out
   }
@@ -216,7 +218,7 @@ export class LeaseStore {
     const leased = (n: string) => {
       if (!parseIP(n)) return false
       const content = readOrUndefined(path.join(this.dir, n))
-      return content !== undefined && content.trim() === want
+      return content !== undefined && goTrimSpace(content) === want
     }
     return names.length && names.every(leased) ? names : undefined
   }
@@ -262,7 +264,7 @@ export class LeaseStore {
 }
 
 export function leaseContent(containerId: string, ifname: string): string {
-  return containerId.trim() + LINE_BREAK + ifname
+  return goTrimSpace(containerId) + LINE_BREAK + ifname
 }
 
 

@@ -50,3 +50,15 @@ export function numberAfter(name: string, prefix: string): number | undefined {
   const rest = name.slice(prefix.length)
   return isDecimal(rest) ? Number(rest) : undefined
 }
+
+// unicode.IsSpace, which Go's strings.TrimSpace trims: JavaScript's trim() also takes U+FEFF and leaves U+0085
+const GO_SPACE = new Set([0x09, 0x0a, 0x0b, 0x0c, 0x0d, 0x20, 0x85, 0xa0, 0x1680, 0x2000, 0x2001, 0x2002, 0x2003, 0x2004, 0x2005, 0x2006, 0x2007, 0x2008, 0x2009, 0x200a, 0x2028, 0x2029, 0x202f, 0x205f, 0x3000])
+
+/** `s` without the white space Go's strings.TrimSpace removes from both ends (files the reference host-local reads). */
+export function goTrimSpace(s: string): string {
+  let start = 0
+  let end = s.length
+  while (start < end && GO_SPACE.has(s.charCodeAt(start))) start++
+  while (end > start && GO_SPACE.has(s.charCodeAt(end - 1))) end--
+  return s.slice(start, end)
+}

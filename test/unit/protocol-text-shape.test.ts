@@ -1,7 +1,7 @@
 // The hand-written shape checks against the regular expressions they replace, on fixed edge cases and on
 // random strings drawn from the characters that matter (fixed seed: a failure is reproducible).
 import t, { type Test } from 'tap'
-import { hasShape, isDecimal, isHexOctets, isSpecIdentifier, numberAfter } from '../../protocol/text-shape'
+import { goTrimSpace, hasShape, isDecimal, isHexOctets, isSpecIdentifier, numberAfter } from '../../protocol/text-shape'
 import { parseIP } from '../../protocol/ip'
 import { isPciAddress } from '../../state/parse-record'
 
@@ -76,4 +76,11 @@ t.test('identifiers, decimal numbers and virtfn indexes', async (t) => {
   agree(t, 'prefix', ['', '0', '32', '128', '1280', '-1', '+1', '1e1', ' 1', '٣', ...mutants(['0', '24', '128'], '0159a-+. ٣', 5000)], (s) => isDecimal(s, 1, 3), (s) => prefix.test(s))
   const virtfn = /^virtfn(\d+)$/
   agree(t, 'virtfn', ['virtfn0', 'virtfn12', 'virtfn007', 'virtfn', 'virtfn-1', 'virtfn1a', 'xvirtfn1', 'virtfn 1', ...randomStrings(['virtfn', '0', '9', 'a', ' ', '-'], 20000, 4)], (s) => numberAfter(s, 'virtfn'), (s) => { const m = virtfn.exec(s); return m ? Number(m[1]) : undefined })
+})
+
+t.test("goTrimSpace trims what Go's strings.TrimSpace trims: NEL and NBSP yes, BOM and zero-width space no", async (t) => {
+  t.equal(goTrimSpace(' \t\n\v\f\r\u0085\u00a0id\r\neth0\u2028\u3000 '), 'id\r\neth0')
+  t.equal(goTrimSpace('\ufeffid\u200b'), '\ufeffid\u200b')
+  t.equal(goTrimSpace(''), '')
+  t.equal(goTrimSpace(' \u0085 '), '')
 })
