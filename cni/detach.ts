@@ -1,8 +1,9 @@
 // Undoing an attachment from its record (ours, or one Go sriov-cni wrote before the node was upgraded): the
 // undo steps of the attachment in reverse. DEL, GC and the reclaim of a VF all come through here.
 import type { VfConfigurator } from '../host/vf-config'
+import { closeRtnl, linkByName, openRtnl } from '../host/link'
 import { netnsExists } from '../host/netns'
-import { resolveVf, VfLookupError, type VfDevice } from '../host/vf-device'
+import { resolveVf, vfNetdev, VfLookupError, type VfDevice } from '../host/vf-device'
 import type { CniEnv } from '../protocol/env'
 import { madeInEarlierBoot, type AttachmentRecord } from '../state/attachment'
 import { fromSriovCniRecord } from '../state/sriov-cni-record'
@@ -62,12 +63,33 @@ async function heldByAnother(rec: AttachmentRecord, store: StateStore): Promise<
   // the mark is rec's (ours hold theirs for as long as they exist; Go's, while their pod lives): no other holds
   // it, and DEL need not read every record on the node to find out
   if (mark !== undefined && mark === rec.netns && (rec.bootId !== undefined || netnsExists(mark))) return undefined
+  // Go sriov-cni before v2.7 wrote no marks. With another of its records on the VF, a netdev that is neither on
+  // the host nor in this record's namespace (gone: the kernel would have returned it) is in the pod that holds
+  // the VF now, whichever record is that pod's
+  if (mark === undefined && !netnsExists(rec.netns)) {
+    const others = (await store.attachmentsOf(rec.deviceID)).filter((s) => s.kind === 'sriov-cni' && (s.containerId !== rec.containerId || s.ifname !== rec.ifname))
+    if (others.length && !(await netdevOnHost(rec))) return { netns: 'the namespace its netdev is in' }
+  }
   for (const s of await store.attachmentsOf(rec.deviceID)) {
     if (s.kind !== 'ours' || madeInEarlierBoot(s.record)) continue
     const { containerId, ifname, netns } = s.record
     if (containerId !== rec.containerId || ifname !== rec.ifname) return { netns, attachment: { containerId, ifname } }
   }
   return undefined
+}
+
+/** Whether the VF's netdev is in the host's namespace, under its sysfs name or the name the record gives it. */
+async function netdevOnHost(rec: AttachmentRecord): Promise<boolean> {
+  const sock = openRtnl()
+  try {
+    for (const name of new Set([vfNetdev(rec.deviceID), rec.hostIfName].filter((n): n is string => !!n))) {
+      const link = await linkByName(sock, name)
+      if (link && (link.parentDev === undefined || link.parentDev === rec.deviceID)) return true
+    }
+    return false
+  } finally {
+    closeRtnl(sock)
+  }
 }
 
 /**

@@ -89,6 +89,28 @@ for (const how of ['DEL', 'GC'] as const) {
   })
 }
 
+for (const how of ['DEL', 'GC'] as const) {
+  t.test(`Go sriov-cni before v2.7 (no marks): a dead pod's record on a VF a live Go pod holds: ${how} releases the dead one's record and lease only (red team 10)`, async (t) => {
+    const node = sriovNode(t, 'tvn')
+    const live = addNetns(t, 'tvn')
+    writeGoRecord(node, 'deadbeef', 300)
+    const deadLease = writeLease(node, '192.168.201.2', 'deadbeef')
+    const held = goPodTakesVf(node, live)
+    fs.rmSync(held.mark) // that Go sriov-cni wrote none
+    const r = how === 'DEL'
+      ? await node.run('DEL', node.conf({ vlan: 300 }), { netns: '/var/run/netns/gone-tvn', containerId: 'deadbeef' })
+      : await node.run('GC', { ...node.conf({}, '1.1.0'), 'cni.dev/valid-attachments': [{ containerID: 'cafe', ifname: 'net1' }] })
+    t.equal(r.code, 0, r.stdout)
+    t.match(r.stderr, /serves another attachment now/)
+    t.match(node.vfConfig()['0'], { vlan: 200 }, "the live pod's VLAN stays on the PF")
+    t.ok(linkJson('net1', live.name), 'its netdev stays in its pod')
+    t.ok(fs.existsSync(held.lease), 'its lease stays')
+    t.ok(fs.existsSync(path.join(node.stateDir, 'cafe-net1')), 'its record stays')
+    t.notOk(fs.existsSync(path.join(node.stateDir, 'deadbeef-net1')), "the dead pod's record goes (not kept as lost)")
+    t.notOk(fs.existsSync(deadLease), 'and its lease')
+  })
+}
+
 t.test("ADD on a VF whose Go sriov-cni pod died without its DEL releases that pod's lease with the ADD's IPAM section (red team 9)", async (t) => {
   const node = sriovNode(t, 'tvr')
   writeGoRecord(node, 'deadbeef', 300)
