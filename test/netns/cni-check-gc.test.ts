@@ -1,8 +1,8 @@
 import fs from 'node:fs'
 import path from 'node:path'
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { addNetns, ip, linkJson } from '../helpers/netns'
-import { sriovNode } from '../helpers/sriov-node'
+import { sriovNode, type SriovNode } from '../helpers/sriov-node'
 import { execPlugin, referencePlugin } from '../helpers/plugin-exec'
 
 t.test('CHECK fails on a wrong MAC, a missing address, a changed VF config, a missing lease or interface', async (t) => {
@@ -99,28 +99,35 @@ t.test('DEL restores a VF from a record written by Go sriov-cni (in-place upgrad
   t.notOk(fs.existsSync(path.join(node.stateDir, 'pci', vf.pci)))
 })
 
+/**
+ * What Go sriov-cni leaves behind for a pod with host-local: the reference's lease, VF 0's netdev in the pod as
+ * net1 (no MAC asked for), its mark and its record, whose "ipam" holds only the type (Go's types.IPAM).
+ */
+async function goAttachment(t: Test, node: SriovNode, pod: { name: string; path: string }, containerId: string): Promise<void> {
+  const vf = node.vfs[0]
+  const lease = await execPlugin(referencePlugin('host-local'), node.conf(), { command: 'ADD', containerId, netns: pod.path, ifname: 'net1' })
+  t.equal(lease.code, 0, lease.stdout)
+  ip('link', 'set', vf.netdev!, 'netns', pod.name)
+  ip('-n', pod.name, 'link', 'set', vf.netdev!, 'name', 'net1')
+  fs.mkdirSync(path.join(node.stateDir, 'pci'), { recursive: true })
+  const goRecord = {
+    cniVersion: '1.0.0', name: 'sriov-201', type: 'sriov', deviceID: vf.pci, ipam: { type: 'host-local' }, Master: node.pf, VFID: 0, MAC: '', MTU: 0,
+    OrigVfState: { HostIFName: vf.netdev, SpoofChk: true, Trust: false, AdminMAC: '00:00:00:00:00:00', EffectiveMAC: vf.mac, Vlan: 0, VlanQoS: 0, VlanProto: 33024, MinTxRate: 0, MaxTxRate: 0, LinkState: 0, MTU: 1500 },
+  }
+  fs.writeFileSync(path.join(node.stateDir, `${containerId}-net1`), JSON.stringify(goRecord))
+  fs.writeFileSync(path.join(node.stateDir, 'pci', vf.pci), pod.path)
+}
+
 t.test('DEL of a Go sriov-cni record whose pod changed the netdev\'s MAC: the netdev comes home and the lease goes, with stdin\'s IPAM section (red team 9)', async (t) => {
   const node = sriovNode(t, 'tcm')
   const pod = addNetns(t, 'tcm')
   const vf = node.vfs[0]
   const conf = node.conf()
   const leaseDir = path.join(node.dataDir, 'sriov-201')
-  // what sriov-cni leaves behind with host-local: the reference's lease, the VF in the pod as net1 (no MAC asked
-  // for) and its record, whose "ipam" holds only the type (Go's types.IPAM)
-  const lease = await execPlugin(referencePlugin('host-local'), conf, { command: 'ADD', containerId: 'f00dbabe', netns: pod.path, ifname: 'net1' })
-  t.equal(lease.code, 0, lease.stdout)
+  await goAttachment(t, node, pod, 'f00dbabe')
   t.same(fs.readdirSync(leaseDir).filter((f) => f.startsWith('192.')), ['192.168.201.2'])
-  ip('link', 'set', vf.netdev!, 'netns', pod.name)
-  ip('-n', pod.name, 'link', 'set', vf.netdev!, 'name', 'net1')
   // the pod's application gives it a MAC of its own
   ip('-n', pod.name, 'link', 'set', 'net1', 'address', '02:00:00:00:bb:01')
-  fs.mkdirSync(path.join(node.stateDir, 'pci'), { recursive: true })
-  const goRecord = {
-    cniVersion: '1.0.0', name: 'sriov-201', type: 'sriov', deviceID: vf.pci, ipam: { type: 'host-local' }, Master: node.pf, VFID: 0, MAC: '', MTU: 0,
-    OrigVfState: { HostIFName: vf.netdev, SpoofChk: true, Trust: false, AdminMAC: '00:00:00:00:00:00', EffectiveMAC: vf.mac, Vlan: 0, VlanQoS: 0, VlanProto: 33024, MinTxRate: 0, MaxTxRate: 0, LinkState: 0, MTU: 1500 },
-  }
-  fs.writeFileSync(path.join(node.stateDir, 'f00dbabe-net1'), JSON.stringify(goRecord))
-  fs.writeFileSync(path.join(node.stateDir, 'pci', vf.pci), pod.path)
   const del = await node.run('DEL', conf, { netns: pod.path, containerId: 'f00dbabe' })
   t.equal(del.code, 0, del.stdout)
   t.equal(linkJson(vf.netdev!)?.address, vf.mac, 'the netdev is back on the host with its name and MAC')
@@ -135,19 +142,9 @@ t.test('CHECK of a Go sriov-cni attachment checks its interface, the prevResult\
   const pod = addNetns(t, 'tcn')
   const vf = node.vfs[0]
   const conf = node.conf()
-  const lease = await execPlugin(referencePlugin('host-local'), conf, { command: 'ADD', containerId: 'f00dbeef', netns: pod.path, ifname: 'net1' })
-  t.equal(lease.code, 0, lease.stdout)
-  ip('link', 'set', vf.netdev!, 'netns', pod.name)
-  ip('-n', pod.name, 'link', 'set', vf.netdev!, 'name', 'net1')
+  await goAttachment(t, node, pod, 'f00dbeef')
   ip('-n', pod.name, 'addr', 'add', '192.168.201.2/24', 'dev', 'net1')
   ip('-n', pod.name, 'link', 'set', 'net1', 'up')
-  fs.mkdirSync(path.join(node.stateDir, 'pci'), { recursive: true })
-  const goRecord = {
-    cniVersion: '1.0.0', name: 'sriov-201', type: 'sriov', deviceID: vf.pci, ipam: { type: 'host-local' }, Master: node.pf, VFID: 0, MAC: '',
-    OrigVfState: { HostIFName: vf.netdev, SpoofChk: true, Trust: false, AdminMAC: '00:00:00:00:00:00', EffectiveMAC: vf.mac, Vlan: 0, VlanQoS: 0, VlanProto: 33024, MinTxRate: 0, MaxTxRate: 0, LinkState: 0, MTU: 1500 },
-  }
-  fs.writeFileSync(path.join(node.stateDir, 'f00dbeef-net1'), JSON.stringify(goRecord))
-  fs.writeFileSync(path.join(node.stateDir, 'pci', vf.pci), pod.path)
   const prevResult = {
     cniVersion: '1.0.0',
     interfaces: [{ name: 'eth0', sandbox: pod.path }, { name: 'net1', mac: vf.mac, sandbox: pod.path }],
