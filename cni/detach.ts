@@ -57,7 +57,7 @@ interface Holder {
  * sriov-cni from before its allocation marks, or one whose DEL was killed between the mark and the record, does
  * not keep the next ADD off its VF). Its late DEL then must not undo what that pod has.
  */
-async function heldByAnother(rec: AttachmentRecord, store: StateStore): Promise<Holder | undefined> {
+async function heldByAnother(rec: AttachmentRecord, store: StateStore, released: (s: StoredAttachment) => boolean): Promise<Holder | undefined> {
   const mark = await store.allocatedTo(rec.deviceID)
   if (mark !== undefined && mark !== rec.netns && netnsExists(mark)) return { netns: mark }
   // the mark is rec's (ours hold theirs for as long as they exist; Go's, while their pod lives): no other holds
@@ -65,9 +65,9 @@ async function heldByAnother(rec: AttachmentRecord, store: StateStore): Promise<
   if (mark !== undefined && mark === rec.netns && (rec.bootId !== undefined || netnsExists(mark))) return undefined
   // Go sriov-cni before v2.7 wrote no marks. With another of its records on the VF, a netdev that is neither on
   // the host nor in this record's namespace (gone: the kernel would have returned it) is in the pod that holds
-  // the VF now, whichever record is that pod's
+  // the VF now, whichever record is that pod's; not one the same GC releases too (then none says which holds it)
   if (mark === undefined && !netnsExists(rec.netns)) {
-    const others = (await store.attachmentsOf(rec.deviceID)).filter((s) => s.kind === 'sriov-cni' && (s.containerId !== rec.containerId || s.ifname !== rec.ifname))
+    const others = (await store.attachmentsOf(rec.deviceID)).filter((s) => s.kind === 'sriov-cni' && (s.containerId !== rec.containerId || s.ifname !== rec.ifname) && !released(s))
     if (others.length && !(await netdevOnHost(rec))) return { netns: 'the namespace its netdev is in' }
   }
   for (const s of await store.attachmentsOf(rec.deviceID)) {
@@ -97,7 +97,7 @@ async function netdevOnHost(rec: AttachmentRecord): Promise<boolean> {
  * attachment made before the node restarted has only its on-disk part undone: the VF and the netdev were reset
  * by the reboot, and "restoring" what they were then would undo what was set since (by the next pod, or at boot).
  */
-export async function detach(recorded: AttachmentRecord, store: StateStore, env: CniEnv, vfc: VfConfigurator): Promise<void> {
+export async function detach(recorded: AttachmentRecord, store: StateStore, env: CniEnv, vfc: VfConfigurator, released: (s: StoredAttachment) => boolean = () => false): Promise<void> {
   const { rec, gone, vf } = onItsVf(recorded)
   const attachment = { containerId: rec.containerId, ifname: rec.ifname }
   if (vf && (rec.pfName !== recorded.pfName || rec.vfIndex !== recorded.vfIndex)) log('warning', `the record names PF ${JSON.stringify(recorded.pfName)} VF ${recorded.vfIndex}, but ${rec.deviceID} is VF ${vf.vfIndex} of ${vf.pfName}: undoing on ${rec.deviceID}`, { deviceID: rec.deviceID, attachment })
@@ -106,7 +106,7 @@ export async function detach(recorded: AttachmentRecord, store: StateStore, env:
   // would name whatever VF has them now (another pod's, if the record's PCI address is damaged)
   if (gone) log('warning', `VF ${rec.deviceID} does not exist (any more): releasing the attachment's leases and record only`, { deviceID: rec.deviceID, attachment })
   const earlier = madeInEarlierBoot(rec) || gone
-  const holder = earlier ? undefined : await heldByAnother(rec, store)
+  const holder = earlier ? undefined : await heldByAnother(rec, store, released)
   if (earlier && !gone) log('info', 'the attachment was made before the node restarted: releasing its leases and record, leaving the VF and its netdev as they are', { deviceID: rec.deviceID, attachment: { ...attachment, bootId: rec.bootId } })
   if (holder) log('warning', `VF ${rec.deviceID} serves another attachment now: releasing this one's leases and record, leaving the VF and its netdev to that one`, { deviceID: rec.deviceID, attachment, holder })
   if (!earlier && !holder && !rec.dpdkMode && !rec.hostIfName) log('warning', "the record does not name the VF netdev's host name (a Go sriov-cni record without HostIFName): the netdev is left where it is", { deviceID: rec.deviceID, attachment })

@@ -4,7 +4,7 @@
 import { vfConfigurator } from '../host/vf-config'
 import type { PluginContext } from '../protocol/skel'
 import { validAttachments } from '../protocol/skel'
-import { StateStore } from '../state/store'
+import { StateStore, type StoredAttachment } from '../state/store'
 import { detach, toRecord } from './detach'
 import { ipamGc } from './ipam'
 import { log } from './log'
@@ -20,6 +20,8 @@ export async function cmdGc({ env, conf }: PluginContext): Promise<void> {
   const errors: string[] = []
   // a damaged record names no network for sure: left to its attachment's DEL, which sets it aside
   const unreadable = (file: string, why: string) => log('warning', 'GC passed over an attachment record it cannot read; its DEL sets it aside', { file, err: why })
+  // a Go record this GC also releases holds nothing another one could be told apart from
+  const releasedToo = (s: StoredAttachment) => s.kind === 'sriov-cni' && s.raw.name === conf.name && !keep.has(`${s.containerId}\n${s.ifname}`) && !keepFiles.has(store.recordFileName(s.containerId, s.ifname))
   for (const listed of await store.listAttachments(unreadable)) {
     const first = await toRecord(listed, store, { netns: '' })
     if (first.netName !== conf.name || keep.has(`${first.containerId}\n${first.ifname}`)) continue
@@ -29,7 +31,7 @@ export async function cmdGc({ env, conf }: PluginContext): Promise<void> {
         store.withVfLock(first.deviceID, async () => {
           const stored = await store.loadAttachment(first.containerId, first.ifname)
           if (!stored) return // a DEL got there first
-          await detach(await toRecord(stored, store, { netns: '' }, { conf: conf.raw, own: false }), store, env, vfc)
+          await detach(await toRecord(stored, store, { netns: '' }, { conf: conf.raw, own: false }), store, env, vfc, releasedToo)
         }),
       )
       log('info', 'GC released a stale attachment', { deviceID: first.deviceID, attachment: { containerId: first.containerId, ifname: first.ifname } })

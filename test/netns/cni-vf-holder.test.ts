@@ -111,6 +111,21 @@ for (const how of ['DEL', 'GC'] as const) {
   })
 }
 
+t.test("GC that lists neither of two Go sriov-cni records (no marks) on one VF keeps the record of the pod that has its netdev (red team 11)", async (t) => {
+  const node = sriovNode(t, 'tvq')
+  const live = addNetns(t, 'tvq')
+  writeGoRecord(node, 'deadbeef', 300)
+  writeLease(node, '192.168.201.2', 'deadbeef')
+  const held = goPodTakesVf(node, live)
+  fs.rmSync(held.mark)
+  const r = await node.run('GC', { ...node.conf({}, '1.1.0'), 'cni.dev/valid-attachments': [{ containerID: 'other', ifname: 'net1' }] })
+  t.equal(r.code, 0, r.stdout)
+  // the runtime says both are gone, yet a pod has the netdev: which record is whose no longer shows, so neither
+  // one's original state is thrown away (it was: the holder's record went as "another's", the stale one stayed)
+  t.ok(fs.existsSync(path.join(node.stateDir, 'cafe-net1')), "the record of the pod that has the netdev stays, for its netdev's return")
+  t.same(fs.readdirSync(path.join(node.dataDir, 'sriov-201')).filter((f) => /^192\./.test(f)), [], 'both leases go')
+})
+
 t.test("ADD on a VF whose Go sriov-cni pod died without its DEL releases that pod's lease with the ADD's IPAM section (red team 9)", async (t) => {
   const node = sriovNode(t, 'tvr')
   writeGoRecord(node, 'deadbeef', 300)
