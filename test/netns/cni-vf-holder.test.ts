@@ -52,13 +52,23 @@ function goPodUntouched(t: Test, node: SriovNode, pod: { name: string; path: str
   t.ok(fs.existsSync(path.join(node.stateDir, 'cafe-net1')), 'its record stays')
 }
 
+/**
+ * A pod that died without its DEL, whose Go record and lease stayed ("deadbeef", VLAN 300), and a live Go pod
+ * that has taken VF 0 since ("cafe"); `marks: false` as Go sriov-cni before v2.7, which wrote none.
+ */
+function staleAndLiveGoPods(node: SriovNode, live: { name: string; path: string }, marks = true): { deadLease: string; held: { lease: string; mark: string } } {
+  writeGoRecord(node, 'deadbeef', 300)
+  const deadLease = writeLease(node, '192.168.201.2', 'deadbeef')
+  const held = goPodTakesVf(node, live)
+  if (!marks) fs.rmSync(held.mark)
+  return { deadLease, held }
+}
+
 for (const how of ['DEL', 'GC'] as const) {
   t.test(`a dead pod's Go sriov-cni record on a VF a live Go sriov-cni pod holds: ${how} releases the dead one's record and lease, and leaves the live pod its VF`, async (t) => {
     const node = sriovNode(t, 'tvg')
     const live = addNetns(t, 'tvg')
-    writeGoRecord(node, 'deadbeef', 300) // a pod that died without its DEL; its Go record stayed
-    const deadLease = writeLease(node, '192.168.201.2', 'deadbeef')
-    const held = goPodTakesVf(node, live)
+    const { deadLease, held } = staleAndLiveGoPods(node, live)
     const r = how === 'DEL'
       ? await node.run('DEL', node.conf({ vlan: 300 }), { netns: '/var/run/netns/gone-tvg', containerId: 'deadbeef' })
       : await node.run('GC', { ...node.conf({}, '1.1.0'), 'cni.dev/valid-attachments': [{ containerID: 'cafe', ifname: 'net1' }] })
@@ -93,10 +103,7 @@ for (const how of ['DEL', 'GC'] as const) {
   t.test(`Go sriov-cni before v2.7 (no marks): a dead pod's record on a VF a live Go pod holds: ${how} releases the dead one's record and lease only (red team 10)`, async (t) => {
     const node = sriovNode(t, 'tvn')
     const live = addNetns(t, 'tvn')
-    writeGoRecord(node, 'deadbeef', 300)
-    const deadLease = writeLease(node, '192.168.201.2', 'deadbeef')
-    const held = goPodTakesVf(node, live)
-    fs.rmSync(held.mark) // that Go sriov-cni wrote none
+    const { deadLease, held } = staleAndLiveGoPods(node, live, false)
     const r = how === 'DEL'
       ? await node.run('DEL', node.conf({ vlan: 300 }), { netns: '/var/run/netns/gone-tvn', containerId: 'deadbeef' })
       : await node.run('GC', { ...node.conf({}, '1.1.0'), 'cni.dev/valid-attachments': [{ containerID: 'cafe', ifname: 'net1' }] })
@@ -114,10 +121,7 @@ for (const how of ['DEL', 'GC'] as const) {
 t.test("GC that lists neither of two Go sriov-cni records (no marks) on one VF keeps the record of the pod that has its netdev (red team 11)", async (t) => {
   const node = sriovNode(t, 'tvq')
   const live = addNetns(t, 'tvq')
-  writeGoRecord(node, 'deadbeef', 300)
-  writeLease(node, '192.168.201.2', 'deadbeef')
-  const held = goPodTakesVf(node, live)
-  fs.rmSync(held.mark)
+  staleAndLiveGoPods(node, live, false)
   const r = await node.run('GC', { ...node.conf({}, '1.1.0'), 'cni.dev/valid-attachments': [{ containerID: 'other', ifname: 'net1' }] })
   t.equal(r.code, 0, r.stdout)
   // the runtime says both are gone, yet a pod has the netdev: which record is whose no longer shows, so neither
@@ -145,9 +149,7 @@ t.test("ADD on a VF whose Go sriov-cni pod died without its DEL releases that po
 t.test("two Go sriov-cni records on a VF whose mark names a live pod: another pod's ADD is refused and changes nothing", async (t) => {
   const node = sriovNode(t, 'tva')
   const live = addNetns(t, 'tva')
-  writeGoRecord(node, 'deadbeef', 300)
-  writeLease(node, '192.168.201.2', 'deadbeef')
-  const held = goPodTakesVf(node, live)
+  const { held } = staleAndLiveGoPods(node, live)
   const files = () => [...fs.readdirSync(node.stateDir), ...fs.readdirSync(path.join(node.dataDir, 'sriov-201'))].filter((f) => f !== 'lock').sort() // lock: the directory of attachment locks
   const before = files()
   const next = addNetns(t, 'tva')
