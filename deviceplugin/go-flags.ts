@@ -20,9 +20,12 @@ export function goFlagArgs(argv: string[], booleans: string[]): string[] {
     const eq = a.indexOf('=')
     if (a.startsWith('--') && eq > 2 && booleans.includes(a.slice(2, eq))) {
       const value = a.slice(eq + 1)
-      if (GO_TRUE.includes(value)) out.push(a.slice(0, eq))
+      if (GO_TRUE.includes(value)) {
+        out.push(a.slice(0, eq))
+        continue
+      }
+      if (GO_FALSE.includes(value)) continue
       // anything else strconv.ParseBool refuses is left for the parser to refuse, as Go refuses it (exit 2)
-      if (GO_TRUE.includes(value) || GO_FALSE.includes(value)) continue
     }
     out.push(a)
   }

@@ -106,10 +106,9 @@ export class ResourceServer {
    * count a VF under two names at once.
    */
   async withdraw(keep: (pci: string) => boolean): Promise<string[]> {
-    const kept = [...this.devices.values()].filter((d) => keep(d.pci))
     const dropped = [...this.devices.keys()].filter((pci) => !keep(pci))
     if (!dropped.length) return []
-    this.devices = new Map(kept.map((d) => [d.pci, d]))
+    for (const pci of dropped) this.devices.delete(pci)
     const after = this.list()
     // a stream cancelled meanwhile may never call back: its kubelet is gone, and the wait ends anyway
     const written = (s: Stream) => new Promise<void>((done) => {
