@@ -1,9 +1,9 @@
 // Undoing an attachment from its record (ours, or one Go sriov-cni wrote before the node was upgraded): the
 // undo steps of the attachment in reverse. DEL, GC and the reclaim of a VF all come through here.
 import type { VfConfigurator } from '../host/vf-config'
-import { closeRtnl, linkByName, openRtnl } from '../host/link'
 import { netnsExists } from '../host/netns'
-import { resolveVf, vfNetdev, VfLookupError, type VfDevice } from '../host/vf-device'
+import { resolveVf, VfLookupError, type VfDevice } from '../host/vf-device'
+import { vfNetdevOnHost } from '../host/vf-netdev-on-host'
 import type { CniEnv } from '../protocol/env'
 import { madeInEarlierBoot, type AttachmentRecord } from '../state/attachment'
 import { fromSriovCniRecord } from '../state/sriov-cni-record'
@@ -68,7 +68,7 @@ async function heldByAnother(rec: AttachmentRecord, store: StateStore, released:
   // the VF now, whichever record is that pod's; not one the same GC releases too (then none says which holds it)
   if (mark === undefined && !netnsExists(rec.netns)) {
     const others = (await store.attachmentsOf(rec.deviceID)).filter((s) => s.kind === 'sriov-cni' && (s.containerId !== rec.containerId || s.ifname !== rec.ifname) && !released(s))
-    if (others.length && !(await netdevOnHost(rec))) return { netns: 'the namespace its netdev is in' }
+    if (others.length && !(await vfNetdevOnHost(rec.deviceID, [rec.hostIfName]))) return { netns: 'the namespace its netdev is in' }
   }
   for (const s of await store.attachmentsOf(rec.deviceID)) {
     if (s.kind !== 'ours' || madeInEarlierBoot(s.record)) continue
@@ -76,20 +76,6 @@ async function heldByAnother(rec: AttachmentRecord, store: StateStore, released:
     if (containerId !== rec.containerId || ifname !== rec.ifname) return { netns, attachment: { containerId, ifname } }
   }
   return undefined
-}
-
-/** Whether the VF's netdev is in the host's namespace, under its sysfs name or the name the record gives it. */
-async function netdevOnHost(rec: AttachmentRecord): Promise<boolean> {
-  const sock = openRtnl()
-  try {
-    for (const name of new Set([vfNetdev(rec.deviceID), rec.hostIfName].filter((n): n is string => !!n))) {
-      const link = await linkByName(sock, name)
-      if (link && (link.parentDev === undefined || link.parentDev === rec.deviceID)) return true
-    }
-    return false
-  } finally {
-    closeRtnl(sock)
-  }
 }
 
 /**
